@@ -1,0 +1,77 @@
+"""Policyholder behaviour: base and dynamic lapse, partial withdrawals (SPEC section 7)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Behaviour", "dynamic_lapse_multiplier"]
+
+
+def dynamic_lapse_multiplier(itm, floor=0.2, cap=1.0, slope=1.25, shift=1.1):
+    """Multiplier on the base lapse rate, ``max(floor, min(cap, 1 - slope * (itm - shift)))``.
+
+    ``itm`` is the rider's moneyness AB / CV. Defaults are SPEC section 7's (L = 0.2, U = 1,
+    M = 1.25, D = 1.1); the classic C3 Phase II form uses L = 0.5.
+    """
+    return np.maximum(floor, np.minimum(cap, 1.0 - slope * (np.asarray(itm, float) - shift)))
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """Lapse and withdrawal assumptions.
+
+    Attributes
+    ----------
+    lapse_enabled : bool
+    lapse_base : tuple of float
+        Annual full-surrender rate by contract year 1, 2, ...; the last repeats.
+    dynamic_enabled : bool
+    dynamic_floor, dynamic_cap, dynamic_slope, dynamic_shift : float
+    withdrawal_rate : float
+        Share of CV a withdrawing contract takes on each anniversary.
+    withdrawal_utilisation : float
+        Share of contracts that withdraw.
+    """
+
+    lapse_enabled: bool = True
+    lapse_base: tuple[float, ...] = (0.02, 0.02, 0.03, 0.03, 0.04, 0.04, 0.05, 0.12, 0.07)
+    dynamic_enabled: bool = True
+    dynamic_floor: float = 0.2
+    dynamic_cap: float = 1.0
+    dynamic_slope: float = 1.25
+    dynamic_shift: float = 1.1
+    withdrawal_rate: float = 0.0
+    withdrawal_utilisation: float = 0.0
+
+    def base_lapse(self, contract_year: int) -> float:
+        return self.lapse_base[min(contract_year, len(self.lapse_base)) - 1]
+
+    def annual_lapse(self, contract_year: int, itm: float) -> float:
+        """Annual surrender rate for a contract year and moneyness, capped at 1."""
+        if not self.lapse_enabled:
+            return 0.0
+        rate = self.base_lapse(contract_year)
+        if self.dynamic_enabled:
+            rate *= float(dynamic_lapse_multiplier(itm, self.dynamic_floor, self.dynamic_cap,
+                                                   self.dynamic_slope, self.dynamic_shift))
+        return min(rate, 1.0)
+
+    @classmethod
+    def from_config(cls, config) -> "Behaviour":
+        lapse, wd = config.lapse, config.withdrawals
+        return cls(
+            lapse_enabled=lapse.enabled,
+            lapse_base=tuple(lapse.base),
+            dynamic_enabled=lapse.dynamic.enabled,
+            dynamic_floor=lapse.dynamic.floor,
+            dynamic_cap=lapse.dynamic.cap,
+            dynamic_slope=lapse.dynamic.slope,
+            dynamic_shift=lapse.dynamic.shift,
+            withdrawal_rate=wd.rate if wd.enabled else 0.0,
+            withdrawal_utilisation=wd.utilisation if wd.enabled else 0.0,
+        )
+
+    def lapse_array(self) -> np.ndarray:
+        return np.asarray(self.lapse_base, dtype=np.float64)

@@ -1,0 +1,121 @@
+"""Chunked, threaded execution of the kernels with a deterministic reduction."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from tqdm import tqdm
+
+from .._numba import set_threads
+from . import kernels as K
+from .layout import ContractArrays, Model
+
+__all__ = ["BlockRun", "run_block", "auto_chunk_size", "path_standard_errors"]
+
+#: Memory budget of one chunk's per-path output buffer (bytes).
+CHUNK_BYTES = 64 * 2**20
+
+
+@dataclass(frozen=True)
+class BlockRun:
+    """Raw output of one run.
+
+    Attributes
+    ----------
+    contract_mean, contract_se : ndarray(float64, (N_MEASURES, n_c))
+        Mean over scenarios of each measure, and its Monte Carlo standard error.
+    scenario_totals : ndarray(float64, (N_MEASURES, n_scen))
+        Block total of each measure in each scenario.
+    trace : ndarray(float64, (n_c, n_scen, n_steps, N_TRACE)) or None
+    seconds : float
+        Wall time of the kernels.
+    path_steps : int
+        Contract·scenario·steps projected.
+    threads : int
+    """
+
+    contract_mean: np.ndarray
+    contract_se: np.ndarray
+    scenario_totals: np.ndarray
+    trace: np.ndarray | None
+    seconds: float
+    path_steps: int
+    threads: int
+
+
+def auto_chunk_size(n_scenarios: int) -> int:
+    """Contracts per chunk so that the per-path buffer stays within CHUNK_BYTES."""
+    return max(1, CHUNK_BYTES // (8 * K.N_MEASURES * max(n_scenarios, 1)))
+
+
+def path_standard_errors(paths: np.ndarray, antithetic: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard error over the last axis (scenarios).
+
+    With antithetic pairs (2k, 2k+1) the pair means are the independent samples.
+    """
+    if antithetic:
+        paths = 0.5 * (paths[..., 0::2] + paths[..., 1::2])
+    n = paths.shape[-1]
+    mean = paths.mean(axis=-1)
+    se = paths.std(axis=-1, ddof=1) / np.sqrt(n) if n > 1 else np.zeros_like(mean)
+    return mean, se
+
+
+def _kernel_args(model: Model, c: ContractArrays):
+    return (c.allocation, c.variable_value, c.fixed_value, c.benefit_base, c.death_benefit_base,
+            c.premiums, c.ab_factor, c.fee_rate, c.spousal_charge, c.contract_year,
+            c.steps_to_anniversary, c.maturity_step, c.payment_amount, c.payment_step,
+            c.payment_in_bb, model.death_step_rate(c), model.portfolio_growth,
+            model.money_market_growth, model.discount, model.params, model.withdrawal_charges,
+            model.lapse_base)
+
+
+def run_block(model: Model, threads: int = 0, chunk_size: int = 0, progress: bool | None = None,
+              trace: bool = False, fee_rate: float | None = None,
+              contract_stats: bool = True) -> BlockRun:
+    """Project every contract of the model along every scenario.
+
+    Parameters
+    ----------
+    threads : int
+        Numba threads; 0 = all cores.
+    chunk_size : int
+        Contracts per chunk; 0 = sized from memory. Results do not depend on it.
+    progress : bool or None
+        Show a progress bar; None = when there are several chunks and stderr is a terminal.
+    trace : bool
+        Record the state at every step (small blocks only: n_c x n_scen x n_steps x 15).
+    fee_rate : float, optional
+        One Rider Fee Percentage for every contract (the break-even search).
+    contract_stats : bool
+        Compute per-contract means and standard errors.
+    """
+    n_threads = set_threads(threads)
+    contracts = model.contracts if fee_rate is None else model.contracts.with_fee_rate(fee_rate)
+    n_c, n_s = len(contracts), model.n_scenarios
+    n_t = model.discount.shape[1] - 1
+    chunk = chunk_size if chunk_size > 0 else auto_chunk_size(n_s)
+    totals = np.zeros((K.N_MEASURES, n_s))
+    c_mean = np.zeros((K.N_MEASURES, n_c))
+    c_se = np.zeros((K.N_MEASURES, n_c))
+    tr = np.zeros((n_c, n_s, n_t, K.N_TRACE)) if trace else K.empty_trace()
+    starts = range(0, n_c, chunk)
+    show = progress if progress is not None else (len(starts) > 4 and sys.stderr.isatty())
+    seconds = 0.0
+    for lo in tqdm(starts, disable=not show, desc="contracts", unit="chunk", leave=False):
+        hi = min(lo + chunk, n_c)
+        part = contracts.slice(lo, hi)
+        out = np.empty((K.N_MEASURES, hi - lo, n_s))
+        part_trace = tr[lo:hi] if trace else tr
+        args = _kernel_args(model, part)
+        t0 = time.perf_counter()
+        K.project_block(*args, out, part_trace)
+        K.accumulate_scenario_totals(out, totals)
+        seconds += time.perf_counter() - t0
+        if contract_stats:
+            c_mean[:, lo:hi], c_se[:, lo:hi] = path_standard_errors(out, model.antithetic)
+    path_steps = int(contracts.maturity_step.sum()) * n_s
+    return BlockRun(c_mean, c_se, totals, tr if trace else None, seconds, path_steps, n_threads)

@@ -1,0 +1,355 @@
+"""Inforce model points: schema, loading, validation and synthetic portfolios.
+
+Columns (CSV or Parquet); blank optional cells take the defaults below.
+
+======================  ========  =====================================================
+column                  required  meaning / default
+======================  ========  =====================================================
+contract_id             yes       unique integer
+owner_age               yes       age now (years, may be fractional), 0-115
+owner_sex               yes       M / F (also male / female)
+owner_type              no        natural | non_natural | grantor_trust (natural)
+spouse_age, spouse_sex  no        second life (blank = none); used from the spousal issue on
+beneficiary             no        spouse | natural | non_natural | estate (estate)
+spousal_protection      no        Spousal Protection Benefit Rider elected (false)
+contract_value          yes       Contract Value now, > 0
+fixed_value             no        part of the CV in the Standard Fixed Account (0)
+fixed_guarantee_years   no        1, 5 or 7 (1)
+allocation              yes       an allocation model of ``[allocations]`` or a fund name
+premiums                no        purchase payments to date (contract_value)
+contract_year           no        current contract year, 1-based (rider_years_elapsed + 1)
+benefit_base            no        Benefit Base now (contract_value)
+death_benefit_base      no        ROP or MAV guarantee now (premiums; contract_value for MAV)
+rider_period            yes       Rider Period N, 7-20 years
+rider_years_elapsed     no        whole rider years completed, 0 <= k < N (0)
+guarantee_option        no        Guarantee Option (1)
+ab_factor               no        AB Factor (from the table for option and period)
+rider_fee_rate          no        Rider Fee Percentage (rider.fee_rate)
+months_to_anniversary   no        months to the next contract anniversary, 1-12 (12)
+payment_amount          no        one further purchase payment (0)
+payment_month           no        months from now when it is paid, >= 1
+======================  ========  =====================================================
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .config import MONEY_MARKET_INDEX, Config, ConfigError
+from .product.rider import AccumulationBenefitRider
+
+__all__ = [
+    "COLUMNS",
+    "REQUIRED",
+    "read_inforce",
+    "validate_inforce",
+    "load_inforce",
+    "synthetic_inforce",
+    "allocation_weights",
+]
+
+REQUIRED = ["contract_id", "owner_age", "owner_sex", "contract_value", "allocation", "rider_period"]
+OPTIONAL = [
+    "owner_type", "spouse_age", "spouse_sex", "beneficiary", "spousal_protection", "fixed_value",
+    "fixed_guarantee_years", "premiums", "contract_year", "benefit_base", "death_benefit_base",
+    "rider_years_elapsed", "guarantee_option", "ab_factor", "rider_fee_rate",
+    "months_to_anniversary", "payment_amount", "payment_month",
+]
+COLUMNS = REQUIRED + OPTIONAL
+OWNER_TYPES = {"natural", "non_natural", "grantor_trust"}
+BENEFICIARIES = {"spouse", "natural", "non_natural", "estate"}
+SEXES = {"m": 0, "male": 0, "f": 1, "female": 1}
+MAX_LINES_PER_RULE = 20
+
+
+def read_inforce(path: str | Path) -> pd.DataFrame:
+    """Read an inforce file (``.csv`` or ``.parquet``) without validating it."""
+    path = Path(path)
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        return pd.read_csv(path, skipinitialspace=True)
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: inforce file not found"]) from None
+    except Exception as err:  # noqa: BLE001 - any reader failure is a bad file
+        raise ConfigError([f"{path}: cannot read inforce file: {str(err).splitlines()[0]}"]) from None
+
+
+def allocation_weights(config: Config, name: str) -> dict[str, float] | None:
+    """Fund weights of an allocation model or of a single fund; None if unknown."""
+    if name in config.allocations:
+        return dict(config.allocations[name])
+    if name in {f.name for f in config.market.funds}:
+        return {name: 1.0}
+    return None
+
+
+class _Problems:
+    def __init__(self, source: str, ids: np.ndarray):
+        self.source, self.ids, self.lines = source, ids, []
+
+    def add(self, mask, column: str, what):
+        """Report every row where ``mask`` is true (at most MAX_LINES_PER_RULE lines)."""
+        rows = np.flatnonzero(np.asarray(mask, dtype=bool))
+        for r in rows[:MAX_LINES_PER_RULE]:
+            text = what(r) if callable(what) else what
+            self.lines.append(f"{self.source} row {r + 1} (contract_id {self.ids[r]}): {column}: {text}")
+        if rows.size > MAX_LINES_PER_RULE:
+            self.lines.append(f"{self.source}: {column}: {rows.size - MAX_LINES_PER_RULE} more rows with the same problem")
+
+
+def _numeric(frame: pd.DataFrame, col: str, default, problems: _Problems) -> np.ndarray:
+    if col not in frame:
+        return np.full(len(frame), default, dtype=float)
+    raw = frame[col]
+    vals = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+    bad = np.isnan(vals) & raw.notna().to_numpy() & (raw.astype(str).str.strip() != "").to_numpy()
+    problems.add(bad, col, lambda r: f"'{raw.iloc[r]}' is not a number")
+    return np.where(np.isnan(vals), default, vals)
+
+
+def _text(frame: pd.DataFrame, col: str, default: str) -> np.ndarray:
+    if col not in frame:
+        return np.full(len(frame), default, dtype=object)
+    s = frame[col].astype("string").str.strip().str.lower()
+    return s.fillna(default).replace("", default).to_numpy(dtype=object)
+
+
+def _whole(values: np.ndarray) -> np.ndarray:
+    return np.isnan(values) | (values != np.round(values))
+
+
+def validate_inforce(frame: pd.DataFrame, config: Config, rider: AccumulationBenefitRider,
+                     source: str = "inforce") -> tuple[pd.DataFrame, list[str]]:
+    """Check every row and fill defaults.
+
+    Returns
+    -------
+    clean : DataFrame
+        One row per contract, every column of :data:`COLUMNS` filled, sexes coded 0/1.
+    problems : list of str
+        One line per problem naming the file, the row (1-based data row), the contract and
+        the column. Empty when the frame is valid.
+    """
+    frame = frame.reset_index(drop=True)
+    frame.columns = [str(c).strip() for c in frame.columns]
+    n = len(frame)
+    head = []
+    missing = [c for c in REQUIRED if c not in frame]
+    if missing:
+        head.append(f"{source}: missing required column(s) {', '.join(missing)}")
+    unknown = [c for c in frame.columns if c not in COLUMNS]
+    if unknown:
+        head.append(f"{source}: unknown column(s) {', '.join(unknown)}")
+    if n == 0:
+        head.append(f"{source}: no contracts")
+    if head:
+        return frame, head
+
+    ids_raw = pd.to_numeric(frame["contract_id"], errors="coerce").to_numpy(dtype=float)
+    p = _Problems(source, frame["contract_id"].to_numpy())
+    p.add(_whole(ids_raw), "contract_id", "must be a whole number")
+    dup = pd.Series(ids_raw).duplicated(keep="first").to_numpy() & ~np.isnan(ids_raw)
+    p.add(dup, "contract_id", "duplicate")
+
+    out = pd.DataFrame({"contract_id": np.nan_to_num(ids_raw).astype(np.int64)})
+    num = lambda c, d=np.nan: _numeric(frame, c, d, p)  # noqa: E731
+
+    age = num("owner_age")
+    p.add(np.isnan(age) | (age < 0) | (age > 115), "owner_age", lambda r: f"{age[r]} not in 0-115")
+    sex_text = _text(frame, "owner_sex", "")
+    sex = np.array([SEXES.get(s, -1) for s in sex_text], dtype=np.int64)
+    p.add(sex < 0, "owner_sex", lambda r: f"'{sex_text[r]}' is not M or F")
+    owner_type = _text(frame, "owner_type", "natural")
+    p.add(~np.isin(owner_type, list(OWNER_TYPES)), "owner_type",
+          lambda r: f"'{owner_type[r]}' not one of {', '.join(sorted(OWNER_TYPES))}")
+    spouse_age = num("spouse_age")
+    p.add((spouse_age < 0) | (spouse_age > 115), "spouse_age", lambda r: f"{spouse_age[r]} not in 0-115")
+    spouse_sex_text = _text(frame, "spouse_sex", "")
+    spouse_sex = np.array([SEXES.get(s, -1) for s in spouse_sex_text], dtype=np.int64)
+    p.add((spouse_sex_text != "") & (spouse_sex < 0), "spouse_sex",
+          lambda r: f"'{spouse_sex_text[r]}' is not M or F")
+    p.add(np.isnan(spouse_age) != (spouse_sex < 0), "spouse_age",
+          "spouse_age and spouse_sex must both be given or both blank")
+    beneficiary = _text(frame, "beneficiary", "estate")
+    p.add(~np.isin(beneficiary, list(BENEFICIARIES)), "beneficiary",
+          lambda r: f"'{beneficiary[r]}' not one of {', '.join(sorted(BENEFICIARIES))}")
+    sp_text = _text(frame, "spousal_protection", "false")
+    truth = {"true": True, "1": True, "yes": True, "1.0": True, "false": False, "0": False, "no": False, "0.0": False}
+    p.add(~np.isin(sp_text, list(truth)), "spousal_protection", lambda r: f"'{sp_text[r]}' is not true/false")
+    spousal = np.array([truth.get(s, False) for s in sp_text])
+    p.add(spousal & np.isnan(spouse_age), "spousal_protection", "needs a spouse (spouse_age, spouse_sex)")
+
+    cv = num("contract_value")
+    p.add(np.isnan(cv) | (cv <= 0), "contract_value", lambda r: f"{cv[r]} must be > 0")
+    fixed = num("fixed_value", 0.0)
+    p.add((fixed < 0) | (fixed > cv), "fixed_value", lambda r: f"{fixed[r]} not in 0-contract_value")
+    fgy = num("fixed_guarantee_years", 1.0)
+    p.add(~np.isin(fgy, [1, 5, 7]), "fixed_guarantee_years", lambda r: f"{fgy[r]} not 1, 5 or 7")
+    premiums = num("premiums")
+    premiums = np.where(np.isnan(premiums), cv, premiums)
+    p.add(premiums < 0, "premiums", lambda r: f"{premiums[r]} must be >= 0")
+
+    period = num("rider_period")
+    p.add(np.isnan(period) | _whole(period) | (period < 7) | (period > 20), "rider_period",
+          lambda r: f"{period[r]} not a whole number of years in 7-20")
+    elapsed = num("rider_years_elapsed", 0.0)
+    p.add(_whole(elapsed) | (elapsed < 0) | (elapsed >= np.nan_to_num(period, nan=99)), "rider_years_elapsed",
+          lambda r: f"{elapsed[r]} must be a whole number in 0-(rider_period - 1)")
+    cy = num("contract_year")
+    cy = np.where(np.isnan(cy), elapsed + 1, cy)
+    p.add(_whole(cy) | (cy < elapsed + 1), "contract_year",
+          lambda r: f"{cy[r]} must be a whole number >= rider_years_elapsed + 1")
+    months = num("months_to_anniversary", 12.0)
+    p.add(_whole(months) | (months < 1) | (months > 12), "months_to_anniversary",
+          lambda r: f"{months[r]} not a whole number in 1-12")
+    spy = config.run.steps_per_year
+    p.add((months * spy) % 12 != 0 if spy % 12 else np.zeros(n, bool), "months_to_anniversary",
+          lambda r: f"{months[r]} months is not a whole number of steps at {spy} steps a year")
+    bb = num("benefit_base")
+    bb = np.where(np.isnan(bb), cv, bb)
+    p.add(bb < 0, "benefit_base", lambda r: f"{bb[r]} must be >= 0")
+    option = num("guarantee_option", 1.0)
+    p.add(_whole(option) | (option < 1), "guarantee_option", lambda r: f"{option[r]} not a whole number >= 1")
+    ab = num("ab_factor")
+    from_table = np.array([
+        rider.ab_factors.lookup(int(g), int(k)) if not (np.isnan(g) or np.isnan(k)) else None
+        for g, k in zip(option, period)
+    ], dtype=object)
+    need_table = np.isnan(ab)
+    p.add(need_table & np.equal(from_table, None) & ~_whole(period) & ~_whole(option), "ab_factor",
+          lambda r: f"blank and the AB factor table ({rider.ab_factors.source}) has no option {int(option[r])}, period {int(period[r])}")
+    ab = np.where(need_table, np.array([np.nan if v is None else v for v in from_table], float), ab)
+    p.add(~need_table & ((ab < 0.5) | (ab > 3.0)), "ab_factor", lambda r: f"{ab[r]} not in 0.50-3.00")
+    fee = num("rider_fee_rate", rider.fee_rate)
+    p.add((fee < 0) | (fee > 0.2), "rider_fee_rate", lambda r: f"{fee[r]} not in 0-0.2")
+    db_default = cv if config.product.death_benefit == "max_anniversary_value" else premiums
+    dbb = num("death_benefit_base")
+    dbb = np.where(np.isnan(dbb), db_default, dbb)
+    p.add(dbb < 0, "death_benefit_base", lambda r: f"{dbb[r]} must be >= 0")
+    pay = num("payment_amount", 0.0)
+    p.add(pay < 0, "payment_amount", lambda r: f"{pay[r]} must be >= 0")
+    pay_month = num("payment_month", 0.0)
+    p.add((pay > 0) & (_whole(pay_month) | (pay_month < 1)), "payment_month",
+          lambda r: f"{pay_month[r]} must be a whole number of months >= 1 when payment_amount > 0")
+    p.add((pay > 0) & (spy % 12 != 0) & ((pay_month * spy) % 12 != 0), "payment_month",
+          lambda r: f"{pay_month[r]} months is not a whole number of steps at {spy} steps a year")
+
+    allocation = _text(frame, "allocation", "")
+    alloc_raw = frame["allocation"].astype("string").str.strip().fillna("").to_numpy(dtype=object)
+    weights = [allocation_weights(config, a) for a in alloc_raw]
+    p.add(np.array([w is None for w in weights]), "allocation",
+          lambda r: f"'{alloc_raw[r]}' is neither an allocation model nor a fund")
+    limit_msgs = [
+        rider.allocation_problems(int(g), w) if (w is not None and not _whole(np.array([g]))[0]) else []
+        for g, w in zip(option, weights)
+    ]
+    p.add(np.array([bool(m) for m in limit_msgs]), "allocation",
+          lambda r: f"'{alloc_raw[r]}' breaks the investment limits: {'; '.join(limit_msgs[r])}")
+    del allocation
+
+    out["owner_age"] = age
+    out["owner_sex"] = sex
+    out["owner_type"] = owner_type
+    out["spouse_age"] = spouse_age
+    out["spouse_sex"] = spouse_sex
+    out["beneficiary"] = beneficiary
+    out["spousal_protection"] = spousal
+    out["contract_value"] = cv
+    out["fixed_value"] = fixed
+    out["fixed_guarantee_years"] = np.nan_to_num(fgy, nan=1).astype(np.int64)
+    out["allocation"] = alloc_raw
+    out["premiums"] = premiums
+    out["contract_year"] = np.nan_to_num(cy, nan=1).astype(np.int64)
+    out["benefit_base"] = bb
+    out["death_benefit_base"] = dbb
+    out["rider_period"] = np.nan_to_num(period, nan=7).astype(np.int64)
+    out["rider_years_elapsed"] = np.nan_to_num(elapsed).astype(np.int64)
+    out["guarantee_option"] = np.nan_to_num(option, nan=1).astype(np.int64)
+    out["ab_factor"] = ab
+    out["rider_fee_rate"] = fee
+    out["months_to_anniversary"] = np.nan_to_num(months, nan=12).astype(np.int64)
+    out["payment_amount"] = pay
+    out["payment_month"] = np.nan_to_num(pay_month).astype(np.int64)
+    return out, p.lines
+
+
+def load_inforce(config: Config, rider: AccumulationBenefitRider | None = None) -> pd.DataFrame:
+    """The config's inforce (file or synthetic), validated; raises ConfigError listing every problem."""
+    rider = rider or AccumulationBenefitRider.from_config(config)
+    if config.inforce.file is not None:
+        path = config.resolve(config.inforce.file)
+        frame, source = read_inforce(path), str(path)
+    else:
+        syn = config.inforce.synthetic
+        frame, source = synthetic_inforce(syn.contracts, syn.seed, config, rider), "synthetic inforce"
+    clean, problems = validate_inforce(frame, config, rider, source)
+    if problems:
+        raise ConfigError(problems)
+    return clean
+
+
+def synthetic_inforce(n_contracts: int, seed: int, config: Config | None = None,
+                      rider: AccumulationBenefitRider | None = None) -> pd.DataFrame:
+    """A realistic synthetic block of ``n_contracts`` model points.
+
+    Ages 45-80 at the rider date, both sexes, lognormal contract values (median 100,000),
+    a fixed account share for a third of contracts, rider periods 7-20, guarantee options
+    1-3 with an allocation that meets the option's limits, half new business and half in
+    force part-way through the rider period, 60 % with a spouse (a third of those with the
+    Spousal Protection rider).
+    """
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed)))
+    n = int(n_contracts)
+    if config is not None:
+        rider = rider or AccumulationBenefitRider.from_config(config)
+        models = list(config.allocations) or [f.name for f in config.market.funds if f.name != MONEY_MARKET_INDEX]
+        options = sorted(rider.ab_factors.options)
+    else:
+        models, options = ["balanced"], [1, 2, 3]
+    period = rng.integers(7, 21, n)
+    in_force = rng.random(n) < 0.5
+    elapsed = np.where(in_force, np.floor(rng.random(n) * period), 0).astype(np.int64)
+    issue_age = rng.uniform(45, 80, n)
+    age = np.round(issue_age + elapsed, 1)
+    sex = np.where(rng.random(n) < 0.5, "M", "F")
+    cv = np.round(np.exp(rng.normal(np.log(100_000), 0.8, n)).clip(10_000, 2_000_000), 2)
+    fixed = np.round(np.where(rng.random(n) < 1 / 3, cv * rng.uniform(0.05, 0.3, n), 0.0), 2)
+    growth = np.exp(rng.normal(0.03 * elapsed, 0.15 * np.sqrt(elapsed)))
+    bb = np.round(np.where(in_force, cv / growth, cv), 2)
+    option = rng.choice(options, n)
+    allocation = np.empty(n, dtype=object)
+    for i in range(n):
+        if config is not None:
+            ok = [m for m in models if not rider.allocation_problems(int(option[i]), allocation_weights(config, m))]
+            allocation[i] = rng.choice(ok) if ok else models[0]
+        else:
+            allocation[i] = models[0]
+    has_spouse = rng.random(n) < 0.6
+    spouse_age = np.where(has_spouse, np.round(age + rng.normal(-2, 4, n), 1).clip(30, 100), np.nan)
+    spouse_sex = np.where(has_spouse, np.where(sex == "M", "F", "M"), "")
+    return pd.DataFrame({
+        "contract_id": np.arange(1, n + 1),
+        "owner_age": age,
+        "owner_sex": sex,
+        "owner_type": "natural",
+        "spouse_age": spouse_age,
+        "spouse_sex": spouse_sex,
+        "beneficiary": np.where(has_spouse, "spouse", "natural"),
+        "spousal_protection": has_spouse & (rng.random(n) < 1 / 3),
+        "contract_value": cv,
+        "fixed_value": fixed,
+        "fixed_guarantee_years": rng.choice([1, 5, 7], n),
+        "allocation": allocation,
+        "premiums": bb,
+        "contract_year": elapsed + 1 + rng.integers(0, 3, n) * (~in_force | (elapsed > 0)),
+        "benefit_base": bb,
+        "death_benefit_base": bb,
+        "rider_period": period,
+        "rider_years_elapsed": elapsed,
+        "guarantee_option": option,
+        "months_to_anniversary": np.where(in_force, rng.integers(1, 13, n), 12),
+    })

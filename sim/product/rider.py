@@ -1,0 +1,125 @@
+"""Terms of the Accumulation Benefit Rider [003] (SPEC section 2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["ABFactorTable", "AccumulationBenefitRider", "load_ab_factors", "FEE_BASIS_CODES"]
+
+#: Integer codes of the rider fee basis, as the kernels see them.
+FEE_BASIS_CODES = {"benefit_base": 0, "contract_value": 1}
+MIN_PERIOD, MAX_PERIOD = 7, 20
+MIN_FACTOR, MAX_FACTOR = 0.50, 3.00
+
+
+@dataclass(frozen=True)
+class ABFactorTable:
+    """AB Factor by (Guarantee Option, Rider Period)."""
+
+    factors: dict[tuple[int, int], float]
+    source: str = "default"
+
+    def lookup(self, guarantee_option: int, rider_period: int) -> float | None:
+        """The AB Factor, or None if the table has no entry."""
+        return self.factors.get((int(guarantee_option), int(rider_period)))
+
+    @property
+    def options(self) -> set[int]:
+        return {g for g, _ in self.factors}
+
+
+def load_ab_factors(path: str | Path | None = None) -> ABFactorTable:
+    """Load the AB factor table: the shipped default, or a CSV with columns
+    ``guarantee_option, rider_period, ab_factor`` (``#`` starts a comment).
+
+    Raises
+    ------
+    ValueError
+        One line naming the file and the row of the first problem.
+    """
+    if path is None or str(path) == "default":
+        ref = resources.files("sim.assumptions") / "data" / "ab_factors.csv"
+        source = "default"
+        with resources.as_file(ref) as p:
+            frame = pd.read_csv(p, comment="#")
+    else:
+        source = str(path)
+        try:
+            frame = pd.read_csv(path, comment="#")
+        except FileNotFoundError:
+            raise ValueError(f"{path}: AB factor file not found") from None
+    missing = {"guarantee_option", "rider_period", "ab_factor"} - set(frame.columns)
+    if missing:
+        raise ValueError(f"{source}: AB factor table lacks column(s) {', '.join(sorted(missing))}")
+    factors = {}
+    for i, row in enumerate(frame.itertuples(index=False), start=1):
+        g, n, f = row.guarantee_option, row.rider_period, row.ab_factor
+        if pd.isna(g) or pd.isna(n) or pd.isna(f) or g != int(g) or n != int(n):
+            raise ValueError(f"{source}: row {i}: guarantee_option and rider_period must be whole numbers and ab_factor given")
+        if not MIN_PERIOD <= n <= MAX_PERIOD:
+            raise ValueError(f"{source}: row {i}: rider_period {n} outside {MIN_PERIOD}-{MAX_PERIOD}")
+        if not MIN_FACTOR <= f <= MAX_FACTOR:
+            raise ValueError(f"{source}: row {i}: ab_factor {f} outside {MIN_FACTOR}-{MAX_FACTOR}")
+        factors[(int(g), int(n))] = float(f)
+    return ABFactorTable(factors=factors, source=source)
+
+
+@dataclass(frozen=True)
+class AccumulationBenefitRider:
+    """Rider terms shared by the block (per-contract fee rates and factors live in the inforce).
+
+    Attributes
+    ----------
+    fee_rate : float
+        Default Rider Fee Percentage, applied to the Benefit Base on each anniversary.
+    fee_basis : str
+        ``benefit_base`` (the rider's rule) or ``contract_value`` (textbook switch).
+    termination_fee : bool
+        Take a full Rider Fee when the rider ends off an anniversary by surrender.
+    ab_factors : ABFactorTable
+    investment_limits : dict
+        Guarantee Option -> limits (``max_weight``, ``min_weight``, ``excluded``).
+    """
+
+    fee_rate: float = 0.0125
+    fee_basis: str = "benefit_base"
+    termination_fee: bool = True
+    ab_factors: ABFactorTable = field(default_factory=load_ab_factors)
+    investment_limits: dict = field(default_factory=dict)
+
+    @property
+    def fee_basis_code(self) -> int:
+        return FEE_BASIS_CODES[self.fee_basis]
+
+    def allocation_problems(self, guarantee_option: int, weights: dict[str, float]) -> list[str]:
+        """Ways an allocation (fund -> weight) breaks the option's investment limits [003 §VIII]."""
+        limits = self.investment_limits.get(int(guarantee_option))
+        if limits is None:
+            return []
+        out = []
+        for fund in limits.excluded:
+            if weights.get(fund, 0.0) > 0:
+                out.append(f"fund {fund} is excluded under guarantee option {guarantee_option}")
+        for fund, cap in limits.max_weight.items():
+            if weights.get(fund, 0.0) > cap + 1e-12:
+                out.append(f"{fund} {weights[fund]:.4g} above the option {guarantee_option} maximum {cap:.4g}")
+        for fund, floor in limits.min_weight.items():
+            if weights.get(fund, 0.0) < floor - 1e-12:
+                out.append(f"{fund} {weights.get(fund, 0.0):.4g} below the option {guarantee_option} minimum {floor:.4g}")
+        return out
+
+    @classmethod
+    def from_config(cls, config) -> "AccumulationBenefitRider":
+        rider = config.rider
+        table = load_ab_factors(None if rider.ab_factors == "default" else config.resolve(rider.ab_factors))
+        return cls(
+            fee_rate=rider.fee_rate,
+            fee_basis=rider.fee_basis,
+            termination_fee=rider.termination_fee,
+            ab_factors=table,
+            investment_limits=dict(rider.investment_limits),
+        )
