@@ -309,7 +309,7 @@ def synthetic_inforce(n_contracts: int, seed: int, config: Config | None = None,
         models = list(config.allocations) or [f.name for f in config.market.funds if f.name != MONEY_MARKET_INDEX]
         options = sorted(rider.ab_factors.options)
     else:
-        models, options = ["balanced"], [1, 2, 3]
+        models, options = ["conservative", "balanced", "growth"], [1, 2, 3]
     period = rng.integers(7, 21, n)
     in_force = rng.random(n) < 0.5
     elapsed = np.where(in_force, np.floor(rng.random(n) * period), 0).astype(np.int64)
