@@ -1,0 +1,425 @@
+"""Kernel throughput of the engine against a minimal GMAB kernel (the practical ceiling).
+
+Usage::
+
+    python benchmarks/throughput.py [--contracts 10000 --scenarios 1000 --years 10
+                                     --threads-list 1,0 --output benchmarks/results/throughput.json]
+
+The workload is ``configs/example.toml`` with a synthetic block of new-business contracts
+(rider period ``--years``, no rider years elapsed, 12 months to the first anniversary), so
+every contract projects exactly ``years * steps_per_year`` steps along every scenario.
+
+Only kernel time is measured: for the engine, the ``seconds`` that
+:func:`sim.engine.driver.run_block` reports (``project_block`` plus the scenario-total
+reduction, chunk by chunk); for the minimal kernel, the same chunks, timed the same way.
+Compilation is excluded by a warm-up on a tiny block. Each timing is repeated
+``--repeats`` times and the best is kept.
+
+Throughput is contract·scenario·steps per second: the sum over contracts of projected
+steps times the number of scenarios, divided by kernel seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numba
+import numpy as np
+import pandas as pd
+
+from sim._numba import jit, max_threads, prange, set_threads
+from sim.config import Config, load_config
+from sim.engine import kernels as K
+from sim.engine.driver import auto_chunk_size, run_block
+from sim.engine.layout import Assumptions, Model, build_model
+from sim.inforce import synthetic_inforce, validate_inforce
+from sim.market import generate_scenarios
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CONFIG = ROOT / "configs" / "example.toml"
+DEFAULT_OUTPUT = ROOT / "benchmarks" / "results" / "throughput.json"
+TARGET_RATIO = 0.25
+
+#: Engine variants: name -> config overrides (``--set`` syntax) on top of the base run.
+VARIANTS: dict[str, list[str]] = {
+    "baseline": [],
+    "no_mortality": ["mortality.enabled=false"],
+    "no_dynamic_lapse": ["lapse.dynamic.enabled=false"],
+    "no_lapse": ["lapse.enabled=false"],
+    "no_withdrawals": ["withdrawals.enabled=false"],
+    "no_decrements": ["mortality.enabled=false", "lapse.enabled=false", "withdrawals.enabled=false"],
+}
+
+
+# --------------------------------------------------------------------------- minimal kernel
+
+
+@jit(parallel=True)
+def minimal_block(growth, discount, av0, guarantee, n_steps, keep, fixed_fee, m, out,
+                  contract_total):
+    """The least a GMAB projection must do: one fund, a proportional and a fixed fee.
+
+    Parameters
+    ----------
+    growth : ndarray(float64, (n_scen, n_steps))
+        Gross growth of the single fund over each step.
+    discount : ndarray(float64, (n_scen, n_steps + 1))
+        Discount factor to the end of each step.
+    av0, guarantee : ndarray(float64, (n_c,))
+        Starting account value and guaranteed amount at maturity.
+    n_steps : ndarray(int64, (n_c,))
+        Steps to maturity.
+    keep : float
+        Share of the account value left after the proportional fee of one step.
+    fixed_fee : float
+        Dollar fee taken every ``m`` steps.
+    m : int
+        Steps per year.
+    out : ndarray(float64, (n_measures, n_c, n_scen))
+        Written, like the engine's per-path buffer: slot 0 the discounted claim
+        ``max(G - AV, 0)``, 1 the PV of fixed fees, 2 the AV at maturity; the other slots
+        are zeroed so the memory traffic matches the engine's.
+    contract_total : ndarray(float64, (n_c,))
+        Written: sum over scenarios of the discounted claim, per contract.
+    """
+    n_c = av0.shape[0]
+    n_s = growth.shape[0]
+    n_k = out.shape[0]
+    for c in prange(n_c):
+        t_mat = n_steps[c]
+        g = guarantee[c]
+        total = 0.0
+        for s in range(n_s):
+            av = av0[c]
+            pv_fixed = 0.0
+            for t in range(t_mat):
+                av *= growth[s, t] * keep
+                if (t + 1) % m == 0:
+                    fee = fixed_fee if fixed_fee < av else av
+                    av -= fee
+                    pv_fixed += fee * discount[s, t + 1]
+            claim = g - av
+            if claim < 0.0:
+                claim = 0.0
+            claim *= discount[s, t_mat]
+            total += claim
+            out[0, c, s] = claim
+            out[1, c, s] = pv_fixed
+            out[2, c, s] = av
+            for k in range(3, n_k):
+                out[k, c, s] = 0.0
+        contract_total[c] = total
+
+
+def run_minimal(model: Model, threads: int, chunk_size: int = 0) -> tuple[float, int, float]:
+    """Run :func:`minimal_block` on the model's contracts, chunked like ``run_block``.
+
+    The fund is the model's first allocation; the proportional fee is the M&E charge, the
+    fixed fee the maintenance fee, the guarantee ``ab_factor * benefit_base``.
+
+    Returns
+    -------
+    seconds : float
+        Kernel wall time.
+    path_steps : int
+        Contract·scenario·steps projected.
+    mean_claim : float
+        Mean discounted claim per path (a sanity check that the work is not optimised away).
+    """
+    set_threads(threads)
+    c = model.contracts
+    a = model.assumptions
+    n_c, n_s = len(c), model.n_scenarios
+    growth = np.ascontiguousarray(model.portfolio_growth[0])
+    dt = 1.0 / a.steps_per_year
+    keep = float(np.exp(-a.contract.me_charge * dt))
+    av0 = np.ascontiguousarray(c.variable_value + c.fixed_value)
+    guarantee = np.ascontiguousarray(c.ab_factor * c.benefit_base)
+    chunk = chunk_size if chunk_size > 0 else auto_chunk_size(n_s)
+    totals = np.zeros(n_c)
+    seconds = 0.0
+    for lo in range(0, n_c, chunk):
+        hi = min(lo + chunk, n_c)
+        out = np.empty((K.N_MEASURES, hi - lo, n_s))
+        t0 = time.perf_counter()
+        minimal_block(growth, model.discount, av0[lo:hi], guarantee[lo:hi], c.maturity_step[lo:hi],
+                      keep, float(a.contract.maintenance_fee), a.steps_per_year, out, totals[lo:hi])
+        seconds += time.perf_counter() - t0
+    path_steps = int(c.maturity_step.sum()) * n_s
+    return seconds, path_steps, float(totals.sum() / (n_c * n_s))
+
+
+def run_engine(model: Model, threads: int, chunk_size: int = 0) -> tuple[float, int, float]:
+    """Run the full engine (:func:`sim.engine.driver.run_block`); same returns as :func:`run_minimal`."""
+    r = run_block(model, threads=threads, chunk_size=chunk_size, progress=False, contract_stats=False)
+    mean_claim = float(r.scenario_totals[K.MEASURES.index("pv_claims")].mean() / len(model.contracts))
+    return r.seconds, r.path_steps, mean_claim
+
+
+KERNELS = {"full": run_engine, "minimal": run_minimal}
+
+
+# --------------------------------------------------------------------------- workload
+
+
+def benchmark_config(config_path: Path, scenarios: int, overrides: list[str]) -> Config:
+    """The example config with the scenario count and extra ``--set`` overrides."""
+    return load_config(config_path, [f"run.scenarios={scenarios}", *overrides])
+
+
+def new_business_inforce(n_contracts: int, seed: int, config: Config, years: int) -> pd.DataFrame:
+    """A synthetic block where every contract is new business with rider period ``years``.
+
+    Rider years elapsed 0, contract year 1, 12 months to the first anniversary, BB, premiums
+    and death benefit base equal to the contract value: each contract projects exactly
+    ``years * steps_per_year`` steps. Returns the validated frame.
+    """
+    frame = synthetic_inforce(n_contracts, seed, config)
+    frame["rider_period"] = years
+    frame["rider_years_elapsed"] = 0
+    frame["contract_year"] = 1
+    frame["months_to_anniversary"] = 12
+    for col in ("benefit_base", "premiums", "death_benefit_base"):
+        frame[col] = frame["contract_value"]
+    assumptions = Assumptions.from_config(config)
+    clean, problems = validate_inforce(frame, config, assumptions.rider, "benchmark inforce")
+    if problems:
+        raise ValueError("\n".join(problems))
+    return clean
+
+
+def build_workload(config: Config, inforce: pd.DataFrame, years: int) -> Model:
+    """Scenarios over ``years`` and the lowered model."""
+    n_steps = years * config.run.steps_per_year
+    scenarios = generate_scenarios(config, n_steps)
+    model = build_model(config, inforce, scenarios)
+    if not np.all(model.contracts.maturity_step == n_steps):
+        raise AssertionError("every contract should project exactly n_steps steps")
+    return model
+
+
+def tiny(model: Model, n_contracts: int = 4) -> Model:
+    """The first few contracts of the model (for the warm-up)."""
+    return replace(model, contracts=model.contracts.slice(0, n_contracts))
+
+
+def best_of(fn, model: Model, threads: int, repeats: int) -> dict:
+    """Time ``fn(model, threads)`` ``repeats`` times; keep every time and the best."""
+    times = []
+    path_steps, check = 0, float("nan")
+    for _ in range(repeats):
+        seconds, path_steps, check = fn(model, threads)
+        times.append(seconds)
+    best = min(times)
+    return {"seconds_best": best, "seconds_all": times, "path_steps": path_steps,
+            "rate": path_steps / best, "mean_claim": check}
+
+
+# --------------------------------------------------------------------------- machine
+
+
+def cpu_model() -> str:
+    """The CPU's ``model name`` from /proc/cpuinfo (or platform.processor())."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine_info() -> dict:
+    """CPU, cores, versions and threading layer."""
+    try:
+        layer = numba.threading_layer()
+    except ValueError:
+        layer = "not initialised"
+    return {
+        "cpu_model": cpu_model(),
+        "cores": os.cpu_count(),
+        "numba_threads": max_threads(),
+        "numba_threading_layer": layer,
+        "numba": numba.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+# --------------------------------------------------------------------------- report
+
+
+def fmt_rate(x: float) -> str:
+    return f"{x / 1e6:,.1f} M"
+
+
+def markdown_table(results: list[dict], threads_list: list[int]) -> str:
+    """Main table: rate per (kernel, threads), full/minimal ratio and scaling."""
+    by = {(r["kernel"], r["threads_requested"]): r for r in results}
+    lines = ["| kernel | threads | best s | contract·scenario·steps / s | per thread |",
+             "|---|---:|---:|---:|---:|"]
+    for kernel in KERNELS:
+        for th in threads_list:
+            r = by[(kernel, th)]
+            lines.append(f"| {kernel} | {r['threads']} | {r['seconds_best']:.3f} | {fmt_rate(r['rate'])} "
+                         f"| {fmt_rate(r['rate'] / r['threads'])} |")
+    lines.append("")
+    lines.append("| threads | full / minimal |")
+    lines.append("|---:|---:|")
+    for th in threads_list:
+        ratio = by[("full", th)]["rate"] / by[("minimal", th)]["rate"]
+        lines.append(f"| {by[('full', th)]['threads']} | {ratio:.1%} |")
+    return "\n".join(lines)
+
+
+def variants_table(variants: list[dict], minimal_rate: float) -> str:
+    lines = ["| variant | overrides | contract·scenario·steps / s | vs baseline | vs minimal |",
+             "|---|---|---:|---:|---:|"]
+    base = next((v["rate"] for v in variants if v["variant"] == "baseline"), None)
+    for v in variants:
+        rel = f"{v['rate'] / base:.2f}x" if base else "-"
+        lines.append(f"| {v['variant']} | {', '.join(v['overrides']) or '-'} | {fmt_rate(v['rate'])} "
+                     f"| {rel} | {v['rate'] / minimal_rate:.1%} |")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- main
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--contracts", type=int, default=10_000)
+    p.add_argument("--scenarios", type=int, default=1_000)
+    p.add_argument("--years", type=int, default=10, help="rider period of every contract (7-20)")
+    p.add_argument("--threads-list", default="1,0", help="comma-separated numba threads; 0 = all")
+    p.add_argument("--repeats", type=int, default=3, help="timings per case; the best is reported")
+    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="config override applied to every run (repeatable)")
+    p.add_argument("--seed", type=int, default=1, help="seed of the synthetic inforce")
+    p.add_argument("--variants", default=",".join(VARIANTS),
+                   help=f"engine variants to time (comma-separated, '' = none); known: {', '.join(VARIANTS)}")
+    p.add_argument("--variant-threads", type=int, default=1, help="threads for the variant runs")
+    p.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    args = p.parse_args(argv)
+    args.threads_list = [int(x) for x in args.threads_list.split(",") if x.strip()]
+    args.variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    unknown = [v for v in args.variants if v not in VARIANTS]
+    if unknown:
+        p.error(f"unknown variant(s): {', '.join(unknown)}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Run the benchmark, print the markdown tables and write the JSON report."""
+    args = parse_args(argv)
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+
+    config = benchmark_config(args.config, args.scenarios, args.overrides)
+    inforce = new_business_inforce(args.contracts, args.seed, config, args.years)
+    model = build_workload(config, inforce, args.years)
+    n_steps = args.years * config.run.steps_per_year
+    workload = {
+        "config": str(args.config.relative_to(ROOT) if args.config.is_relative_to(ROOT) else args.config),
+        "overrides": args.overrides,
+        "contracts": args.contracts,
+        "scenarios": args.scenarios,
+        "steps": n_steps,
+        "steps_per_year": config.run.steps_per_year,
+        "contract_scenario_steps": int(model.contracts.maturity_step.sum()) * model.n_scenarios,
+        "chunk_size": auto_chunk_size(model.n_scenarios),
+        "inforce_seed": args.seed,
+        "allocations": int(model.portfolio_growth.shape[0]),
+    }
+    log(f"workload: {args.contracts} contracts x {args.scenarios} scenarios x {n_steps} steps")
+
+    # warm-up: compile (or load from cache) every kernel on a tiny block
+    small = tiny(model)
+    for th in args.threads_list:
+        for fn in KERNELS.values():
+            fn(small, th)
+
+    results = []
+    for th in args.threads_list:
+        for name, fn in KERNELS.items():
+            r = best_of(fn, model, th, args.repeats)
+            r.update(kernel=name, threads_requested=th, threads=set_threads(th))
+            results.append(r)
+            log(f"{name:8s} threads={r['threads']}: best {r['seconds_best']:.3f} s "
+                f"of {[round(s, 3) for s in r['seconds_all']]}  {fmt_rate(r['rate'])}/s")
+
+    by = {(r["kernel"], r["threads_requested"]): r for r in results}
+    ratios = {str(by[("full", th)]["threads"]): by[("full", th)]["rate"] / by[("minimal", th)]["rate"]
+              for th in args.threads_list}
+    scaling = {}
+    if 1 in args.threads_list:
+        for name in KERNELS:
+            for th in args.threads_list:
+                if th != 1:
+                    scaling[f"{name} 1->{by[(name, th)]['threads']}"] = by[(name, th)]["rate"] / by[(name, 1)]["rate"]
+
+    variants = []
+    if args.variants:
+        min_rate = by.get(("minimal", args.variant_threads), {}).get("rate")
+        if min_rate is None:
+            min_rate = best_of(run_minimal, model, args.variant_threads, args.repeats)["rate"]
+        for name in args.variants:
+            if name == "baseline" and ("full", args.variant_threads) in by:
+                r = dict(by[("full", args.variant_threads)])
+            else:
+                cfg = benchmark_config(args.config, args.scenarios, args.overrides + VARIANTS[name])
+                vmodel = build_workload(cfg, inforce, args.years)
+                run_engine(tiny(vmodel), args.variant_threads)
+                r = best_of(run_engine, vmodel, args.variant_threads, args.repeats)
+            variants.append({"variant": name, "overrides": VARIANTS[name], "threads": set_threads(args.variant_threads),
+                             "seconds_best": r["seconds_best"], "seconds_all": r["seconds_all"],
+                             "rate": r["rate"], "ratio_to_minimal": r["rate"] / min_rate,
+                             "mean_claim": r["mean_claim"]})
+            log(f"variant {name:18s}: {fmt_rate(r['rate'])}/s ({r['rate'] / min_rate:.1%} of minimal)")
+
+    report = {
+        "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "measure": "contract·scenario·steps per second = sum over contracts of projected steps "
+                   "x scenarios / kernel seconds",
+        "timing": f"best of {args.repeats} runs, compilation excluded (warm-up on a tiny block)",
+        "workload": workload,
+        "machine": machine_info(),
+        "results": results,
+        "ratio_full_to_minimal": ratios,
+        "scaling": scaling,
+        "target_ratio": TARGET_RATIO,
+        "target_met": {k: v >= TARGET_RATIO for k, v in ratios.items()},
+        "variants": variants,
+    }
+
+    print(f"## Throughput ({report['date'][:10]}, best of {args.repeats})\n")
+    print(f"Workload: {args.contracts:,} contracts x {args.scenarios:,} scenarios x {n_steps} steps "
+          f"({workload['contract_scenario_steps']:,} contract·scenario·steps).  ")
+    m = report["machine"]
+    print(f"Machine: {m['cpu_model']}, {m['cores']} cores, numba {m['numba']} "
+          f"({m['numba_threading_layer']}), Python {m['python']}.\n")
+    print(markdown_table(results, args.threads_list))
+    if scaling:
+        print("\nScaling 1 -> all threads: " + ", ".join(f"{k}: {v:.2f}x" for k, v in scaling.items()))
+    if variants:
+        print(f"\n### Engine variants ({variants[0]['threads']} thread(s))\n")
+        print(variants_table(variants, variants[0]["rate"] / variants[0]["ratio_to_minimal"]))
+
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=2) + "\n")
+    log(f"wrote {args.output}")
+    return report
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""Small configs and random blocks for engine tests (no files needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.config import Config, config_from_dict
+from sim.engine.layout import Assumptions, build_model, contract_arrays, horizon_steps
+from sim.inforce import validate_inforce
+from sim.market import generate_scenarios
+
+
+def base_config_dict() -> dict:
+    """Three indices, four funds (one on the short rate), three allocation models."""
+    return {
+        "run": {"seed": 11, "scenarios": 4, "steps_per_year": 12, "breakeven": False},
+        "market": {
+            "model": "gbm",
+            "rate": 0.03,
+            "money_market_fee": 0.002,
+            "indices": [
+                {"name": "eq", "volatility": 0.2, "dividend_yield": 0.01},
+                {"name": "intl", "volatility": 0.25},
+                {"name": "bond", "volatility": 0.06},
+            ],
+            "correlation": [[1.0, 0.6, 0.1], [0.6, 1.0, 0.05], [0.1, 0.05, 1.0]],
+            "funds": [
+                {"name": "equity", "indices": {"eq": 1.0}, "fee": 0.006},
+                {"name": "global", "indices": {"eq": 0.4, "intl": 0.6}, "fee": 0.009},
+                {"name": "bonds", "indices": {"bond": 0.9, "money_market": 0.1}, "fee": 0.004},
+                {"name": "money_market", "indices": {"money_market": 1.0}, "fee": 0.003},
+            ],
+        },
+        "allocations": {
+            "growth": {"equity": 0.5, "global": 0.3, "bonds": 0.2},
+            "balanced": {"equity": 0.3, "global": 0.2, "bonds": 0.4, "money_market": 0.1},
+        },
+        "product": {"maintenance_fee": 35.0, "fixed_rate": 0.025},
+        "withdrawals": {"rate": 0.06, "utilisation": 0.3},
+        "inforce": {"synthetic": {"contracts": 1}},
+    }
+
+
+def make_config(changes: dict | None = None) -> Config:
+    """The base config with nested ``changes`` merged in."""
+    data = base_config_dict()
+    for key, value in (changes or {}).items():
+        node = data
+        parts = key.split(".")
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        node[parts[-1]] = value
+    return config_from_dict(data)
+
+
+def random_inforce(config: Config, n: int, seed: int) -> pd.DataFrame:
+    """Random model points covering every feature: in-force durations, fixed account,
+    payments before and after the first anniversary, spousal protection, all allocations."""
+    rng = np.random.default_rng(seed)
+    m = config.run.steps_per_year
+    month_choices = [mo for mo in range(1, 13) if (mo * m) % 12 == 0]
+    period = rng.integers(7, 10, n)
+    elapsed = np.where(rng.random(n) < 0.5, 0, rng.integers(0, 6, n))
+    cv = rng.uniform(20_000, 300_000, n).round(2)
+    frame = pd.DataFrame({
+        "contract_id": np.arange(100, 100 + n),
+        "owner_age": rng.uniform(50, 85, n).round(1),
+        "owner_sex": rng.choice(["M", "F"], n),
+        "spouse_age": rng.uniform(50, 85, n).round(1),
+        "spouse_sex": rng.choice(["M", "F"], n),
+        "spousal_protection": rng.random(n) < 0.5,
+        "contract_value": cv,
+        "fixed_value": np.where(rng.random(n) < 0.5, (cv * rng.uniform(0, 0.4, n)).round(2), 0.0),
+        "allocation": rng.choice(["growth", "balanced", "equity", "bonds"], n),
+        "premiums": (cv * rng.uniform(0.7, 1.3, n)).round(2),
+        "contract_year": elapsed + 1 + rng.integers(0, 3, n),
+        "benefit_base": (cv * rng.uniform(0.6, 1.6, n)).round(2),
+        "death_benefit_base": (cv * rng.uniform(0.8, 1.4, n)).round(2),
+        "rider_period": period,
+        "rider_years_elapsed": elapsed,
+        "guarantee_option": rng.integers(1, 4, n),
+        "rider_fee_rate": rng.uniform(0.005, 0.02, n).round(4),
+        "months_to_anniversary": rng.choice(month_choices, n),
+        "payment_amount": np.where(rng.random(n) < 0.5, rng.uniform(1000, 50_000, n).round(2), 0.0),
+        "payment_month": rng.choice(month_choices + [15, 24], n),
+    })
+    clean, problems = validate_inforce(frame, config, Assumptions.from_config(config).rider, "random")
+    assert not problems, problems
+    return clean
+
+
+def model_for(config: Config, inforce: pd.DataFrame, n_scenarios: int | None = None):
+    """Scenarios over the block's horizon and the lowered model."""
+    assumptions = Assumptions.from_config(config)
+    names = sorted(set(inforce["allocation"]))
+    n_steps = horizon_steps(contract_arrays(inforce, assumptions, names))
+    scenarios = generate_scenarios(config, n_steps, n_scenarios)
+    return build_model(config, inforce, scenarios, assumptions), scenarios, assumptions
