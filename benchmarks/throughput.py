@@ -237,6 +237,14 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def load_average() -> list[float] | None:
+    """The 1, 5 and 15 minute load averages (the machine may be shared)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
 def machine_info() -> dict:
     """CPU, cores, versions and threading layer."""
     try:
@@ -252,6 +260,7 @@ def machine_info() -> dict:
         "numpy": np.__version__,
         "python": platform.python_version(),
         "platform": platform.platform(),
+        "load_average_1_5_15min": load_average(),
     }
 
 
@@ -342,6 +351,7 @@ def main(argv: list[str] | None = None) -> dict:
         "allocations": int(model.portfolio_growth.shape[0]),
     }
     log(f"workload: {args.contracts} contracts x {args.scenarios} scenarios x {n_steps} steps")
+    load_start = load_average()
 
     # warm-up: compile (or load from cache) every kernel on a tiny block
     small = tiny(model)
@@ -393,7 +403,7 @@ def main(argv: list[str] | None = None) -> dict:
                    "x scenarios / kernel seconds",
         "timing": f"best of {args.repeats} runs, compilation excluded (warm-up on a tiny block)",
         "workload": workload,
-        "machine": machine_info(),
+        "machine": {**machine_info(), "load_average_at_start": load_start},
         "results": results,
         "ratio_full_to_minimal": ratios,
         "scaling": scaling,
@@ -407,7 +417,8 @@ def main(argv: list[str] | None = None) -> dict:
           f"({workload['contract_scenario_steps']:,} contract·scenario·steps).  ")
     m = report["machine"]
     print(f"Machine: {m['cpu_model']}, {m['cores']} cores, numba {m['numba']} "
-          f"({m['numba_threading_layer']}), Python {m['python']}.\n")
+          f"({m['numba_threading_layer']}), Python {m['python']}; load average "
+          f"{m['load_average_at_start']} at start, {m['load_average_1_5_15min']} at end.\n")
     print(markdown_table(results, args.threads_list))
     if scaling:
         print("\nScaling 1 -> all threads: " + ", ".join(f"{k}: {v:.2f}x" for k, v in scaling.items()))

@@ -1,0 +1,141 @@
+"""One test per rule of SPEC.md section 1 (base contract) and section 7 (behaviour)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from sim.assumptions.behaviour import Behaviour, dynamic_lapse_multiplier
+from sim.assumptions.mortality import load_mortality
+from sim.engine import kernels as K
+
+from .test_rider_rules import R, contract, flat_config, traced
+
+F = {name: i for i, name in enumerate(K.TRACE_FIELDS)}
+M = {name: i for i, name in enumerate(K.MEASURES)}
+
+
+def test_spec_1_m_and_e_charge_accrues_every_step_on_the_variable_sub_accounts_only():
+    config = flat_config(**{"product.me_charge": 0.012, "rider.fee_rate": 0.0})
+    _, _, tr = traced(config, contract(config, fixed_value=30_000.0))
+    assert tr[0, F["variable"]] == pytest.approx(70_000.0 * math.exp((R - 0.012) / 12), rel=1e-14)
+    assert tr[0, F["charges"]] == pytest.approx(70_000.0 * math.exp(R / 12) * (1 - math.exp(-0.012 / 12)), rel=1e-12)
+    assert tr[0, F["fixed"]] == 30_000.0
+
+
+def test_spec_1_fund_fee_and_index_weights_make_the_fund_return():
+    config = flat_config(**{"market.funds": [{"name": "equity", "indices": {"eq": 0.25, "money_market": 0.75}, "fee": 0.01},
+                                             {"name": "money_market", "indices": {"money_market": 1.0}, "fee": 0.0}],
+                            "rider.fee_rate": 0.0})
+    _, _, tr = traced(config, contract(config))
+    # eq has zero volatility and no dividend: it grows at the short rate too
+    assert tr[0, F["variable"]] == pytest.approx(100_000.0 * math.exp(R / 12) * math.exp(-0.01 / 12), rel=1e-14)
+
+
+def test_spec_1_fixed_account_credits_its_guaranteed_rate():
+    config = flat_config(**{"product.fixed_rate": 0.04})
+    _, _, tr = traced(config, contract(config, fixed_value=50_000.0))
+    assert tr[11, F["fixed"]] == pytest.approx(50_000.0 * 1.04, rel=1e-13)
+
+
+def test_spec_1_maintenance_fee_is_taken_pro_rata_from_every_account_on_the_anniversary():
+    config = flat_config(**{"product.maintenance_fee": 50.0, "rider.fee_rate": 0.0})
+    _, _, tr = traced(config, contract(config, fixed_value=25_000.0))
+    var, fix = 75_000.0 * math.exp(R), 25_000.0
+    assert tr[11, F["maintenance_fee"]] == 50.0
+    assert tr[11, F["variable"]] == pytest.approx(var - 50.0 * var / (var + fix), abs=1e-9)
+    assert tr[11, F["fixed"]] == pytest.approx(fix - 50.0 * fix / (var + fix), abs=1e-9)
+    assert tr[:11, F["maintenance_fee"]].sum() == 0.0
+
+
+def test_spec_1_withdrawal_charge_applies_to_the_excess_over_the_free_amount():
+    config = flat_config(**{"withdrawals.enabled": True, "withdrawals.rate": 0.25, "withdrawals.utilisation": 1.0,
+                            "rider.fee_rate": 0.0})
+    _, run, _ = traced(config, contract(config, contract_year=1, premiums=100_000.0))
+    # anniversary 1 -> contract year 2 (charge 7 %); anniversary 2 -> year 3 (6 %); ... year 7 (2 %)
+    cv, pv = 100_000.0, 0.0
+    for k in range(1, 7):
+        cv *= math.exp(R)
+        w = 0.25 * cv
+        rate = [0.07, 0.07, 0.06, 0.05, 0.04, 0.03, 0.02][k]  # contract year k + 1
+        pv += math.exp(-R * k) * rate * max(w - 0.10 * 100_000.0, 0.0)
+        cv -= w
+    assert run.scenario_totals[M["pv_withdrawal_charges"], 0] == pytest.approx(pv, rel=1e-12)
+
+
+def test_spec_1_surrender_pays_the_settlement_value_cv_less_withdrawal_charges():
+    config = flat_config(**{"lapse.enabled": True, "lapse.base": [0.10], "lapse.dynamic": {"enabled": False},
+                            "rider.fee_rate": 0.0, "product.withdrawal_charges": [0.05] * 3})
+    _, run, _ = traced(config, contract(config, contract_year=2, premiums=100_000.0))
+    step = 1 - 0.9 ** (1 / 12)
+    pv = 0.0
+    for t in range(84):
+        cv = 100_000.0 * math.exp(R * (t + 1) / 12)
+        year = 2 + t // 12
+        rate = 0.05 if year <= 3 else 0.0
+        pv += 0.9 ** (t / 12) * step * math.exp(-R * (t + 1) / 12) * rate * (cv - 10_000.0)
+    assert run.scenario_totals[M["pv_withdrawal_charges"], 0] == pytest.approx(pv, rel=1e-10)
+
+
+@pytest.mark.parametrize("death_benefit", ["contract_value", "return_of_premium", "max_anniversary_value"])
+def test_spec_1_death_benefit_is_the_max_of_cv_and_its_guarantee(death_benefit):
+    # CV falls (8 % M&E against a 3 % rate) below premiums: ROP pays the difference
+    config = flat_config(**{"product.death_benefit": death_benefit, "product.me_charge": 0.08,
+                            "mortality.enabled": True, "rider.fee_rate": 0.0})
+    inforce = contract(config, premiums=100_000.0, owner_age=70.0, owner_sex="M")
+    _, run, tr = traced(config, inforce)
+    table = load_mortality("2012IAM", "G2")
+    pv, weight, guarantee = 0.0, 1.0, 100_000.0
+    for t in range(84):
+        q = 1 - (1 - float(table.q(0, 70 + t // 12, 2026 + t // 12))) ** (1 / 12)
+        cv = 100_000.0 * math.exp((R - 0.08) * (t + 1) / 12)
+        if death_benefit != "contract_value":
+            pv += weight * q * math.exp(-R * (t + 1) / 12) * max(guarantee - cv, 0.0)
+        weight *= 1 - q
+        if death_benefit == "max_anniversary_value" and (t + 1) % 12 == 0:
+            guarantee = max(guarantee, cv)
+    assert run.scenario_totals[M["pv_db_excess"], 0] == pytest.approx(pv, rel=1e-10, abs=1e-9)
+    if death_benefit == "contract_value":
+        assert pv == 0.0
+
+
+def test_spec_1_max_anniversary_value_steps_up_on_anniversaries():
+    config = flat_config(**{"product.death_benefit": "max_anniversary_value", "rider.fee_rate": 0.0})
+    _, _, tr = traced(config, contract(config, death_benefit_base=90_000.0))
+    assert tr[10, F["death_benefit_base"]] == 90_000.0
+    assert tr[11, F["death_benefit_base"]] == pytest.approx(100_000.0 * math.exp(R), rel=1e-14)
+
+
+def test_spec_7_dynamic_lapse_multiplier_has_the_documented_form_and_defaults():
+    b = Behaviour()
+    assert (b.dynamic_floor, b.dynamic_cap, b.dynamic_slope, b.dynamic_shift) == (0.2, 1.0, 1.25, 1.1)
+    np.testing.assert_allclose(dynamic_lapse_multiplier([0.5, 1.1, 1.5, 2.0]), [1.0, 1.0, 0.5, 0.2])
+    assert b.annual_lapse(8, 1.3) == pytest.approx(0.12 * 0.75)  # shock year after the charge period
+    assert b.annual_lapse(20, 0.9) == pytest.approx(0.07)
+
+
+def test_spec_7_dynamic_lapse_uses_ab_over_cv_in_the_engine():
+    config = flat_config(**{"lapse.enabled": True, "lapse.base": [0.10]})
+    _, run, tr = traced(config, contract(config, ab_factor=1.5))
+    itm = 1.5 * 100_000.0 / (100_000.0 * math.exp(R / 12))  # AB / CV at the end of the first month
+    step = 1 - (1 - 0.10 * (1 - 1.25 * (itm - 1.1))) ** (1 / 12)
+    assert tr[0, F["weight"]] == pytest.approx(1 - step, rel=1e-14)
+
+
+def test_spec_7_lapses_mortality_and_withdrawals_can_each_be_switched_off():
+    config = flat_config(**{"lapse.enabled": False, "mortality.enabled": False, "withdrawals.enabled": False})
+    _, run, tr = traced(config, contract(config))
+    assert (tr[:84, F["weight"]] == 1.0).all() and tr[:, F["withdrawal"]].sum() == 0.0
+    assert run.scenario_totals[M["persistency_at_maturity"], 0] == 1.0
+    zero_mult = flat_config(**{"mortality.enabled": True, "mortality.multiplier": 0.0})
+    _, _, tr = traced(zero_mult, contract(zero_mult))
+    assert (tr[:84, F["weight"]] == 1.0).all()
+
+
+def test_spec_7_mortality_multiplier_scales_the_table_rates():
+    config = flat_config(**{"mortality.enabled": True, "mortality.multiplier": 0.5, "mortality.table": "2012IAM_period",
+                            "mortality.improvement": "none"})
+    _, _, tr = traced(config, contract(config, owner_age=65.0, owner_sex="M"))
+    assert tr[0, F["weight"]] == pytest.approx((1 - 0.5 * 0.008106) ** (1 / 12), rel=1e-12)
