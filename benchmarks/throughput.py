@@ -103,13 +103,10 @@ def minimal_block(growth, discount, av0, guarantee, n_steps, keep, fixed_fee, m,
             for t in range(t_mat):
                 av *= growth[s, t] * keep
                 if (t + 1) % m == 0:
-                    fee = fixed_fee if fixed_fee < av else av
+                    fee = min(av, fixed_fee)
                     av -= fee
                     pv_fixed += fee * discount[s, t + 1]
-            claim = g - av
-            if claim < 0.0:
-                claim = 0.0
-            claim *= discount[s, t_mat]
+            claim = max(g - av, 0.0) * discount[s, t_mat]
             total += claim
             out[0, c, s] = claim
             out[1, c, s] = pv_fixed
@@ -260,7 +257,7 @@ def machine_info() -> dict:
         "numpy": np.__version__,
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "load_average_1_5_15min": load_average(),
+        "load_average_at_end": load_average(),
     }
 
 
@@ -332,7 +329,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> dict:
     """Run the benchmark, print the markdown tables and write the JSON report."""
     args = parse_args(argv)
-    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)
 
     config = benchmark_config(args.config, args.scenarios, args.overrides)
     inforce = new_business_inforce(args.contracts, args.seed, config, args.years)
@@ -418,7 +415,7 @@ def main(argv: list[str] | None = None) -> dict:
     m = report["machine"]
     print(f"Machine: {m['cpu_model']}, {m['cores']} cores, numba {m['numba']} "
           f"({m['numba_threading_layer']}), Python {m['python']}; load average "
-          f"{m['load_average_at_start']} at start, {m['load_average_1_5_15min']} at end.\n")
+          f"{m['load_average_at_start']} at start, {m['load_average_at_end']} at end.\n")
     print(markdown_table(results, args.threads_list))
     if scaling:
         print("\nScaling 1 -> all threads: " + ", ".join(f"{k}: {v:.2f}x" for k, v in scaling.items()))
