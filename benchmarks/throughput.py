@@ -208,16 +208,38 @@ def tiny(model: Model, n_contracts: int = 4) -> Model:
     return replace(model, contracts=model.contracts.slice(0, n_contracts))
 
 
+def _busy_cpu_seconds() -> float | None:
+    """CPU seconds the whole machine has spent busy since boot (from /proc/stat)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def best_of(fn, model: Model, threads: int, repeats: int) -> dict:
-    """Time ``fn(model, threads)`` ``repeats`` times; keep every time and the best."""
-    times = []
+    """Time ``fn(model, threads)`` ``repeats`` times; keep every time and the best.
+
+    Also records, for each repeat, the share of the machine's CPU that other processes used
+    while it ran (``foreign_cpu_share``: busy CPU seconds of the machine minus this
+    process's, over wall time x cores), since the machine may be shared.
+    """
+    times, foreign = [], []
     path_steps, check = 0, float("nan")
+    cores = os.cpu_count() or 1
     for _ in range(repeats):
+        busy0, own0, wall0 = _busy_cpu_seconds(), time.process_time(), time.perf_counter()
         seconds, path_steps, check = fn(model, threads)
+        busy1, own1, wall1 = _busy_cpu_seconds(), time.process_time(), time.perf_counter()
         times.append(seconds)
+        if busy0 is not None and busy1 is not None:
+            other = max(0.0, (busy1 - busy0) - (own1 - own0))
+            foreign.append(round(other / ((wall1 - wall0) * cores), 3))
     best = min(times)
     return {"seconds_best": best, "seconds_all": times, "path_steps": path_steps,
-            "rate": path_steps / best, "mean_claim": check}
+            "rate": path_steps / best, "mean_claim": check, "foreign_cpu_share": foreign}
 
 
 # --------------------------------------------------------------------------- machine
@@ -363,7 +385,8 @@ def main(argv: list[str] | None = None) -> dict:
             r.update(kernel=name, threads_requested=th, threads=set_threads(th))
             results.append(r)
             log(f"{name:8s} threads={r['threads']}: best {r['seconds_best']:.3f} s "
-                f"of {[round(s, 3) for s in r['seconds_all']]}  {fmt_rate(r['rate'])}/s")
+                f"of {[round(s, 3) for s in r['seconds_all']]}  {fmt_rate(r['rate'])}/s  "
+                f"(other processes' CPU share {r['foreign_cpu_share']})")
 
     by = {(r["kernel"], r["threads_requested"]): r for r in results}
     ratios = {str(by[("full", th)]["threads"]): by[("full", th)]["rate"] / by[("minimal", th)]["rate"]
@@ -391,6 +414,7 @@ def main(argv: list[str] | None = None) -> dict:
             variants.append({"variant": name, "overrides": VARIANTS[name], "threads": set_threads(args.variant_threads),
                              "seconds_best": r["seconds_best"], "seconds_all": r["seconds_all"],
                              "rate": r["rate"], "ratio_to_minimal": r["rate"] / min_rate,
+                             "foreign_cpu_share": r["foreign_cpu_share"],
                              "mean_claim": r["mean_claim"]})
             log(f"variant {name:18s}: {fmt_rate(r['rate'])}/s ({r['rate'] / min_rate:.1%} of minimal)")
 

@@ -53,6 +53,8 @@ def _table(result) -> str:
     if b.get("breakeven_fee") is not None:
         rows.append(("Break-even rider fee, %", _fmt(100 * b["breakeven_fee"], 4),
                      _fmt(100 * b["breakeven_fee_se"], 4)))
+    elif r.get("breakeven_evaluations"):
+        rows.append(("Break-even rider fee, %", "none up to 25 %", ""))
     w = max(len(r[0]) for r in rows)
     lines = [f"{'':<{w}}  {'value':>18}  {'std. error':>14}"]
     lines += [f"{name:<{w}}  {val:>18}  {se:>14}" for name, val, se in rows]
@@ -67,7 +69,6 @@ def _table(result) -> str:
 
 def _write_outputs(result, output: Path) -> None:
     """Write every file into a temporary folder first, then move them into ``output``."""
-    output.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=output, prefix=".partial-") as tmp:
         tmp = Path(tmp)
         result.contracts.to_parquet(tmp / "contracts.parquet", index=False)
@@ -88,6 +89,13 @@ def price(
     from .valuation import price as run_price
 
     cfg = _load(config, set_)
+    if output is not None:
+        if output.exists() and not output.is_dir():
+            _fail([f"{output}: --output must be a folder, and this is a file"])
+        try:
+            output.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            _fail([f"{output}: cannot create the output folder: {err.strerror}"])
     try:
         result = run_price(cfg)
     except (ConfigError, ValueError) as err:
@@ -138,8 +146,11 @@ def inforce(
     cfg = _load(config, None) if config is not None else None
     if output.suffix.lower() not in (".csv", ".parquet"):
         _fail([f"{output}: the output must end in .csv or .parquet"])
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        _fail([f"{output}: cannot create its folder: {err.strerror}"])
     frame = synthetic_inforce(contracts, seed, cfg)
-    output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.partial")
     if output.suffix.lower() == ".parquet":
         frame.to_parquet(tmp, index=False)

@@ -249,26 +249,52 @@ class Config(_Section):
 
     @model_validator(mode="after")
     def _allocations_name_funds(self):
-        funds = {f.name for f in self.market.funds}
-        for name, weights in self.allocations.items():
-            if name in funds:
-                raise ValueError(f"allocations.{name}: an allocation model may not share a fund's name")
-            unknown = sorted(set(weights) - funds)
-            if unknown:
-                raise ValueError(f"allocations.{name}: unknown fund(s) {', '.join(unknown)}")
-            total = sum(weights.values())
-            if not math.isclose(total, 1.0, abs_tol=1e-9):
-                raise ValueError(f"allocations.{name}: weights sum to {total:.6g}, not 1")
-        for option, limits in self.rider.investment_limits.items():
-            for fund in [*limits.max_weight, *limits.min_weight, *limits.excluded]:
-                if fund not in funds:
-                    raise ValueError(f"rider.investment_limits.{option}: unknown fund '{fund}'")
+        problems = cross_check_problems(self.model_dump())
+        if problems:
+            raise ValueError(problems[0])
         return self
 
     def resolve(self, path: str) -> Path:
         """A path from the config, relative to the config file's directory."""
         p = Path(path)
         return p if p.is_absolute() else Path(self.base_dir) / p
+
+
+def cross_check_problems(data: dict) -> list[str]:
+    """Problems between sections (allocations and investment limits naming funds).
+
+    Works on the raw mapping too, so that these problems are listed together with field
+    problems (pydantic skips model validators once a field has failed).
+    """
+    problems: list[str] = []
+    market = data.get("market") if isinstance(data.get("market"), dict) else {}
+    fund_list = market.get("funds") if isinstance(market.get("funds"), list) else []
+    funds = {f.get("name") for f in fund_list if isinstance(f, dict)}
+    allocations = data.get("allocations") if isinstance(data.get("allocations"), dict) else {}
+    for name, weights in allocations.items():
+        if not isinstance(weights, dict):
+            continue
+        if name in funds:
+            problems.append(f"allocations.{name}: an allocation model may not share a fund's name")
+        unknown = sorted(str(k) for k in set(weights) - funds)
+        if unknown:
+            problems.append(f"allocations.{name}: unknown fund(s) {', '.join(unknown)}")
+        try:
+            total = sum(float(v) for v in weights.values())
+        except (TypeError, ValueError):
+            continue
+        if not math.isclose(total, 1.0, abs_tol=1e-9):
+            problems.append(f"allocations.{name}: weights sum to {total:.6g}, not 1")
+    rider = data.get("rider") if isinstance(data.get("rider"), dict) else {}
+    limits_by_option = rider.get("investment_limits") if isinstance(rider.get("investment_limits"), dict) else {}
+    for option, limits in limits_by_option.items():
+        if not isinstance(limits, dict):
+            continue
+        named = [*(limits.get("max_weight") or {}), *(limits.get("min_weight") or {}), *(limits.get("excluded") or [])]
+        for fund in named:
+            if fund not in funds:
+                problems.append(f"rider.investment_limits.{option}: unknown fund '{fund}'")
+    return problems
 
 
 def _format_errors(err: ValidationError, source: str) -> list[str]:
@@ -280,7 +306,7 @@ def _format_errors(err: ValidationError, source: str) -> list[str]:
             msg = "unknown key"
         elif e["type"] == "missing":
             msg = "required key is missing"
-        lines.append(f"{source}: {loc or '(top level)'}: {msg}")
+        lines.append(f"{source}: {loc}: {msg}" if loc else f"{source}: {msg}")
     return lines
 
 
@@ -332,7 +358,12 @@ def config_from_dict(data: dict, source: str = "config", base_dir: str | Path = 
     try:
         return Config.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(_format_errors(err, source)) from None
+        lines = _format_errors(err, source)
+        for problem in cross_check_problems(data):
+            line = f"{source}: {problem}"
+            if not any(problem in existing for existing in lines):
+                lines.append(line)
+        raise ConfigError(lines) from None
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:

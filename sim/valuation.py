@@ -84,6 +84,7 @@ def breakeven_fee(model: Model, threads: int = 0, chunk_size: int = 0) -> tuple[
     Returns
     -------
     fee, fee_se, evaluations
+        ``fee`` and ``fee_se`` are None when no fee up to MAX_FEE breaks even.
     """
     calls = 0
 
@@ -103,7 +104,7 @@ def breakeven_fee(model: Model, threads: int = 0, chunk_size: int = 0) -> tuple[
     while gap(hi) > 0.0:
         lo, hi = hi, 2.0 * hi
         if hi > MAX_FEE:
-            return float("nan"), float("nan"), calls
+            return None, None, calls
     root = brentq(gap, lo, hi, xtol=BREAKEVEN_TOL)
     h = max(1e-5, 0.01 * root)
     slope = (gap(root + h) - gap(max(root - h, 0.0))) / (root + h - max(root - h, 0.0))

@@ -480,14 +480,24 @@ def test_config_is_the_validated_model():
     assert isinstance(config_from_dict(minimal()), Config)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Config._allocations_name_funds is a model 'after' validator, which pydantic skips when any "
-    "field has failed, so allocation and investment-limit problems are hidden behind any other "
-    "problem; `abrsim validate` then does not list every problem"))
 def test_allocation_problems_are_reported_alongside_other_problems():
+    # Regression: the cross-section checks (allocations, investment limits) ran only when every
+    # field was valid, so they hid behind any other problem.
     data = two_indices()
     data["rider"] = {"fee_rate": 2}
     data["allocations"] = {"mix": {"equity": 0.5, "hedge_fund": 0.5}}
     problems = problems_of(data)
     assert any("rider.fee_rate" in p for p in problems)
     assert any("allocations.mix: unknown fund(s) hedge_fund" in p for p in problems)
+    assert len(problems) == 2
+
+
+def test_several_allocation_problems_are_all_reported():
+    data = two_indices()
+    data["allocations"] = {"a": {"equity": 0.5, "hedge_fund": 0.5}, "b": {"equity": 0.5, "bonds": 0.6}}
+    data["rider"] = {"investment_limits": {1: {"excluded": ["crypto"]}}}
+    problems = problems_of(data)
+    for words in ("allocations.a: unknown fund(s) hedge_fund", "allocations.b: weights sum to 1.1, not 1",
+                  "rider.investment_limits.1: unknown fund 'crypto'"):
+        assert sum(words in p for p in problems) == 1, (words, problems)
+    assert all(p.startswith("cfg.toml: ") for p in problems)

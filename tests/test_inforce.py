@@ -192,8 +192,8 @@ def test_a_csv_with_spaces_after_the_commas_reads_cleanly(tmp_path, config, ride
                     "1, 60, M, 100000, growth, 10\n")
     clean, problems = validate_inforce(read_inforce(path), config, rider)
     # growth breaks option 1's equity limit, so choose an option whose limits it meets
-    assert problems == [f"inforce row 1 (contract_id 1): allocation: 'growth' breaks the investment "
-                        "limits: equity_index 0.8 above the option 1 maximum 0.4"]
+    assert problems == [("inforce row 1 (contract_id 1): allocation: 'growth' breaks the investment "
+                         "limits: equity_index 0.8 above the option 1 maximum 0.4")]
     path.write_text("contract_id, owner_age, owner_sex, contract_value, allocation, rider_period,"
                     " guarantee_option\n1, 60, M, 100000, growth, 10, 3\n")
     clean, problems = validate_inforce(read_inforce(path), config, rider)
