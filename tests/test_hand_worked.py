@@ -283,3 +283,19 @@ def test_the_reference_twin_reproduces_the_hand_worked_figures_to_the_cent(route
     if route.startswith("maturity"):
         pv = MATURITY_NO_CLAIM_PV if route.endswith("without a claim") else MATURITY_WITH_CLAIM_PV
         assert_to_the_cent(ref, pv, f"twin, {route}")
+
+
+# --- the document and these tests say the same ---------------------------------------------
+
+
+def test_every_hard_coded_figure_is_written_in_the_methodology_document():
+    """Each figure above appears in docs/methodology.md as written there (e.g. 15,231.83)."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "methodology.md").read_text()
+    figures = [*AFTER_11_MONTHS.values(), *ANNIVERSARY.values(), WITHDRAWAL_CHARGE,
+               PV_WITHDRAWAL_CHARGE_NEW_BUSINESS, PV_WITHDRAWAL_CHARGE_IN_FORCE,
+               *MATURITY_WITH_CLAIM.values(), *MATURITY_WITH_CLAIM_PV.values(),
+               MATURITY_WITH_CLAIM_NET_COST_BPS, *MATURITY_NO_CLAIM.values(), *MATURITY_NO_CLAIM_PV.values()]
+    missing = [f"{x:,.2f}" for x in figures if x > 1.0 and f"{x:,.2f}" not in text]
+    assert not missing, missing
