@@ -105,7 +105,9 @@ class MarketConfig(_Section):
     model: Literal["gbm", "hull_white", "rsln", "file"] = "gbm"
     rate: float | None = Field(None, ge=-0.1, le=0.5)
     curve: CurveConfig | None = None
-    money_market_fee: float = Field(0.0, ge=0.0, le=0.1)
+    # The fund whose unit value the Money Market sub-account follows (it receives the
+    # maturity true-up). If no fund has this name it earns the short rate with no fee.
+    money_market_fund: str = "money_market"
     indices: list[IndexConfig]
     correlation: list[list[float]] | None = None
     funds: list[FundConfig]
@@ -167,6 +169,10 @@ class RiderConfig(_Section):
     fee_basis: Literal["benefit_base", "contract_value"] = "benefit_base"
     ab_factors: str = "default"  # "default" (shipped table) or a CSV path
     termination_fee: bool = True
+    # When the variable sub-accounts hold less than the Rider Fee: waive the rest, or take
+    # it from the fixed account (SPEC section 2 assumption; the rider says "from each of the
+    # Variable Sub-accounts", so "waive" is the default).
+    fee_shortfall: Literal["waive", "fixed_account"] = "waive"
     investment_limits: dict[int, InvestmentLimits] = {}
 
 

@@ -102,9 +102,9 @@ def breakeven_fee(model: Model, threads: int = 0, chunk_size: int = 0) -> tuple[
         return 0.0, 0.0, calls
     hi = 0.02
     while gap(hi) > 0.0:
-        lo, hi = hi, 2.0 * hi
-        if hi > MAX_FEE:
+        if hi >= MAX_FEE:
             return None, None, calls
+        lo, hi = hi, min(2.0 * hi, MAX_FEE)
     root = brentq(gap, lo, hi, xtol=BREAKEVEN_TOL)
     h = max(1e-5, 0.01 * root)
     slope = (gap(root + h) - gap(max(root - h, 0.0))) / (root + h - max(root - h, 0.0))
@@ -129,8 +129,14 @@ def price(config: Config, inforce: pd.DataFrame | None = None, model: Model | No
     net = tot[idx["pv_claims"]] - tot[idx["pv_fees"]]
     block["net_cost"], block["net_cost_se"] = _block_stat(net, anti)
     fee_base = block["pv_fee_base"]
-    block["net_cost_bps"] = 1e4 * block["net_cost"] / fee_base if fee_base > 0 else 0.0
-    block["net_cost_bps_se"] = 1e4 * block["net_cost_se"] / fee_base if fee_base > 0 else 0.0
+    if fee_base > 0:
+        # a ratio of two means: its SE by the delta method, from the linearised paths
+        ratio = block["net_cost"] / fee_base
+        block["net_cost_bps"] = 1e4 * ratio
+        linear = (net - ratio * tot[idx["pv_fee_base"]]) / fee_base
+        block["net_cost_bps_se"] = 1e4 * _block_stat(linear, anti)[1]
+    else:
+        block["net_cost_bps"] = block["net_cost_bps_se"] = 0.0
     for name in ("pv_claims", "pv_fees", "net_cost"):
         block[name + "_ci95"] = [block[name] - 1.96 * block[name + "_se"],
                                  block[name] + 1.96 * block[name + "_se"]]

@@ -18,7 +18,6 @@ def base_config_dict() -> dict:
         "market": {
             "model": "gbm",
             "rate": 0.03,
-            "money_market_fee": 0.002,
             "indices": [
                 {"name": "eq", "volatility": 0.2, "dividend_yield": 0.01},
                 {"name": "intl", "volatility": 0.25},

@@ -33,9 +33,21 @@ def _dynamic_multiplier(config: Config, itm: float) -> float:
     return max(d.floor, min(d.cap, 1.0 - d.slope * (itm - d.shift)))
 
 
-def _withdrawal_charge_rate(config: Config, contract_year: int) -> float:
+def _withdrawal_charge_rate(config: Config, years_since_payment: int) -> float:
     schedule = config.product.withdrawal_charges
-    return schedule[contract_year - 1] if contract_year <= len(schedule) else 0.0
+    return schedule[years_since_payment - 1] if 1 <= years_since_payment <= len(schedule) else 0.0
+
+
+def _withdrawal_charge(config: Config, amount: float, layers: list[dict], years: list[int]) -> tuple[float, list[float]]:
+    """Charge on ``amount`` above the free amount, taken from purchase payments oldest
+    first at the rate of each payment's age (``years``); earnings beyond the payments are free."""
+    charge, taken = 0.0, []
+    for layer, year in zip(layers, years):
+        part = max(min(amount, layer["left"]), 0.0)
+        charge += part * _withdrawal_charge_rate(config, year)
+        amount -= part
+        taken.append(part)
+    return charge, taken
 
 
 def project_contract(row: dict, config: Config, scenarios: Scenarios, s: int, mortality=None,
@@ -81,6 +93,13 @@ def project_contract(row: dict, config: Config, scenarios: Scenarios, s: int, mo
                         "pv_withdrawal_charges", "persistency_at_maturity"], 0.0)
     spousal_rate = config.spousal_protection.charge if row["spousal_protection"] else 0.0
     withdrawn_this_year = 0.0
+    # purchase payments subject to withdrawal charges, oldest first: those to date are aged
+    # by the contract year; the scheduled payment joins when it is paid, aged from that date
+    payments = [{"left": row["premiums"], "paid_at": None}]
+
+    def payment_years(step_end: int) -> list[int]:
+        return [state["contract_year"] if p["paid_at"] is None else (step_end - p["paid_at"]) // m + 1
+                for p in payments]
     trace = []
 
     def cv() -> float:
@@ -98,7 +117,10 @@ def project_contract(row: dict, config: Config, scenarios: Scenarios, s: int, mo
         # 1. market growth of each account
         before = cv()
         state["variable"] *= sum(w * _fund_growth(config, scenarios, f, s, t) for f, w in weights.items())
-        state["money_market"] *= scenarios.money_market_growth[s, t] * math.exp(-config.market.money_market_fee * dt)
+        if any(f.name == config.market.money_market_fund for f in config.market.funds):
+            state["money_market"] *= _fund_growth(config, scenarios, config.market.money_market_fund, s, t)
+        else:
+            state["money_market"] *= scenarios.money_market_growth[s, t]
         state["fixed"] *= (1.0 + product.fixed_rate) ** dt
         step["growth"] = cv() - before
         # 2. proportional charges on the variable sub-accounts
@@ -137,8 +159,9 @@ def project_contract(row: dict, config: Config, scenarios: Scenarios, s: int, mo
                     pv["pv_fees"] += lapses * disc * min(fee * fee_base, cv())
                     pv["pv_fee_base"] += lapses * disc * fee_base
                 free = max(product.free_withdrawal * state["premiums"] - withdrawn_this_year, 0.0)
-                pv["pv_withdrawal_charges"] += (lapses * disc * _withdrawal_charge_rate(config, state["contract_year"])
-                                                * max(cv() - free, 0.0))
+                surrender_charge, _ = _withdrawal_charge(config, max(cv() - free, 0.0), payments,
+                                                         payment_years(t + 1))
+                pv["pv_withdrawal_charges"] += lapses * disc * surrender_charge
         state["weight"] -= deaths + lapses
         step.update(maintenance_fee=0.0, rider_fee=0.0, withdrawal=0.0, payment=0.0, true_up=0.0)
         # 5. contract anniversary, for the contracts still in force
@@ -147,8 +170,13 @@ def project_contract(row: dict, config: Config, scenarios: Scenarios, s: int, mo
             take_pro_rata(maintenance, ("variable", "money_market", "fixed"))
             step["maintenance_fee"] = maintenance
             fee_base = cv() if rider.fee_basis == "contract_value" else state["benefit_base"]
-            rider_fee = min(fee * fee_base, state["variable"] + state["money_market"])
+            due = fee * fee_base
+            rider_fee = min(due, state["variable"] + state["money_market"])
             take_pro_rata(rider_fee, ("variable", "money_market"))
+            if rider.fee_shortfall == "fixed_account" and due > rider_fee:
+                from_fixed = min(due - rider_fee, state["fixed"])
+                state["fixed"] -= from_fixed
+                rider_fee += from_fixed
             step["rider_fee"] = rider_fee
             pv["pv_fees"] += state["weight"] * disc * rider_fee
             pv["pv_fee_base"] += state["weight"] * disc * fee_base
@@ -168,9 +196,11 @@ def project_contract(row: dict, config: Config, scenarios: Scenarios, s: int, mo
                 if wd.enabled and wd.rate > 0 and wd.utilisation > 0 and cv() > 0:
                     requested = wd.rate * cv()
                     withdrawal = wd.utilisation * requested  # expected over the model point
-                    charge_rate = _withdrawal_charge_rate(config, state["contract_year"])
-                    pv["pv_withdrawal_charges"] += (state["weight"] * disc * wd.utilisation * charge_rate
-                                                    * max(requested - product.free_withdrawal * state["premiums"], 0.0))
+                    excess = max(requested - product.free_withdrawal * state["premiums"], 0.0)
+                    charge, taken = _withdrawal_charge(config, excess, payments, payment_years(t + 1))
+                    pv["pv_withdrawal_charges"] += state["weight"] * disc * wd.utilisation * charge
+                    for layer, part in zip(payments, taken):
+                        layer["left"] -= wd.utilisation * part  # the expected amount withdrawn
                     adjustment = withdrawal / cv() * state["benefit_base"]
                     state["benefit_base"] = max(state["benefit_base"] - adjustment, 0.0)
                     if product.death_benefit != "contract_value":
@@ -183,6 +213,7 @@ def project_contract(row: dict, config: Config, scenarios: Scenarios, s: int, mo
             amount = row["payment_amount"]
             state["variable"] += amount
             state["premiums"] += amount
+            payments.append({"left": amount, "paid_at": t + 1})
             if payment_counts_in_bb:
                 state["benefit_base"] += amount
             if product.death_benefit != "contract_value":

@@ -190,9 +190,10 @@ def test_price_output_onto_an_existing_file_is_a_one_line_error(small_config, tm
     assert target.read_text() == "keep me"
 
 
-def test_price_json_is_valid_json_when_no_fee_breaks_even(small_config):
+def test_price_json_is_valid_json_when_no_fee_breaks_even(small_config, monkeypatch):
     # Regression: the break-even fee was NaN here, printed as the bare token NaN (not JSON).
-    # Wild markets and no decrements: claims outgrow any fee up to the search's 25 % cap.
+    # Wild markets and no decrements, and the search capped at 5 %: no fee breaks even.
+    monkeypatch.setattr("sim.valuation.MAX_FEE", 0.05)
     result = run("price", small_config, "--json", "--set", "run.scenarios=50",
                  "--set", "run.breakeven=true", "--set", "lapse.enabled=false",
                  "--set", "mortality.multiplier=0",

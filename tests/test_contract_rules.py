@@ -139,3 +139,39 @@ def test_spec_7_mortality_multiplier_scales_the_table_rates():
                             "mortality.improvement": "none"})
     _, _, tr = traced(config, contract(config, owner_age=65.0, owner_sex="M"))
     assert tr[0, F["weight"]] == pytest.approx((1 - 0.5 * 0.008106) ** (1 / 12), rel=1e-12)
+
+
+def test_spec_1_withdrawal_charges_age_each_purchase_payment_from_its_own_date():
+    """Payments to date (in contract year 6 after the first anniversary: 3 %) are charged
+    before a payment made this year (its own year 2 then: 7 %): the excess over the free
+    amount comes from the oldest payments first, earnings beyond the payments are free."""
+    config = flat_config(**{"withdrawals.enabled": True, "withdrawals.rate": 0.3, "withdrawals.utilisation": 1.0,
+                            "rider.fee_rate": 0.0})
+    inforce = contract(config, contract_year=5, premiums=20_000.0, payment_amount=30_000.0, payment_month=6)
+    _, run, tr = traced(config, inforce)
+    # first anniversary by hand: CV 130,000 e^{r} less the growth the payment missed
+    cv = (100_000.0 * math.exp(R / 2) + 30_000.0) * math.exp(R / 2)
+    excess = 0.3 * cv - 0.10 * 50_000.0  # the free amount is 10 % of all payments
+    assert 20_000.0 < excess < 50_000.0
+    first_charge = 20_000.0 * 0.03 + (excess - 20_000.0) * 0.07
+    assert tr[11, F["withdrawal"]] == pytest.approx(0.3 * cv, rel=1e-12)
+    # later anniversaries: only the new payment is left, charged at its own age
+    old_left, new_left, pv = 0.0, 30_000.0 - (excess - 20_000.0), math.exp(-R) * first_charge
+    cv *= 0.7
+    for k in range(2, 7):  # anniversaries 2..6; the payment is in its year k
+        cv *= math.exp(R)
+        part = max(min(0.3 * cv - 5_000.0, new_left), 0.0)
+        pv += math.exp(-R * k) * part * [0.07, 0.07, 0.06, 0.05, 0.04, 0.03, 0.02][k - 1]
+        new_left -= part
+        cv *= 0.7
+    assert old_left == 0.0 and new_left >= 0.0
+    assert run.scenario_totals[M["pv_withdrawal_charges"], 0] == pytest.approx(pv, rel=1e-12)
+
+
+def test_spec_2_rider_fee_shortfall_can_be_taken_from_the_fixed_account():
+    config = flat_config(**{"rider.fee_rate": 0.2, "rider.fee_shortfall": "fixed_account"})
+    _, _, tr = traced(config, contract(config, fixed_value=99_000.0))
+    variable = 1_000.0 * math.exp(R)
+    assert tr[11, F["rider_fee"]] == pytest.approx(20_000.0, rel=1e-12)
+    assert tr[11, F["fixed"]] == pytest.approx(99_000.0 - (20_000.0 - variable), rel=1e-12)
+    assert tr[11, F["variable"]] == pytest.approx(0.0, abs=1e-9)

@@ -50,6 +50,9 @@ FEATURES = {
                                         "market.rate": None,
                                         "market.curve": {"tenors": [1, 5, 10], "zero_rates": [0.02, 0.03, 0.04]}},
     "heavy withdrawals that exhaust the free amount": {"withdrawals.rate": 0.3, "withdrawals.utilisation": 1.0},
+    "rider fee shortfall taken from the fixed account": {"rider.fee_rate": 0.3, "rider.fee_shortfall": "fixed_account",
+                                                         "withdrawals.rate": 0.4},
+    "no money market fund: the bucket earns the short rate": {"market.money_market_fund": "none_such"},
 }
 
 

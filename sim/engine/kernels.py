@@ -68,7 +68,33 @@ P_TERM_FEE = 13
 P_LAPSE_ON = 14
 P_DYN_ON = 15
 P_STEPS_PER_YEAR = 16
-N_PARAMS = 17
+P_FEE_SHORTFALL = 17
+N_PARAMS = 18
+
+
+@jit
+def _charge_rate(withdrawal_charges, year):
+    """Withdrawal charge rate in the given year since a purchase payment (1-based)."""
+    if 1 <= year <= withdrawal_charges.shape[0]:
+        return withdrawal_charges[year - 1]
+    return 0.0
+
+
+@jit
+def _layered_charge(amount, first_left, first_year, second_left, second_year, withdrawal_charges):
+    """Withdrawal charge on ``amount`` (the excess over the free amount) taken from the
+    purchase payments oldest first, each at the rate of its own age; what exceeds the
+    payments (earnings) is free. Returns (charge, from_first, from_second)."""
+    from_first = amount if amount < first_left else first_left
+    if from_first < 0.0:
+        from_first = 0.0
+    rest = amount - from_first
+    from_second = rest if rest < second_left else second_left
+    if from_second < 0.0:
+        from_second = 0.0
+    charge = (from_first * _charge_rate(withdrawal_charges, first_year)
+              + from_second * _charge_rate(withdrawal_charges, second_year))
+    return charge, from_first, from_second
 
 
 @jit
@@ -88,9 +114,9 @@ def _path(c, s, alloc, variable0, fixed0, benefit_base0, db_base0, premiums0, ab
     term_fee = params[P_TERM_FEE] > 0.5
     lapse_on = params[P_LAPSE_ON] > 0.5
     dyn_on = params[P_DYN_ON] > 0.5
+    shortfall_from_fixed = params[P_FEE_SHORTFALL] > 0.5
     wd_rate = params[P_WD_RATE]
     wd_util = params[P_WD_UTIL]
-    n_wc = withdrawal_charges.shape[0]
     n_lapse = lapse_base.shape[0]
     do_trace = trace.shape[0] > 0
 
@@ -109,6 +135,10 @@ def _path(c, s, alloc, variable0, fixed0, benefit_base0, db_base0, premiums0, ab
     pay_step = payment_step[c]
     w = 1.0
     withdrawn_this_year = 0.0
+    # purchase payments still subject to withdrawal charges: those to date (aged by the
+    # contract year) and the scheduled payment (aged from its own date)
+    first_left = premiums0[c]
+    second_left = 0.0
 
     pv_claims = 0.0
     pv_fees = 0.0
@@ -171,12 +201,14 @@ def _path(c, s, alloc, variable0, fixed0, benefit_base0, db_base0, premiums0, ab
                         tf = cv
                     pv_fees += lapses * disc * tf
                     pv_base += lapses * disc * base
-                wc_rate = withdrawal_charges[cy - 1] if cy <= n_wc else 0.0
                 free = params[P_FREE] * prem - withdrawn_this_year
                 if free < 0.0:
                     free = 0.0
                 if cv > free:
-                    pv_wc += lapses * disc * wc_rate * (cv - free)
+                    second_year = (t + 1 - pay_step) // m + 1
+                    sc = _layered_charge(cv - free, first_left, cy, second_left, second_year,
+                                         withdrawal_charges)[0]
+                    pv_wc += lapses * disc * sc
         w = w - deaths - lapses
         maint = 0.0
         rider_fee = 0.0
@@ -198,13 +230,19 @@ def _path(c, s, alloc, variable0, fixed0, benefit_base0, db_base0, premiums0, ab
             base = cv if fee_on_cv else bb
             rider_fee = fee * base
             vsub = var + mm
+            from_fixed = 0.0
             if rider_fee > vsub:
-                rider_fee = vsub
-            if rider_fee > 0.0:
-                keep = 1.0 - rider_fee / vsub
+                if shortfall_from_fixed:
+                    from_fixed = rider_fee - vsub
+                    if from_fixed > fix:
+                        from_fixed = fix
+                rider_fee = vsub + from_fixed
+            if vsub > 0.0:
+                keep = 1.0 - (rider_fee - from_fixed) / vsub
                 var *= keep
                 mm *= keep
-                cv = var + mm + fix
+            fix -= from_fixed
+            cv = var + mm + fix
             pv_fees += w * disc * rider_fee
             pv_base += w * disc * base
             if t + 1 == t_mat:
@@ -222,10 +260,14 @@ def _path(c, s, alloc, variable0, fixed0, benefit_base0, db_base0, premiums0, ab
                 if wd_rate > 0.0 and wd_util > 0.0 and cv > 0.0:
                     wanted = wd_rate * cv
                     withdrawal = wd_util * wanted
-                    wc_rate = withdrawal_charges[cy - 1] if cy <= n_wc else 0.0
                     excess = wanted - params[P_FREE] * prem
                     if excess > 0.0:
-                        pv_wc += w * disc * wd_util * wc_rate * excess
+                        second_year = (t + 1 - pay_step) // m + 1
+                        charge, from_first, from_second = _layered_charge(
+                            excess, first_left, cy, second_left, second_year, withdrawal_charges)
+                        pv_wc += w * disc * wd_util * charge
+                        first_left -= wd_util * from_first
+                        second_left -= wd_util * from_second
                     keep = 1.0 - withdrawal / cv
                     bb *= keep
                     if bb < 0.0:
@@ -241,6 +283,7 @@ def _path(c, s, alloc, variable0, fixed0, benefit_base0, db_base0, premiums0, ab
             payment = payment_amount[c]
             var += payment
             prem += payment
+            second_left += payment
             if payment_in_bb[c]:
                 bb += payment
             if db_code > 0:

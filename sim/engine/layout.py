@@ -40,10 +40,8 @@ class Assumptions:
         mort = config.mortality
         table = None
         if mort.enabled and mort.multiplier > 0:
-            path = mort.table
-            if mort.table not in ("2012IAM", "2012IAM_period", "A2000"):
-                path = str(config.resolve(mort.table))
-            table = load_mortality(path, mort.improvement)
+            path = config.resolve(mort.table)
+            table = load_mortality(str(path) if path.is_file() else mort.table, mort.improvement)
         return cls(
             contract=BaseContract.from_config(config.product),
             rider=AccumulationBenefitRider.from_config(config),
@@ -166,7 +164,11 @@ def portfolio_growth(scenarios: Scenarios, config: Config,
         for fund, wt in allocation_weights(config, name).items():
             if wt > 0:
                 out[a] += wt * fund_growth(fund)
-    mm = scenarios.money_market_growth * math.exp(-config.market.money_market_fee * dt)
+    mm_fund = config.market.money_market_fund
+    if mm_fund in funds:
+        mm = fund_growth(mm_fund)
+    else:  # no such fund: the bucket earns the short rate with no fee
+        mm = scenarios.money_market_growth
     return out, np.ascontiguousarray(mm)
 
 
@@ -223,6 +225,7 @@ def params_vector(assumptions: Assumptions) -> np.ndarray:
     p[K.P_TERM_FEE] = float(a.rider.termination_fee)
     p[K.P_LAPSE_ON] = float(b.lapse_enabled)
     p[K.P_DYN_ON] = float(b.dynamic_enabled)
+    p[K.P_FEE_SHORTFALL] = float(a.rider.fee_shortfall == "fixed_account")
     return p
 
 

@@ -80,6 +80,9 @@ class AccumulationBenefitRider:
         ``benefit_base`` (the rider's rule) or ``contract_value`` (textbook switch).
     termination_fee : bool
         Take a full Rider Fee when the rider ends off an anniversary by surrender.
+    fee_shortfall : str
+        When the variable sub-accounts hold less than the Rider Fee: ``waive`` the rest
+        (default) or take it from the ``fixed_account``.
     ab_factors : ABFactorTable
     investment_limits : dict
         Guarantee Option -> limits (``max_weight``, ``min_weight``, ``excluded``).
@@ -88,6 +91,7 @@ class AccumulationBenefitRider:
     fee_rate: float = 0.0125
     fee_basis: str = "benefit_base"
     termination_fee: bool = True
+    fee_shortfall: str = "waive"
     ab_factors: ABFactorTable = field(default_factory=load_ab_factors)
     investment_limits: dict = field(default_factory=dict)
 
@@ -120,6 +124,7 @@ class AccumulationBenefitRider:
             fee_rate=rider.fee_rate,
             fee_basis=rider.fee_basis,
             termination_fee=rider.termination_fee,
+            fee_shortfall=rider.fee_shortfall,
             ab_factors=table,
             investment_limits=dict(rider.investment_limits),
         )
