@@ -68,8 +68,8 @@ def prepare(config: Config, inforce: pd.DataFrame | None = None) -> Model:
     return build_model(config, inforce, scenarios, assumptions)
 
 
-def _block_stat(x: np.ndarray, antithetic: bool) -> tuple[float, float]:
-    mean, se = path_standard_errors(x, antithetic)
+def _block_stat(x: np.ndarray, group: int) -> tuple[float, float]:
+    mean, se = path_standard_errors(x, group)
     return float(mean), float(se)
 
 
@@ -108,7 +108,7 @@ def breakeven_fee(model: Model, threads: int = 0, chunk_size: int = 0) -> tuple[
     root = brentq(gap, lo, hi, xtol=BREAKEVEN_TOL)
     h = max(1e-5, 0.01 * root)
     slope = (gap(root + h) - gap(max(root - h, 0.0))) / (root + h - max(root - h, 0.0))
-    _, se_gap = _block_stat(totals(root), model.antithetic)
+    _, se_gap = _block_stat(totals(root), model.sample_group)
     fee_se = se_gap / abs(slope) if slope != 0 else float("nan")
     return float(root), float(fee_se), calls
 
@@ -119,7 +119,7 @@ def price(config: Config, inforce: pd.DataFrame | None = None, model: Model | No
     model = model or prepare(config, inforce)
     run = config.run
     raw = run_block(model, run.threads, run.chunk_size, run.progress)
-    anti = model.antithetic
+    anti = model.sample_group
     tot = raw.scenario_totals
     idx = {name: k for k, name in enumerate(K.MEASURES)}
     block: dict = {}
@@ -169,7 +169,7 @@ def price(config: Config, inforce: pd.DataFrame | None = None, model: Model | No
         "contract_scenario_steps_per_second": raw.path_steps / raw.seconds if raw.seconds > 0 else 0.0,
         "seed": run.seed,
         "threads": raw.threads,
-        "antithetic": anti,
+        "sample_group": anti,
         "breakeven_evaluations": evaluations,
         "version": package_version(),
     }

@@ -72,7 +72,7 @@ def test_textbook_gmab_pv_claims_is_the_black_scholes_put_within_3_5_standard_er
     assert inforce["ab_factor"].iloc[0] == 1.0
     model, _, _ = model_for(config, inforce)
     run = run_block(model)
-    mean, se = path_standard_errors(run.scenario_totals[0], antithetic=False)
+    mean, se = path_standard_errors(run.scenario_totals[0])
     expected = textbook_put(config)
     assert se < 0.01 * expected  # the test has power: SE is under 1 % of the price
     assert abs(mean - expected) < N_SE * se, (mean, expected, se)
@@ -82,7 +82,7 @@ def test_textbook_gmab_with_antithetic_paths_is_the_same_put():
     config = textbook_config(**{"run.antithetic": True, "run.scenarios": 100_000})
     model, _, _ = model_for(config, one_contract(config))
     run = run_block(model)
-    mean, se = path_standard_errors(run.scenario_totals[0], antithetic=True)
+    mean, se = path_standard_errors(run.scenario_totals[0], 2)
     assert abs(mean - textbook_put(config)) < N_SE * se
 
 
@@ -90,7 +90,7 @@ def test_textbook_gmab_with_deterministic_mortality_is_the_put_times_the_surviva
     config = textbook_config(**{"mortality.enabled": True, "mortality.table": "2012IAM", "mortality.improvement": "G2"})
     model, _, _ = model_for(config, one_contract(config, owner_age=65.0, owner_sex="F"))
     run = run_block(model)
-    mean, se = path_standard_errors(run.scenario_totals[0], antithetic=False)
+    mean, se = path_standard_errors(run.scenario_totals[0])
     table = load_mortality("2012IAM", "G2")
     survival = np.prod([1.0 - float(table.q(1, 65 + k, 2026 + k)) for k in range(10)])
     assert 0.8 < survival < 0.95

@@ -51,13 +51,15 @@ def auto_chunk_size(n_scenarios: int) -> int:
     return max(1, CHUNK_BYTES // (8 * K.N_MEASURES * max(n_scenarios, 1)))
 
 
-def path_standard_errors(paths: np.ndarray, antithetic: bool) -> tuple[np.ndarray, np.ndarray]:
+def path_standard_errors(paths: np.ndarray, group: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard error over the last axis (scenarios).
 
-    With antithetic pairs (2k, 2k+1) the pair means are the independent samples.
+    Consecutive blocks of ``group`` scenarios (antithetic pairs: 2; randomised QMC: one
+    scramble) are averaged first: their means are the independent samples.
     """
-    if antithetic:
-        paths = 0.5 * (paths[..., 0::2] + paths[..., 1::2])
+    group = int(group)
+    if group > 1:
+        paths = paths.reshape(*paths.shape[:-1], paths.shape[-1] // group, group).mean(axis=-1)
     n = paths.shape[-1]
     mean = paths.mean(axis=-1)
     se = paths.std(axis=-1, ddof=1) / np.sqrt(n) if n > 1 else np.zeros_like(mean)
@@ -116,6 +118,6 @@ def run_block(model: Model, threads: int = 0, chunk_size: int = 0, progress: boo
         K.accumulate_scenario_totals(out, totals)
         seconds += time.perf_counter() - t0
         if contract_stats:
-            c_mean[:, lo:hi], c_se[:, lo:hi] = path_standard_errors(out, model.antithetic)
+            c_mean[:, lo:hi], c_se[:, lo:hi] = path_standard_errors(out, model.sample_group)
     path_steps = int(contracts.maturity_step.sum()) * n_s
     return BlockRun(c_mean, c_se, totals, tr if trace else None, seconds, path_steps, n_threads)

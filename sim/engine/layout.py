@@ -184,7 +184,7 @@ class Model:
     params: np.ndarray  # (N_PARAMS,)
     withdrawal_charges: np.ndarray
     lapse_base: np.ndarray
-    antithetic: bool = False
+    sample_group: int = 1  # scenarios per independent sample (antithetic pair, QMC scramble)
 
     @property
     def n_scenarios(self) -> int:
@@ -247,5 +247,5 @@ def build_model(config: Config, inforce: pd.DataFrame, scenarios: Scenarios,
         params=params_vector(assumptions),
         withdrawal_charges=np.asarray(assumptions.contract.withdrawal_charges, float),
         lapse_base=assumptions.behaviour.lapse_array(),
-        antithetic=scenarios.antithetic,
+        sample_group=scenarios.sample_group,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .curve import ZeroCurve
-from .scenarios import Scenarios, random_stream
+from .scenarios import Scenarios, standard_normals
 
 __all__ = ["generate_gbm"]
 
@@ -21,6 +21,8 @@ def generate_gbm(
     seed: int,
     antithetic: bool = False,
     index_names: tuple[str, ...] = (),
+    method: str | None = None,
+    scrambles: int = 1,
 ) -> Scenarios:
     """Exact lognormal steps under the risk-neutral measure with a deterministic curve.
 
@@ -35,6 +37,10 @@ def generate_gbm(
     correlation : ndarray(float64, (n_indices, n_indices))
     antithetic : bool
         Draw ``n_scenarios / 2`` paths and pair each with its mirror image (2k, 2k+1).
+    method : str, optional
+        Shock method of :func:`standard_normals` (overrides ``antithetic``).
+    scrambles : int
+        Independent scrambles for ``method = "sobol"``.
     """
     vol = np.asarray(volatilities, float)
     q = np.asarray(dividend_yields, float)
@@ -46,18 +52,13 @@ def generate_gbm(
     except np.linalg.LinAlgError:
         w, v = np.linalg.eigh(correlation)
         chol = v * np.sqrt(np.clip(w, 0.0, None))
-    rng = random_stream(seed, "equity")
-    n_draw = n_scenarios // 2 if antithetic else n_scenarios
-    eps = rng.standard_normal((n_draw, n_steps, n_idx))
-    if antithetic:
-        paired = np.empty((n_scenarios, n_steps, n_idx))
-        paired[0::2] = eps
-        paired[1::2] = -eps
-        eps = paired
+    method = method or ("antithetic" if antithetic else "pseudo")
+    eps = standard_normals(n_scenarios, n_steps, n_idx, seed, "equity", method, scrambles)
     z = eps @ chol.T
     drift = (forwards[:, None] - q[None, :] - 0.5 * vol**2) * dt  # (T, I)
     index_growth = np.exp(drift[None, :, :] + z * (vol * np.sqrt(dt)))
     mm = np.broadcast_to(np.exp(forwards * dt), (n_scenarios, n_steps)).copy()
+    short_rate = np.broadcast_to(forwards, (n_scenarios, n_steps)).copy()
     grid = np.arange(n_steps + 1) * dt
     discount = np.broadcast_to(curve.discount(grid), (n_scenarios, n_steps + 1)).copy()
     return Scenarios(
@@ -67,5 +68,6 @@ def generate_gbm(
         index_names=tuple(index_names),
         steps_per_year=steps_per_year,
         basis="risk_neutral",
-        antithetic=antithetic,
+        sample_group={"pseudo": 1, "antithetic": 2, "sobol": n_scenarios // scrambles}[method],
+        short_rate=short_rate,
     )
