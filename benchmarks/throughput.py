@@ -11,7 +11,8 @@ every contract projects exactly ``years * steps_per_year`` steps along every sce
 
 Only kernel time is measured: for the engine, the ``seconds`` that
 :func:`sim.engine.driver.run_block` reports (``project_block`` plus the scenario-total
-reduction, chunk by chunk); for the minimal kernel, the same chunks, timed the same way.
+reduction, chunk by chunk); for the minimal kernel, the same chunks with an output buffer of
+the same shape, timed the same way (it sums per contract inside the kernel).
 Compilation is excluded by a warm-up on a tiny block. Each timing is repeated
 ``--repeats`` times and the best is kept.
 
@@ -23,25 +24,29 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import importlib.metadata
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numba
 import numpy as np
 import pandas as pd
 
+import sim
+import sim._numba
 from sim._numba import jit, max_threads, prange, set_threads
 from sim.config import Config, load_config
 from sim.engine import kernels as K
 from sim.engine.driver import auto_chunk_size, run_block
 from sim.engine.layout import Assumptions, Model, build_model
 from sim.inforce import synthetic_inforce, validate_inforce
-from sim.market import generate_scenarios
+from sim.market import Scenarios, generate_scenarios
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = ROOT / "configs" / "example.toml"
@@ -55,7 +60,8 @@ VARIANTS: dict[str, list[str]] = {
     "no_dynamic_lapse": ["lapse.dynamic.enabled=false"],
     "no_lapse": ["lapse.enabled=false"],
     "no_withdrawals": ["withdrawals.enabled=false"],
-    "no_decrements": ["mortality.enabled=false", "lapse.enabled=false", "withdrawals.enabled=false"],
+    "no_decrements": ["mortality.enabled=false", "lapse.enabled=false",
+                      "withdrawals.enabled=false"],
 }
 
 
@@ -116,11 +122,43 @@ def minimal_block(growth, discount, av0, guarantee, n_steps, keep, fixed_fee, m,
         contract_total[c] = total
 
 
-def run_minimal(model: Model, threads: int, chunk_size: int = 0) -> tuple[float, int, float]:
-    """Run :func:`minimal_block` on the model's contracts, chunked like ``run_block``.
+@dataclass(frozen=True)
+class Workload:
+    """What both kernels run on: the config, the block, its scenarios and the engine's model."""
 
-    The fund is the model's first allocation; the proportional fee is the M&E charge, the
-    fixed fee the maintenance fee, the guarantee ``ab_factor * benefit_base``.
+    config: Config
+    inforce: pd.DataFrame
+    scenarios: Scenarios
+    model: Model
+    n_steps: int
+
+    @property
+    def n_contracts(self) -> int:
+        return len(self.inforce)
+
+    @property
+    def n_scenarios(self) -> int:
+        return self.scenarios.n_scenarios
+
+    @property
+    def path_steps(self) -> int:
+        """Contract·scenario·steps of the workload (every contract projects n_steps)."""
+        return self.n_contracts * self.n_scenarios * self.n_steps
+
+    def head(self, n_contracts: int = 4) -> Workload:
+        """The first few contracts with the same scenarios (for the warm-up)."""
+        inforce = self.inforce.iloc[:n_contracts].reset_index(drop=True)
+        model = build_model(self.config, inforce, self.scenarios)
+        return replace(self, inforce=inforce, model=model)
+
+
+def run_minimal(work: Workload, threads: int) -> tuple[float, int, float]:
+    """Run :func:`minimal_block` on the workload, chunked like ``run_block``.
+
+    The fund is the config's first index (its growth from the scenarios); the proportional
+    fee is the M&E charge plus the first fund's fee, the fixed fee the maintenance fee, the
+    guarantee ``ab_factor * benefit_base``. Inputs come from the inforce frame and the
+    scenarios, not from the engine's lowered model, so the ceiling does not move with it.
 
     Returns
     -------
@@ -129,36 +167,35 @@ def run_minimal(model: Model, threads: int, chunk_size: int = 0) -> tuple[float,
     path_steps : int
         Contract·scenario·steps projected.
     mean_claim : float
-        Mean discounted claim per path (a sanity check that the work is not optimised away).
+        Mean discounted claim per path (a check that the work is not optimised away).
     """
     set_threads(threads)
-    c = model.contracts
-    a = model.assumptions
-    n_c, n_s = len(c), model.n_scenarios
-    growth = np.ascontiguousarray(model.portfolio_growth[0])
-    dt = 1.0 / a.steps_per_year
-    keep = float(np.exp(-a.contract.me_charge * dt))
-    av0 = np.ascontiguousarray(c.variable_value + c.fixed_value)
-    guarantee = np.ascontiguousarray(c.ab_factor * c.benefit_base)
-    chunk = chunk_size if chunk_size > 0 else auto_chunk_size(n_s)
+    cfg = work.config
+    n_c, n_s, m = work.n_contracts, work.n_scenarios, cfg.run.steps_per_year
+    growth = np.ascontiguousarray(work.scenarios.index_growth[:, : work.n_steps, 0])
+    discount = np.ascontiguousarray(work.scenarios.discount[:, : work.n_steps + 1])
+    keep = float(np.exp(-(cfg.product.me_charge + cfg.market.funds[0].fee) / m))
+    av0 = work.inforce["contract_value"].to_numpy(np.float64)
+    guarantee = (work.inforce["ab_factor"] * work.inforce["benefit_base"]).to_numpy(np.float64)
+    steps = np.full(n_c, work.n_steps, dtype=np.int64)
+    chunk = auto_chunk_size(n_s)
     totals = np.zeros(n_c)
     seconds = 0.0
     for lo in range(0, n_c, chunk):
         hi = min(lo + chunk, n_c)
         out = np.empty((K.N_MEASURES, hi - lo, n_s))
         t0 = time.perf_counter()
-        minimal_block(growth, model.discount, av0[lo:hi], guarantee[lo:hi], c.maturity_step[lo:hi],
-                      keep, float(a.contract.maintenance_fee), a.steps_per_year, out, totals[lo:hi])
+        minimal_block(growth, discount, av0[lo:hi], guarantee[lo:hi], steps[lo:hi], keep,
+                      float(cfg.product.maintenance_fee), m, out, totals[lo:hi])
         seconds += time.perf_counter() - t0
-    path_steps = int(c.maturity_step.sum()) * n_s
-    return seconds, path_steps, float(totals.sum() / (n_c * n_s))
+    return seconds, int(steps.sum()) * n_s, float(totals.sum() / (n_c * n_s))
 
 
-def run_engine(model: Model, threads: int, chunk_size: int = 0) -> tuple[float, int, float]:
-    """Run the full engine (:func:`sim.engine.driver.run_block`); same returns as :func:`run_minimal`."""
-    r = run_block(model, threads=threads, chunk_size=chunk_size, progress=False, contract_stats=False)
-    mean_claim = float(r.scenario_totals[K.MEASURES.index("pv_claims")].mean() / len(model.contracts))
-    return r.seconds, r.path_steps, mean_claim
+def run_engine(work: Workload, threads: int) -> tuple[float, int, float]:
+    """Run the full engine (:func:`sim.engine.driver.run_block`); returns as :func:`run_minimal`."""
+    r = run_block(work.model, threads=threads, progress=False, contract_stats=False)
+    claims = r.scenario_totals[K.MEASURES.index("pv_claims")]
+    return r.seconds, r.path_steps, float(claims.mean() / work.n_contracts)
 
 
 KERNELS = {"full": run_engine, "minimal": run_minimal}
@@ -186,26 +223,18 @@ def new_business_inforce(n_contracts: int, seed: int, config: Config, years: int
     frame["months_to_anniversary"] = 12
     for col in ("benefit_base", "premiums", "death_benefit_base"):
         frame[col] = frame["contract_value"]
-    assumptions = Assumptions.from_config(config)
-    clean, problems = validate_inforce(frame, config, assumptions.rider, "benchmark inforce")
+    rider = Assumptions.from_config(config).rider
+    clean, problems = validate_inforce(frame, config, rider, "benchmark inforce")
     if problems:
         raise ValueError("\n".join(problems))
     return clean
 
 
-def build_workload(config: Config, inforce: pd.DataFrame, years: int) -> Model:
-    """Scenarios over ``years`` and the lowered model."""
+def build_workload(config: Config, inforce: pd.DataFrame, years: int) -> Workload:
+    """Scenarios over ``years`` and the engine's lowered model."""
     n_steps = years * config.run.steps_per_year
     scenarios = generate_scenarios(config, n_steps)
-    model = build_model(config, inforce, scenarios)
-    if not np.all(model.contracts.maturity_step == n_steps):
-        raise AssertionError("every contract should project exactly n_steps steps")
-    return model
-
-
-def tiny(model: Model, n_contracts: int = 4) -> Model:
-    """The first few contracts of the model (for the warm-up)."""
-    return replace(model, contracts=model.contracts.slice(0, n_contracts))
+    return Workload(config, inforce, scenarios, build_model(config, inforce, scenarios), n_steps)
 
 
 def _busy_cpu_seconds() -> float | None:
@@ -219,8 +248,8 @@ def _busy_cpu_seconds() -> float | None:
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
-def best_of(fn, model: Model, threads: int, repeats: int) -> dict:
-    """Time ``fn(model, threads)`` ``repeats`` times; keep every time and the best.
+def best_of(fn, work: Workload, threads: int, repeats: int) -> dict:
+    """Time ``fn(work, threads)`` ``repeats`` times; keep every time and the best.
 
     Also records, for each repeat, the share of the machine's CPU that other processes used
     while it ran (``foreign_cpu_share``: busy CPU seconds of the machine minus this
@@ -231,7 +260,10 @@ def best_of(fn, model: Model, threads: int, repeats: int) -> dict:
     cores = os.cpu_count() or 1
     for _ in range(repeats):
         busy0, own0, wall0 = _busy_cpu_seconds(), time.process_time(), time.perf_counter()
-        seconds, path_steps, check = fn(model, threads)
+        seconds, path_steps, check = fn(work, threads)
+        if path_steps != work.path_steps:
+            raise AssertionError(f"{fn.__name__} projected {path_steps} steps, "
+                                 f"expected {work.path_steps}")
         busy1, own1, wall1 = _busy_cpu_seconds(), time.process_time(), time.perf_counter()
         times.append(seconds)
         if busy0 is not None and busy1 is not None:
@@ -254,6 +286,30 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown"
+
+
+def sim_source() -> dict:
+    """Where the measured ``sim`` package comes from: its path, git commit and whether
+    ``sim/`` has uncommitted changes (None when it is not in a git checkout)."""
+    pkg = Path(sim._numba.__file__).resolve().parent  # sim.__file__ is None if namespace
+    version = getattr(sim, "__version__", None)
+    if version is None:
+        try:
+            version = importlib.metadata.version("sim")
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    info = {"path": str(pkg), "version": version, "commit": None, "dirty": None}
+
+    def git(*cmd):
+        return subprocess.run(["git", "-C", str(pkg.parent), *cmd], capture_output=True, text=True,
+                              timeout=10, check=True).stdout.strip()
+
+    try:
+        info["commit"] = git("rev-parse", "--short", "HEAD")
+        info["dirty"] = bool(git("status", "--porcelain", "--", str(pkg)))
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return info
 
 
 def load_average() -> list[float] | None:
@@ -287,6 +343,7 @@ def machine_info() -> dict:
 
 
 def fmt_rate(x: float) -> str:
+    """A rate in millions, e.g. ``21.5 M``."""
     return f"{x / 1e6:,.1f} M"
 
 
@@ -298,8 +355,8 @@ def markdown_table(results: list[dict], threads_list: list[int]) -> str:
     for kernel in KERNELS:
         for th in threads_list:
             r = by[(kernel, th)]
-            lines.append(f"| {kernel} | {r['threads']} | {r['seconds_best']:.3f} | {fmt_rate(r['rate'])} "
-                         f"| {fmt_rate(r['rate'] / r['threads'])} |")
+            lines.append(f"| {kernel} | {r['threads']} | {r['seconds_best']:.3f} "
+                         f"| {fmt_rate(r['rate'])} | {fmt_rate(r['rate'] / r['threads'])} |")
     lines.append("")
     lines.append("| threads | full / minimal |")
     lines.append("|---:|---:|")
@@ -310,12 +367,14 @@ def markdown_table(results: list[dict], threads_list: list[int]) -> str:
 
 
 def variants_table(variants: list[dict], minimal_rate: float) -> str:
+    """Variants table: rate, relative to the baseline and to the minimal kernel."""
     lines = ["| variant | overrides | contract·scenario·steps / s | vs baseline | vs minimal |",
              "|---|---|---:|---:|---:|"]
     base = next((v["rate"] for v in variants if v["variant"] == "baseline"), None)
     for v in variants:
         rel = f"{v['rate'] / base:.2f}x" if base else "-"
-        lines.append(f"| {v['variant']} | {', '.join(v['overrides']) or '-'} | {fmt_rate(v['rate'])} "
+        overrides = ", ".join(v["overrides"]) or "-"
+        lines.append(f"| {v['variant']} | {overrides} | {fmt_rate(v['rate'])} "
                      f"| {rel} | {v['rate'] / minimal_rate:.1%} |")
     return "\n".join(lines)
 
@@ -323,22 +382,30 @@ def variants_table(variants: list[dict], minimal_rate: float) -> str:
 # --------------------------------------------------------------------------- main
 
 
+def log(msg: str) -> None:
+    """Progress on stderr (stdout carries the markdown report)."""
+    print(msg, file=sys.stderr, flush=True)
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--contracts", type=int, default=10_000)
-    p.add_argument("--scenarios", type=int, default=1_000)
+    p.add_argument("--contracts", type=int, default=10_000, help="synthetic new-business contracts")
+    p.add_argument("--scenarios", type=int, default=1_000, help="economic scenarios (run.scenarios)")
     p.add_argument("--years", type=int, default=10, help="rider period of every contract (7-20)")
     p.add_argument("--threads-list", default="1,0", help="comma-separated numba threads; 0 = all")
     p.add_argument("--repeats", type=int, default=3, help="timings per case; the best is reported")
-    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="TOML config of the run")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="config override applied to every run (repeatable)")
     p.add_argument("--seed", type=int, default=1, help="seed of the synthetic inforce")
     p.add_argument("--variants", default=",".join(VARIANTS),
-                   help=f"engine variants to time (comma-separated, '' = none); known: {', '.join(VARIANTS)}")
+                   help="engine variants to time (comma-separated, '' = none); known: "
+                        + ", ".join(VARIANTS))
     p.add_argument("--variant-threads", type=int, default=1, help="threads for the variant runs")
-    p.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    p.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON report")
+    p.add_argument("--note", default="",
+                   help="free text stored with the results (e.g. what was measured)")
     args = p.parse_args(argv)
     args.threads_list = [int(x) for x in args.threads_list.split(",") if x.strip()]
     args.variants = [v.strip() for v in args.variants.split(",") if v.strip()]
@@ -348,75 +415,117 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> dict:
-    """Run the benchmark, print the markdown tables and write the JSON report."""
-    args = parse_args(argv)
-    log = lambda msg: print(msg, file=sys.stderr, flush=True)
-
-    config = benchmark_config(args.config, args.scenarios, args.overrides)
-    inforce = new_business_inforce(args.contracts, args.seed, config, args.years)
-    model = build_workload(config, inforce, args.years)
-    n_steps = args.years * config.run.steps_per_year
-    workload = {
-        "config": str(args.config.relative_to(ROOT) if args.config.is_relative_to(ROOT) else args.config),
-        "overrides": args.overrides,
-        "contracts": args.contracts,
-        "scenarios": args.scenarios,
-        "steps": n_steps,
-        "steps_per_year": config.run.steps_per_year,
-        "contract_scenario_steps": int(model.contracts.maturity_step.sum()) * model.n_scenarios,
-        "chunk_size": auto_chunk_size(model.n_scenarios),
-        "inforce_seed": args.seed,
-        "allocations": int(model.portfolio_growth.shape[0]),
-    }
-    log(f"workload: {args.contracts} contracts x {args.scenarios} scenarios x {n_steps} steps")
-    load_start = load_average()
-
-    # warm-up: compile (or load from cache) every kernel on a tiny block
-    small = tiny(model)
-    for th in args.threads_list:
+def time_kernels(work: Workload, threads_list: list[int], repeats: int) -> list[dict]:
+    """Best-of timings of every kernel at every thread count (after a warm-up)."""
+    small = work.head()
+    for th in threads_list:
         for fn in KERNELS.values():
-            fn(small, th)
-
+            fn(small, th)  # compile, or load from numba's cache
     results = []
-    for th in args.threads_list:
+    for th in threads_list:
         for name, fn in KERNELS.items():
-            r = best_of(fn, model, th, args.repeats)
+            r = best_of(fn, work, th, repeats)
             r.update(kernel=name, threads_requested=th, threads=set_threads(th))
             results.append(r)
             log(f"{name:8s} threads={r['threads']}: best {r['seconds_best']:.3f} s "
-                f"of {[round(s, 3) for s in r['seconds_all']]}  {fmt_rate(r['rate'])}/s  "
+                f"of {[round(x, 3) for x in r['seconds_all']]}  {fmt_rate(r['rate'])}/s  "
                 f"(other processes' CPU share {r['foreign_cpu_share']})")
+    return results
 
+
+def time_variants(args: argparse.Namespace, work: Workload, results: list[dict]) -> list[dict]:
+    """Best-of timings of the engine under each variant's config overrides.
+
+    The baseline and the minimal kernel's rate are reused from ``results`` when they were
+    timed at ``args.variant_threads``.
+    """
     by = {(r["kernel"], r["threads_requested"]): r for r in results}
-    ratios = {str(by[("full", th)]["threads"]): by[("full", th)]["rate"] / by[("minimal", th)]["rate"]
-              for th in args.threads_list}
-    scaling = {}
-    if 1 in args.threads_list:
-        for name in KERNELS:
-            for th in args.threads_list:
-                if th != 1:
-                    scaling[f"{name} 1->{by[(name, th)]['threads']}"] = by[(name, th)]["rate"] / by[(name, 1)]["rate"]
-
+    th = args.variant_threads
+    minimal = by.get(("minimal", th)) or best_of(run_minimal, work, th, args.repeats)
     variants = []
-    if args.variants:
-        min_rate = by.get(("minimal", args.variant_threads), {}).get("rate")
-        if min_rate is None:
-            min_rate = best_of(run_minimal, model, args.variant_threads, args.repeats)["rate"]
-        for name in args.variants:
-            if name == "baseline" and ("full", args.variant_threads) in by:
-                r = dict(by[("full", args.variant_threads)])
-            else:
-                cfg = benchmark_config(args.config, args.scenarios, args.overrides + VARIANTS[name])
-                vmodel = build_workload(cfg, inforce, args.years)
-                run_engine(tiny(vmodel), args.variant_threads)
-                r = best_of(run_engine, vmodel, args.variant_threads, args.repeats)
-            variants.append({"variant": name, "overrides": VARIANTS[name], "threads": set_threads(args.variant_threads),
-                             "seconds_best": r["seconds_best"], "seconds_all": r["seconds_all"],
-                             "rate": r["rate"], "ratio_to_minimal": r["rate"] / min_rate,
-                             "foreign_cpu_share": r["foreign_cpu_share"],
-                             "mean_claim": r["mean_claim"]})
-            log(f"variant {name:18s}: {fmt_rate(r['rate'])}/s ({r['rate'] / min_rate:.1%} of minimal)")
+    for name in args.variants:
+        if name == "baseline" and ("full", th) in by:
+            r = by[("full", th)]
+        else:
+            cfg = benchmark_config(args.config, args.scenarios, args.overrides + VARIANTS[name])
+            vwork = build_workload(cfg, work.inforce, args.years)
+            run_engine(vwork.head(), th)
+            r = best_of(run_engine, vwork, th, args.repeats)
+        ratio = r["rate"] / minimal["rate"]
+        variants.append({"variant": name, "overrides": VARIANTS[name], "threads": set_threads(th),
+                         "seconds_best": r["seconds_best"], "seconds_all": r["seconds_all"],
+                         "rate": r["rate"], "ratio_to_minimal": ratio,
+                         "foreign_cpu_share": r["foreign_cpu_share"],
+                         "mean_claim": r["mean_claim"]})
+        log(f"variant {name:18s}: {fmt_rate(r['rate'])}/s ({ratio:.1%} of minimal)")
+    return variants
+
+
+def summarise(results: list[dict], threads_list: list[int]) -> tuple[dict, dict]:
+    """Ratio full / minimal at each thread count, and the scaling from 1 thread."""
+    by = {(r["kernel"], r["threads_requested"]): r for r in results}
+    ratios = {str(by[("full", th)]["threads"]):
+              by[("full", th)]["rate"] / by[("minimal", th)]["rate"] for th in threads_list}
+    scaling = {}
+    if 1 in threads_list:
+        for name in KERNELS:
+            for th in threads_list:
+                if th != 1:
+                    key = f"{name} 1->{by[(name, th)]['threads']}"
+                    scaling[key] = by[(name, th)]["rate"] / by[(name, 1)]["rate"]
+    return ratios, scaling
+
+
+def print_report(report: dict, threads_list: list[int]) -> None:
+    """The markdown tables on stdout."""
+    w, m, src = report["workload"], report["machine"], report["sim"]
+    print(f"## Throughput ({report['date'][:10]}, {report['timing']})\n")
+    print(f"Workload: {w['contracts']:,} contracts x {w['scenarios']:,} scenarios "
+          f"x {w['steps']} steps ({w['contract_scenario_steps']:,} contract·scenario·steps).  ")
+    print(f"Machine: {m['cpu_model']}, {m['cores']} cores, numba {m['numba']} "
+          f"({m['numba_threading_layer']}), Python {m['python']}; load average "
+          f"{m['load_average_at_start']} at start, {m['load_average_at_end']} at end.  ")
+    print(f"Engine: sim {src['version']} from {src['path']}, commit {src['commit']}"
+          f"{' with uncommitted changes' if src['dirty'] else ''}.  ")
+    if report["note"]:
+        print(f"Note: {report['note']}  ")
+    print()
+    print(markdown_table(report["results"], threads_list))
+    if report["scaling"]:
+        scaling = ", ".join(f"{k}: {v:.2f}x" for k, v in report["scaling"].items())
+        print(f"\nScaling 1 -> all threads: {scaling}")
+    variants = report["variants"]
+    if variants:
+        print(f"\n### Engine variants ({variants[0]['threads']} thread(s))\n")
+        print(variants_table(variants, variants[0]["rate"] / variants[0]["ratio_to_minimal"]))
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Run the benchmark, print the markdown tables and write the JSON report."""
+    args = parse_args(argv)
+    config = benchmark_config(args.config, args.scenarios, args.overrides)
+    inforce = new_business_inforce(args.contracts, args.seed, config, args.years)
+    work = build_workload(config, inforce, args.years)
+    config_name = args.config.relative_to(ROOT) if args.config.is_relative_to(ROOT) else args.config
+    workload = {
+        "config": str(config_name),
+        "overrides": args.overrides,
+        "contracts": work.n_contracts,
+        "scenarios": work.n_scenarios,
+        "steps": work.n_steps,
+        "steps_per_year": config.run.steps_per_year,
+        "contract_scenario_steps": work.path_steps,
+        "chunk_size": auto_chunk_size(work.n_scenarios),
+        "inforce_seed": args.seed,
+        "allocations": int(inforce["allocation"].nunique()),
+    }
+    log(f"workload: {work.n_contracts} contracts x {work.n_scenarios} scenarios "
+        f"x {work.n_steps} steps")
+    load_start = load_average()
+
+    results = time_kernels(work, args.threads_list, args.repeats)
+    ratios, scaling = summarise(results, args.threads_list)
+    variants = time_variants(args, work, results) if args.variants else []
 
     report = {
         "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -425,6 +534,8 @@ def main(argv: list[str] | None = None) -> dict:
         "timing": f"best of {args.repeats} runs, compilation excluded (warm-up on a tiny block)",
         "workload": workload,
         "machine": {**machine_info(), "load_average_at_start": load_start},
+        "sim": sim_source(),
+        "note": args.note,
         "results": results,
         "ratio_full_to_minimal": ratios,
         "scaling": scaling,
@@ -432,21 +543,7 @@ def main(argv: list[str] | None = None) -> dict:
         "target_met": {k: v >= TARGET_RATIO for k, v in ratios.items()},
         "variants": variants,
     }
-
-    print(f"## Throughput ({report['date'][:10]}, best of {args.repeats})\n")
-    print(f"Workload: {args.contracts:,} contracts x {args.scenarios:,} scenarios x {n_steps} steps "
-          f"({workload['contract_scenario_steps']:,} contract·scenario·steps).  ")
-    m = report["machine"]
-    print(f"Machine: {m['cpu_model']}, {m['cores']} cores, numba {m['numba']} "
-          f"({m['numba_threading_layer']}), Python {m['python']}; load average "
-          f"{m['load_average_at_start']} at start, {m['load_average_at_end']} at end.\n")
-    print(markdown_table(results, args.threads_list))
-    if scaling:
-        print("\nScaling 1 -> all threads: " + ", ".join(f"{k}: {v:.2f}x" for k, v in scaling.items()))
-    if variants:
-        print(f"\n### Engine variants ({variants[0]['threads']} thread(s))\n")
-        print(variants_table(variants, variants[0]["rate"] / variants[0]["ratio_to_minimal"]))
-
+    print_report(report, args.threads_list)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2) + "\n")
     log(f"wrote {args.output}")

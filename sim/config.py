@@ -50,13 +50,6 @@ class RunConfig(_Section):
     breakeven: bool = True
     progress: bool | None = None  # None = shown on long runs when stderr is a terminal
 
-    @field_validator("decrements")
-    @classmethod
-    def _simulated_not_yet(cls, v: str) -> str:
-        if v == "simulated":
-            raise ValueError("'simulated' decrements are not implemented yet; use 'expected'")
-        return v
-
     @model_validator(mode="after")
     def _antithetic_needs_pairs(self):
         if self.antithetic and self.scenarios % 2:
@@ -156,6 +149,10 @@ class ProductConfig(_Section):
         "return_of_premium"
     )
     fixed_rate: float = Field(0.02, ge=0.0, le=0.2)
+    # Renewal of a fixed account guarantee period at the then-current rate: the short rate
+    # (as an annual effective rate) less this spread, never below the minimum rate.
+    fixed_renewal_spread: float = Field(0.01, ge=0.0, le=0.2)
+    fixed_minimum_rate: float = Field(0.01, ge=0.0, le=0.2)
 
 
 class InvestmentLimits(_Section):
@@ -169,6 +166,10 @@ class RiderConfig(_Section):
     fee_basis: Literal["benefit_base", "contract_value"] = "benefit_base"
     ab_factors: str = "default"  # "default" (shipped table) or a CSV path
     termination_fee: bool = True
+    # The terminations off an anniversary that pay a full Rider Fee (SPEC section 2
+    # assumption: surrender and cancellation; never a trade-in).
+    termination_fee_events: list[Literal["surrender", "cancellation", "death", "annuitization"]] = [
+        "surrender", "cancellation"]
     # When the variable sub-accounts hold less than the Rider Fee: waive the rest, or take
     # it from the fixed account (SPEC section 2 assumption; the rider says "from each of the
     # Variable Sub-accounts", so "waive" is the default).
@@ -223,6 +224,74 @@ class WithdrawalConfig(_Section):
     utilisation: Rate = 0.0  # share of contracts that withdraw
 
 
+class RateRule(_Section):
+    """An annual rate that depends on the moneyness CV / BB: ``rate`` below
+    ``threshold``, ``rate_above`` at or above it."""
+
+    rate: Rate = 0.0
+    threshold: float = Field(1.2, gt=0.0)
+    rate_above: Rate = 0.0
+
+
+class TradeInConfig(RateRule):
+    """Who trades in [003 V] (a decision on each anniversary from the 10th rider
+    anniversary) and the New Rider's terms."""
+
+    rider_period: int = Field(10, ge=7, le=20)
+    guarantee_option: int = Field(1, ge=1)
+    ab_factor: float | None = Field(None, ge=0.5, le=3.0)  # None: from the AB factor table
+    fee_rate: Rate | None = None  # None: rider.fee_rate
+
+
+class AnnuitizationConfig(_Section):
+    rate: Rate = 0.0  # annual rate of reaching the Payout Start Date
+    from_age: float = Field(0.0, ge=0.0)
+
+
+class NonSpouseElections(_Section):
+    lump_sum: Rate = 0.6
+    income_plan: Rate = 0.1
+    five_year_rule: Rate = 0.3
+
+    @model_validator(mode="after")
+    def _sum_to_one(self):
+        total = self.lump_sum + self.income_plan + self.five_year_rule
+        if not math.isclose(total, 1.0, abs_tol=1e-9):
+            raise ValueError(f"election rates sum to {total:.6g}, not 1")
+        return self
+
+
+class BehaviourConfig(_Section):
+    """Behaviour on death and rider termination (SPEC sections 2, 4, 7; all assumptions)."""
+
+    spousal_continuation: Rate = 1.0  # spouse beneficiaries electing Option D
+    cancel_on_continuation: Rate = 0.0  # new owners cancelling the rider at continuation
+    annuitant_death_continue: Rate = 1.0  # natural owners continuing on an annuitant's death
+    non_spouse_elections: NonSpouseElections = NonSpouseElections()
+    cancel: RateRule = RateRule()
+    trade_in: TradeInConfig = TradeInConfig()
+    annuitization: AnnuitizationConfig = AnnuitizationConfig()
+    # claim delay distribution: [[days after death, probability], ...]
+    claim_delay: list[tuple[Annotated[float, Field(ge=0.0, le=3650.0)], Rate]] = [(0.0, 1.0)]
+
+    @field_validator("claim_delay")
+    @classmethod
+    def _distribution(cls, v):
+        if not v or not math.isclose(sum(p for _, p in v), 1.0, abs_tol=1e-9):
+            raise ValueError("claim_delay probabilities must sum to 1")
+        return v
+
+
+class TimingConfig(_Section):
+    """Settlement lags (days) between a request and its payment [000]."""
+
+    death_proceeds_days: float = Field(0.0, ge=0.0, le=365.0)
+    surrender_days: float = Field(0.0, ge=0.0, le=183.0)
+    withdrawal_days: float = Field(0.0, ge=0.0, le=183.0)
+    payment_days: float = Field(0.0, ge=0.0, le=15.0)  # a purchase payment by check clearing
+    fixed_interest_after_days: float = Field(30.0, ge=0.0)
+
+
 class SyntheticInforce(_Section):
     contracts: int = Field(ge=1)
     seed: int = Field(0, ge=0)
@@ -249,6 +318,8 @@ class Config(_Section):
     mortality: MortalityConfig = MortalityConfig()
     lapse: LapseConfig = LapseConfig()
     withdrawals: WithdrawalConfig = WithdrawalConfig()
+    behaviour: BehaviourConfig = BehaviourConfig()
+    timing: TimingConfig = TimingConfig()
     inforce: InforceConfig
     # Directory that relative paths (inforce file, AB factor CSV, mortality CSV) start from.
     base_dir: str = "."

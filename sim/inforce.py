@@ -28,6 +28,11 @@ rider_fee_rate          no        Rider Fee Percentage (rider.fee_rate)
 months_to_anniversary   no        months to the next contract anniversary, 1-12 (12)
 payment_amount          no        one further purchase payment (0)
 payment_month           no        months from now when it is paid, >= 1
+annuitant_age, _sex     no        a separate annuitant of a natural owner (blank = the owner)
+contingent_beneficiary  no        natural | non_natural | estate | none (none)
+fixed_rate              no        current fixed account guaranteed rate (product.fixed_rate)
+fixed_months_remaining  no        months left in the fixed guarantee period (to the next
+                                  anniversary + 12 x (fixed_guarantee_years - 1))
 ======================  ========  =====================================================
 """
 
@@ -56,11 +61,13 @@ OPTIONAL = [
     "owner_type", "spouse_age", "spouse_sex", "beneficiary", "spousal_protection", "fixed_value",
     "fixed_guarantee_years", "premiums", "contract_year", "benefit_base", "death_benefit_base",
     "rider_years_elapsed", "guarantee_option", "ab_factor", "rider_fee_rate",
-    "months_to_anniversary", "payment_amount", "payment_month",
+    "months_to_anniversary", "payment_amount", "payment_month", "annuitant_age", "annuitant_sex",
+    "contingent_beneficiary", "fixed_rate", "fixed_months_remaining",
 ]
 COLUMNS = REQUIRED + OPTIONAL
 OWNER_TYPES = {"natural", "non_natural", "grantor_trust"}
 BENEFICIARIES = {"spouse", "natural", "non_natural", "estate"}
+CONTINGENTS = {"natural", "non_natural", "estate", "none"}
 SEXES = {"m": 0, "male": 0, "f": 1, "female": 1}
 MAX_LINES_PER_RULE = 20
 
@@ -182,6 +189,22 @@ def validate_inforce(frame: pd.DataFrame, config: Config, rider: AccumulationBen
     p.add(~np.isin(sp_text, list(truth)), "spousal_protection", lambda r: f"'{sp_text[r]}' is not true/false")
     spousal = np.array([truth.get(s, False) for s in sp_text])
     p.add(spousal & np.isnan(spouse_age), "spousal_protection", "needs a spouse (spouse_age, spouse_sex)")
+    p.add(spousal & (beneficiary != "spouse"), "spousal_protection",
+          "the co-annuitant spouse must be the sole primary beneficiary (beneficiary = spouse) [004 I]")
+    p.add(spousal & (owner_type != "natural"), "spousal_protection", "needs a natural-person owner [004 I]")
+    p.add((beneficiary == "spouse") & np.isnan(spouse_age), "beneficiary", "'spouse' needs spouse_age and spouse_sex")
+    contingent = _text(frame, "contingent_beneficiary", "none")
+    p.add(~np.isin(contingent, list(CONTINGENTS)), "contingent_beneficiary",
+          lambda r: f"'{contingent[r]}' not one of {', '.join(sorted(CONTINGENTS))}")
+    ann_age = num("annuitant_age")
+    p.add((ann_age < 0) | (ann_age > 115), "annuitant_age", lambda r: f"{ann_age[r]} not in 0-115")
+    ann_sex_text = _text(frame, "annuitant_sex", "")
+    ann_sex = np.array([SEXES.get(x, -1) for x in ann_sex_text], dtype=np.int64)
+    p.add((ann_sex_text != "") & (ann_sex < 0), "annuitant_sex", lambda r: f"'{ann_sex_text[r]}' is not M or F")
+    p.add(np.isnan(ann_age) != (ann_sex < 0), "annuitant_age",
+          "annuitant_age and annuitant_sex must both be given or both blank")
+    p.add(~np.isnan(ann_age) & (owner_type != "natural"), "annuitant_age",
+          "a non-natural owner's annuitant is the life in owner_age / owner_sex; leave annuitant_* blank")
 
     cv = num("contract_value")
     p.add(np.isnan(cv) | (cv <= 0), "contract_value", lambda r: f"{cv[r]} must be > 0")
@@ -189,6 +212,9 @@ def validate_inforce(frame: pd.DataFrame, config: Config, rider: AccumulationBen
     p.add((fixed < 0) | (fixed > cv), "fixed_value", lambda r: f"{fixed[r]} not in 0-contract_value")
     fgy = num("fixed_guarantee_years", 1.0)
     p.add(~np.isin(fgy, [1, 5, 7]), "fixed_guarantee_years", lambda r: f"{fgy[r]} not 1, 5 or 7")
+    fixed_rate = num("fixed_rate", config.product.fixed_rate)
+    p.add((fixed_rate < 0) | (fixed_rate > 0.2), "fixed_rate", lambda r: f"{fixed_rate[r]} not in 0-0.2")
+    fixed_months = num("fixed_months_remaining")
     premiums = num("premiums")
     premiums = np.where(np.isnan(premiums), cv, premiums)
     p.add(premiums < 0, "premiums", lambda r: f"{premiums[r]} must be >= 0")
@@ -209,6 +235,10 @@ def validate_inforce(frame: pd.DataFrame, config: Config, rider: AccumulationBen
     spy = config.run.steps_per_year
     p.add((months * spy) % 12 != 0 if spy % 12 else np.zeros(n, bool), "months_to_anniversary",
           lambda r: f"{months[r]} months is not a whole number of steps at {spy} steps a year")
+    # the current guarantee period started on the last anniversary unless stated
+    fixed_months = np.where(np.isnan(fixed_months), months + 12 * (np.nan_to_num(fgy, nan=1) - 1), fixed_months)
+    p.add(_whole(fixed_months) | (fixed_months < 1) | (fixed_months > 84), "fixed_months_remaining",
+          lambda r: f"{fixed_months[r]} not a whole number of months in 1-84")
     bb = num("benefit_base")
     bb = np.where(np.isnan(bb), cv, bb)
     p.add(bb < 0, "benefit_base", lambda r: f"{bb[r]} must be >= 0")
@@ -274,6 +304,11 @@ def validate_inforce(frame: pd.DataFrame, config: Config, rider: AccumulationBen
     out["months_to_anniversary"] = np.nan_to_num(months, nan=12).astype(np.int64)
     out["payment_amount"] = pay
     out["payment_month"] = np.nan_to_num(pay_month).astype(np.int64)
+    out["annuitant_age"] = ann_age
+    out["annuitant_sex"] = ann_sex
+    out["contingent_beneficiary"] = contingent
+    out["fixed_rate"] = fixed_rate
+    out["fixed_months_remaining"] = np.nan_to_num(fixed_months).astype(np.int64)
     return out, p.lines
 
 

@@ -63,7 +63,7 @@ def prepare(config: Config, inforce: pd.DataFrame | None = None) -> Model:
     if inforce is None:
         inforce = load_inforce(config, assumptions.rider)
     names = sorted(set(inforce["allocation"]))
-    n_steps = horizon_steps(contract_arrays(inforce, assumptions, names))
+    n_steps = horizon_steps(contract_arrays(inforce, assumptions, names), assumptions)
     scenarios = generate_scenarios(config, n_steps)
     return build_model(config, inforce, scenarios, assumptions)
 

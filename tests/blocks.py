@@ -53,24 +53,41 @@ def make_config(changes: dict | None = None) -> Config:
     return config_from_dict(data)
 
 
-def random_inforce(config: Config, n: int, seed: int) -> pd.DataFrame:
+def random_inforce(config: Config, n: int, seed: int, *, lives: bool = True, long_riders: bool = False) -> pd.DataFrame:
     """Random model points covering every feature: in-force durations, fixed account,
-    payments before and after the first anniversary, spousal protection, all allocations."""
+    payments before and after the first anniversary, all allocations; with ``lives``, also
+    spouses (as beneficiaries or not, with or without Spousal Protection), separate
+    annuitants and non-natural owners; with ``long_riders``, rider periods past 10 years
+    (cancellation and trade-in windows)."""
     rng = np.random.default_rng(seed)
     m = config.run.steps_per_year
     month_choices = [mo for mo in range(1, 13) if (mo * m) % 12 == 0]
-    period = rng.integers(7, 10, n)
+    period = rng.integers(11, 15, n) if long_riders else rng.integers(7, 10, n)
     elapsed = np.where(rng.random(n) < 0.5, 0, rng.integers(0, 6, n))
+    if long_riders:
+        elapsed = np.where(rng.random(n) < 0.5, rng.integers(8, 11, n), elapsed)
     cv = rng.uniform(20_000, 300_000, n).round(2)
+    has_spouse = rng.random(n) < (0.8 if lives else 0.0)
+    owner_type = np.where(rng.random(n) < (0.15 if lives else 0.0), "non_natural", "natural")
+    beneficiary = np.where(has_spouse & (rng.random(n) < 0.7), "spouse",
+                           rng.choice(["natural", "estate", "non_natural"], n))
+    protection = (beneficiary == "spouse") & (owner_type == "natural") & (rng.random(n) < 0.5)
+    has_annuitant = (owner_type == "natural") & (rng.random(n) < (0.25 if lives else 0.0))
     frame = pd.DataFrame({
         "contract_id": np.arange(100, 100 + n),
-        "owner_age": rng.uniform(50, 85, n).round(1),
+        "owner_age": rng.uniform(55, 88, n).round(1),
         "owner_sex": rng.choice(["M", "F"], n),
-        "spouse_age": rng.uniform(50, 85, n).round(1),
-        "spouse_sex": rng.choice(["M", "F"], n),
-        "spousal_protection": rng.random(n) < 0.5,
+        "owner_type": owner_type,
+        "spouse_age": np.where(has_spouse, rng.uniform(55, 88, n).round(1), np.nan),
+        "spouse_sex": np.where(has_spouse, rng.choice(["M", "F"], n), ""),
+        "beneficiary": beneficiary,
+        "contingent_beneficiary": rng.choice(["none", "natural", "estate"], n),
+        "annuitant_age": np.where(has_annuitant, rng.uniform(55, 88, n).round(1), np.nan),
+        "annuitant_sex": np.where(has_annuitant, rng.choice(["M", "F"], n), ""),
+        "spousal_protection": protection,
         "contract_value": cv,
         "fixed_value": np.where(rng.random(n) < 0.5, (cv * rng.uniform(0, 0.4, n)).round(2), 0.0),
+        "fixed_guarantee_years": rng.choice([1, 5, 7], n),
         "allocation": rng.choice(["growth", "balanced", "equity", "bonds"], n),
         "premiums": (cv * rng.uniform(0.7, 1.3, n)).round(2),
         "contract_year": elapsed + 1 + rng.integers(0, 3, n),
@@ -93,6 +110,6 @@ def model_for(config: Config, inforce: pd.DataFrame, n_scenarios: int | None = N
     """Scenarios over the block's horizon and the lowered model."""
     assumptions = Assumptions.from_config(config)
     names = sorted(set(inforce["allocation"]))
-    n_steps = horizon_steps(contract_arrays(inforce, assumptions, names))
+    n_steps = horizon_steps(contract_arrays(inforce, assumptions, names), assumptions)
     scenarios = generate_scenarios(config, n_steps, n_scenarios)
     return build_model(config, inforce, scenarios, assumptions), scenarios, assumptions

@@ -1,9 +1,11 @@
 """The slow, obviously correct twin of the kernels: one contract, one path, plain Python.
 
 It reads a validated inforce row and the config directly (not the lowered arrays), works
-out fund returns, anniversaries, mortality and lapse itself, and applies SPEC.md's rules
-in the order of events of docs/methodology.md section 2. Tests compare the numba engine
-with it to 1e-10 relative.
+out fund returns, anniversaries, lives, mortality and behaviour itself, and applies
+SPEC.md's rules in the order of events of docs/methodology.md section 3. A spousal
+continuation or a trade-in, which changes the contract's state for part of the weight, is
+projected by a recursive call from that step on. Tests compare the numba engine with it to
+1e-10 relative, in expected and in simulated mode.
 """
 
 from __future__ import annotations
@@ -13,6 +15,30 @@ import math
 from sim.config import MONEY_MARKET_INDEX, Config
 from sim.inforce import allocation_weights
 from sim.market.scenarios import Scenarios
+from sim.product.death import engine_beneficiary_class
+
+MEASURE_NAMES = ("pv_claims", "pv_fees", "pv_db_excess", "pv_spousal_charge", "pv_fee_base",
+                 "pv_withdrawal_charges", "persistency_at_maturity", "pv_surrender_payments",
+                 "pv_withdrawals", "continuation_weight")
+KINDS = {"owner": 0, "spouse": 1, "annuitant": 2, "lapse": 3, "cancel": 4, "annuitize": 5,
+         "elect": 6, "delay": 7, "withdraw": 8, "trade": 9, "cancel_continuation": 10}
+M64 = 0xFFFFFFFFFFFFFFFF
+
+
+def _mix(z: int) -> int:
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+    return z ^ (z >> 31)
+
+
+def uniform(seed: int, contract_id: int, scenario: int, draw: int) -> float:
+    """SplitMix64 of the counter (seed, contract, scenario, draw), as a number in [0, 1)."""
+    golden = 0x9E3779B97F4A7C15
+    h = _mix((seed + golden) & M64)
+    h = _mix(h ^ ((contract_id + golden) & M64))
+    h = _mix(h ^ ((scenario + golden) & M64))
+    h = _mix(h ^ ((draw + golden) & M64))
+    return (h >> 11) / 2.0**53
 
 
 def _fund_growth(config: Config, scenarios: Scenarios, fund_name: str, s: int, t: int) -> float:
@@ -23,205 +49,418 @@ def _fund_growth(config: Config, scenarios: Scenarios, fund_name: str, s: int, t
         if index == MONEY_MARKET_INDEX:
             gross += weight * scenarios.money_market_growth[s, t]
         else:
-            i = scenarios.index_names.index(index)
-            gross += weight * scenarios.index_growth[s, t, i]
+            gross += weight * scenarios.index_growth[s, t, scenarios.index_names.index(index)]
     return gross * math.exp(-fund.fee * dt)
 
 
-def _dynamic_multiplier(config: Config, itm: float) -> float:
-    d = config.lapse.dynamic
-    return max(d.floor, min(d.cap, 1.0 - d.slope * (itm - d.shift)))
-
-
-def _withdrawal_charge_rate(config: Config, years_since_payment: int) -> float:
+def _charge_rate(config: Config, years_since_payment: int) -> float:
     schedule = config.product.withdrawal_charges
     return schedule[years_since_payment - 1] if 1 <= years_since_payment <= len(schedule) else 0.0
 
 
-def _withdrawal_charge(config: Config, amount: float, layers: list[dict], years: list[int]) -> tuple[float, list[float]]:
-    """Charge on ``amount`` above the free amount, taken from purchase payments oldest
-    first at the rate of each payment's age (``years``); earnings beyond the payments are free."""
-    charge, taken = 0.0, []
-    for layer, year in zip(layers, years):
-        part = max(min(amount, layer["left"]), 0.0)
-        charge += part * _withdrawal_charge_rate(config, year)
-        amount -= part
-        taken.append(part)
-    return charge, taken
+def _annual_to_step(annual: float, dt: float) -> float:
+    return 1.0 if annual >= 1 else 0.0 if annual <= 0 else 1.0 - (1.0 - annual) ** dt
+
+
+class ContractPath:
+    """One contract along one scenario."""
+
+    def __init__(self, row: dict, config: Config, scenarios: Scenarios, s: int, mortality=None,
+                 fee_rate: float | None = None):
+        self.row, self.config, self.sc, self.s = row, config, scenarios, s
+        self.mortality = mortality if config.mortality.enabled and config.mortality.multiplier > 0 else None
+        self.m = scenarios.steps_per_year
+        self.dt = 1.0 / self.m
+        self.simulated = config.run.decrements == "simulated"
+        self.pv = dict.fromkeys(MEASURE_NAMES, 0.0)
+        self.trace: list[dict] = []
+        self.fee = row["rider_fee_rate"] if fee_rate is None else fee_rate
+        b = config.behaviour
+        self.delays = [(int(round(days / 365.25 * self.m)), p, days <= 180.0) for days, p in b.claim_delay]
+        if scenarios.short_rate is not None:
+            self.short_rate = scenarios.short_rate
+        else:
+            self.short_rate = [[math.log(g) / self.dt for g in row_] for row_ in scenarios.money_market_growth]
+        self.has_mm_fund = any(f.name == config.market.money_market_fund for f in config.market.funds)
+        events = config.rider.termination_fee_events if config.rider.termination_fee else []
+        self.fee_on = {e: e in events for e in ("surrender", "cancellation", "death", "annuitization")}
+
+    # ---- random events: a share of the weight (expected) or all or nothing (simulated)
+    def share(self, weight: float, prob: float, t: int, kind: str) -> float:
+        if weight <= 0 or prob <= 0:
+            return 0.0
+        if self.simulated:
+            draw = uniform(self.config.run.seed, self.row["contract_id"], self.s, t * 16 + KINDS[kind])
+            return weight if draw < prob else 0.0
+        return weight * prob
+
+    def q_step(self, life: str | None, year: int) -> float:
+        if life is None or self.mortality is None:
+            return 0.0
+        sex = self.row[f"{life}_sex"]
+        age = self.row[f"{life}_age"]
+        q = float(self.mortality.q(sex, math.floor(age + year), self.config.run.valuation_year + year))
+        return 1.0 - (1.0 - min(1.0, q * self.config.mortality.multiplier)) ** self.dt
+
+    def file_claim(self, claims: list, kind: str, amount: float, t: int) -> None:
+        """Claims wait as [arrival step, kind, within 180 days, amount]."""
+        if amount <= 0:
+            return
+        if self.simulated:
+            u = uniform(self.config.run.seed, self.row["contract_id"], self.s, t * 16 + KINDS["delay"])
+            acc = 0.0
+            pick = self.delays[-1]
+            for entry in self.delays:
+                acc += entry[1]
+                if u < acc:
+                    pick = entry
+                    break
+            claims.append([t + pick[0], kind, pick[2], amount])
+        else:
+            for steps, p, within in self.delays:
+                claims.append([t + steps, kind, within, amount * p])
+
+    # ---- the projection
+    def run(self) -> dict:
+        row, m = self.row, self.m
+        first_anniversary = row["months_to_anniversary"] * m // 12
+        maturity = first_anniversary + (row["rider_period"] - row["rider_years_elapsed"] - 1) * m
+        if row["rider_period"] > 10:
+            window = 0 if row["rider_years_elapsed"] >= 10 else first_anniversary + (10 - row["rider_years_elapsed"] - 1) * m
+        else:
+            window = -1
+        has_spouse = row["spouse_sex"] >= 0
+        has_annuitant = row["annuitant_sex"] >= 0
+        owner_natural = row["owner_type"] == "natural"
+        state = {
+            "variable": row["contract_value"] - row["fixed_value"], "money_market": 0.0,
+            "fixed": row["fixed_value"], "benefit_base": row["benefit_base"],
+            "death_benefit_base": row["death_benefit_base"], "premiums": row["premiums"],
+            # purchase payments still subject to withdrawal charges, oldest first
+            "old_payments_left": row["premiums"], "new_payment_left": 0.0,
+            "withdrawn_this_year": 0.0, "contract_year": row["contract_year"],
+            "ab_factor": row["ab_factor"], "fee": self.fee, "maturity": maturity,
+            "next_anniversary": first_anniversary, "window": window,
+            "continuation_used": False, "trade_in_used": False,
+            "spousal_protection": bool(row["spousal_protection"]), "free_until": -1,
+            "fixed_rate": row["fixed_rate"], "renewal": row["fixed_months_remaining"] * m // 12,
+            "owner": "owner", "spouse": "spouse" if has_spouse else None,
+            "annuitant": "annuitant" if has_annuitant else None,
+            "owner_age": row["owner_age"],
+            "eligible": owner_natural and has_spouse and engine_beneficiary_class(
+                row["beneficiary"], True, row["contingent_beneficiary"]) == "spouse",
+        }
+        # weights by (spouse alive, separate annuitant alive)
+        weights = {(has_spouse, has_annuitant): 1.0}
+        self.segment(state, weights, 0, False, main=True)
+        out = dict(self.pv)
+        out["trace"] = self.trace
+        return out
+
+    def segment(self, st: dict, weights: dict, t0: int, skip_first: bool, main: bool) -> None:
+        cfg, row, m, dt, s = self.config, self.row, self.m, self.dt, self.s
+        product, rider, beh = cfg.product, cfg.rider, cfg.behaviour
+        pv = self.pv
+        st = dict(st)
+        weights = {k: v for k, v in weights.items()}
+        for key in [(a, b) for a in (False, True) for b in (False, True)]:
+            weights.setdefault(key, 0.0)
+        claims: list = []  # [arrival step, kind, within 180 days, amount]
+        alloc = allocation_weights(cfg, row["allocation"])
+        owner_natural = row["owner_type"] == "natural"
+        pay_step = row["payment_month"] * m // 12 + int(round(cfg.timing.payment_days / 365.25 * m)) \
+            if row["payment_amount"] > 0 else 0
+        pay_in_bb = row["payment_amount"] > 0 and row["rider_years_elapsed"] == 0 and pay_step <= row["months_to_anniversary"] * m // 12
+
+        def cv() -> float:
+            return st["variable"] + st["money_market"] + st["fixed"]
+
+        def take_pro_rata(amount: float, buckets: tuple[str, ...]) -> None:
+            total = sum(st[b] for b in buckets)
+            if amount > 0 and total > 0:
+                for b in buckets:
+                    st[b] -= amount * st[b] / total
+
+        def withdrawal_charge(amount: float, t: int) -> tuple[float, float, float]:
+            """Charge on an amount above the free amount: old payments first (aged by the
+            contract year), then the scheduled payment (aged from its date); earnings free."""
+            old = max(min(amount, st["old_payments_left"]), 0.0)
+            new = max(min(amount - old, st["new_payment_left"]), 0.0)
+            charge = old * _charge_rate(cfg, st["contract_year"]) + new * _charge_rate(cfg, (t + 1 - pay_step) // m + 1)
+            return charge, old, new
+
+        def rider_fee_base() -> float:
+            return cv() if rider.fee_basis == "contract_value" else st["benefit_base"]
+
+        def termination_fee(weight: float, disc: float) -> None:
+            base = rider_fee_base()
+            pv["pv_fees"] += weight * disc * min(st["fee"] * base, cv())
+            pv["pv_fee_base"] += weight * disc * base
+
+        fixed_growth = (1.0 + st["fixed_rate"]) ** dt
+        for t in range(t0, st["maturity"]):
+            disc = self.sc.discount[s, t + 1]
+            r_t = self.short_rate[s][t]
+            step = {"cv_start": cv(), "growth": 0.0, "charges": 0.0, "maintenance_fee": 0.0, "rider_fee": 0.0,
+                    "withdrawal": 0.0, "payment": 0.0, "true_up": 0.0}
+            if not (skip_first and t == t0):
+                # 1. fixed account renewal at the then-current rate, then market growth
+                if st["renewal"] > 0 and t == st["renewal"]:
+                    st["fixed_rate"] = max(math.exp(self.short_rate[s][t]) - 1.0 - product.fixed_renewal_spread,
+                                           product.fixed_minimum_rate)
+                    fixed_growth = (1.0 + st["fixed_rate"]) ** dt
+                    st["renewal"] += row["fixed_guarantee_years"] * m
+                before = cv()
+                st["variable"] *= sum(w * _fund_growth(cfg, self.sc, f, s, t) for f, w in alloc.items())
+                if self.has_mm_fund:
+                    st["money_market"] *= _fund_growth(cfg, self.sc, cfg.market.money_market_fund, s, t)
+                else:
+                    st["money_market"] *= self.sc.money_market_growth[s, t]
+                st["fixed"] *= fixed_growth
+                step["growth"] = cv() - before
+                # 2. proportional charges on the variable sub-accounts
+                in_force = sum(weights.values()) + sum(c[3] for c in claims)
+                variable_before = st["variable"] + st["money_market"]
+                for b in ("variable", "money_market"):
+                    st[b] *= math.exp(-product.me_charge * dt)
+                if st["spousal_protection"] and row["spousal_protection"]:
+                    rate = cfg.spousal_protection.charge
+                    charge = (st["variable"] + st["money_market"]) * (1.0 - math.exp(-rate * dt))
+                    for b in ("variable", "money_market"):
+                        st[b] *= math.exp(-rate * dt)
+                    pv["pv_spousal_charge"] += in_force * disc * charge
+                step["charges"] = variable_before - (st["variable"] + st["money_market"])
+                # 3. deaths: the owner, the spouse, a separate annuitant
+                year = t // m
+                q_owner = self.q_step(st["owner"], year)
+                q_spouse = self.q_step(st["spouse"], year)
+                q_annuitant = self.q_step(st["annuitant"], year)
+                new = dict.fromkeys(weights, 0.0)
+                for (spouse_alive, annuitant_alive), w in weights.items():
+                    if w <= 0:
+                        continue
+                    died = self.share(w, q_owner, t, "owner")
+                    if died > 0:
+                        if owner_natural and spouse_alive and st["eligible"] and not st["continuation_used"]:
+                            continued = self.share(died, beh.spousal_continuation, t, "elect")
+                            self.file_claim(claims, "continue_for_spouse", continued, t)
+                            self.file_claim(claims, "pay", died - continued, t)
+                        else:
+                            self.file_claim(claims, "pay", died, t)
+                        w -= died
+                    if spouse_alive and w > 0:
+                        died = self.share(w, q_spouse, t, "spouse")
+                        if died > 0:
+                            w -= died
+                            if st["spousal_protection"] and not st["continuation_used"]:
+                                self.file_claim(claims, "continue_for_owner", died, t)
+                            else:
+                                new[(False, annuitant_alive)] += died
+                    if annuitant_alive and w > 0:
+                        died = self.share(w, q_annuitant, t, "annuitant")
+                        if died > 0:
+                            w -= died
+                            carry_on = self.share(died, beh.annuitant_death_continue, t, "elect") if owner_natural else 0.0
+                            new[(spouse_alive, False)] += carry_on
+                            self.file_claim(claims, "pay", died - carry_on, t)
+                    new[(spouse_alive, annuitant_alive)] += w
+                weights = new
+                # 4.-6. surrenders, rider cancellations, annuitizations
+                value = cv()
+                q_lapse = 0.0
+                if cfg.lapse.enabled:
+                    annual = cfg.lapse.base[min(st["contract_year"], len(cfg.lapse.base)) - 1]
+                    if cfg.lapse.dynamic.enabled:
+                        d = cfg.lapse.dynamic
+                        itm = st["ab_factor"] * st["benefit_base"] / value if value > 0 else math.inf
+                        annual *= max(d.floor, min(d.cap, 1.0 - d.slope * (itm - d.shift)))
+                    q_lapse = _annual_to_step(annual, dt)
+                q_cancel = 0.0
+                if st["window"] >= 0 and t + 1 > st["window"]:
+                    ratio = value / st["benefit_base"] if st["benefit_base"] > 0 else math.inf
+                    c = beh.cancel
+                    q_cancel = _annual_to_step(c.rate_above if ratio >= c.threshold else c.rate, dt)
+                q_annuitize = 0.0
+                a = beh.annuitization
+                if a.rate > 0 and st["owner_age"] + (t + 1) * dt >= a.from_age:
+                    q_annuitize = _annual_to_step(a.rate, dt)
+                lapsed = cancelled = annuitized = 0.0
+                for key, w in weights.items():
+                    x = self.share(w, q_lapse, t, "lapse")
+                    y = self.share(w - x, q_cancel, t, "cancel")
+                    z = self.share(w - x - y, q_annuitize, t, "annuitize")
+                    weights[key] = w - x - y - z
+                    lapsed, cancelled, annuitized = lapsed + x, cancelled + y, annuitized + z
+                paying = (lapsed * self.fee_on["surrender"] + cancelled * self.fee_on["cancellation"]
+                          + annuitized * self.fee_on["annuitization"])
+                if paying > 0:
+                    termination_fee(paying, disc)
+                if lapsed > 0:
+                    free = max(product.free_withdrawal * st["premiums"] - st["withdrawn_this_year"], 0.0)
+                    charge = 0.0
+                    if value > free and t + 1 > st["free_until"]:
+                        charge = withdrawal_charge(value - free, t)[0]
+                    pv["pv_withdrawal_charges"] += lapsed * disc * charge
+                    lag = cfg.timing.surrender_days / 365.25
+                    fixed_part = st["fixed"] * (1 - charge / value)
+                    fixed_factor = 1.0 if lag > cfg.timing.fixed_interest_after_days / 365.25 else math.exp(-r_t * lag)
+                    pv["pv_surrender_payments"] += lapsed * disc * (
+                        (value - charge - fixed_part) * math.exp(-r_t * lag) + fixed_part * fixed_factor)
+                # 7. claims arriving now: pay the death proceeds, or continue for the spouse
+                due = [c for c in claims if c[0] == t]
+                claims = [c for c in claims if c[0] != t]
+                for order in ("pay", "continue_for_spouse", "continue_for_owner"):
+                    for _, kind, within, amount in [c for c in due if c[1] == order]:
+                        guarantee = st["death_benefit_base"] if product.death_benefit != "contract_value" else 0.0
+                        proceeds = max(value, guarantee) if within else value
+                        if kind == "pay":
+                            pv["pv_db_excess"] += amount * disc * math.exp(-r_t * cfg.timing.death_proceeds_days / 365.25) * (proceeds - value)
+                            if self.fee_on["death"]:
+                                termination_fee(amount, disc)
+                            continue
+                        cancels = self.share(amount, beh.cancel_on_continuation, t, "cancel_continuation")
+                        if cancels > 0 and self.fee_on["cancellation"]:
+                            termination_fee(cancels, disc)
+                        pv["continuation_weight"] += amount
+                        carry = amount - cancels
+                        if carry <= 0:
+                            continue
+                        excess = proceeds - value
+                        branch = dict(st)
+                        if value > 0:
+                            branch["variable"] = st["variable"] + excess * st["variable"] / value
+                            branch["money_market"] = st["money_market"] + excess * (st["money_market"] + st["fixed"]) / value
+                        else:
+                            branch["money_market"] = st["money_market"] + excess
+                        branch.update(death_benefit_base=proceeds, continuation_used=True, spousal_protection=False,
+                                      free_until=t + 1 + m, spouse=None, annuitant=None)
+                        if kind == "continue_for_spouse":
+                            branch.update(owner="spouse", owner_age=row["spouse_age"])
+                        self.segment(branch, {(False, False): carry}, t, True, main=False)
+            # 8. contract anniversary, for the contracts in force and the claims pending
+            alive = sum(weights.values())
+            with_rider = alive + sum(c[3] for c in claims)
+            if t + 1 == st["next_anniversary"]:
+                st["next_anniversary"] += m
+                maintenance = min(product.maintenance_fee, cv())
+                take_pro_rata(maintenance, ("variable", "money_market", "fixed"))
+                step["maintenance_fee"] = maintenance
+                base = rider_fee_base()
+                due_fee = st["fee"] * base
+                fee = min(due_fee, st["variable"] + st["money_market"])
+                take_pro_rata(fee, ("variable", "money_market"))
+                if rider.fee_shortfall == "fixed_account" and due_fee > fee:
+                    from_fixed = min(due_fee - fee, st["fixed"])
+                    st["fixed"] -= from_fixed
+                    fee += from_fixed
+                step["rider_fee"] = fee
+                pv["pv_fees"] += with_rider * disc * fee
+                pv["pv_fee_base"] += with_rider * disc * base
+                if t + 1 == st["maturity"]:
+                    true_up = max(st["ab_factor"] * st["benefit_base"] - cv(), 0.0)
+                    st["money_market"] += true_up
+                    step["true_up"] = true_up
+                    pv["pv_claims"] += with_rider * disc * true_up
+                    pv["persistency_at_maturity"] += with_rider
+                    guarantee = st["death_benefit_base"] if product.death_benefit != "contract_value" else 0.0
+                    for _, kind, within, amount in claims:
+                        if kind == "pay" and within and guarantee > cv():
+                            pv["pv_db_excess"] += amount * disc * (guarantee - cv())
+                else:
+                    st["contract_year"] += 1
+                    st["withdrawn_this_year"] = 0.0
+                    if product.death_benefit == "max_anniversary_value":
+                        st["death_benefit_base"] = max(st["death_benefit_base"], cv())
+                    wd = cfg.withdrawals
+                    share = 0.0
+                    if wd.enabled and wd.rate > 0 and wd.utilisation > 0 and cv() > 0 and alive > 0:
+                        if self.simulated:
+                            u = uniform(cfg.run.seed, row["contract_id"], s, t * 16 + KINDS["withdraw"])
+                            share = wd.rate if u < wd.utilisation else 0.0
+                        else:
+                            share = wd.utilisation * wd.rate  # the expected withdrawal of the model point
+                    if share > 0:
+                        value = cv()
+                        requested = wd.rate * value
+                        withdrawing = share / wd.rate  # share of the contracts that withdraw
+                        excess = requested - product.free_withdrawal * st["premiums"]
+                        if excess > 0 and t + 1 > st["free_until"]:
+                            charge, old, new_ = withdrawal_charge(excess, t)
+                            pv["pv_withdrawal_charges"] += alive * disc * withdrawing * charge
+                            st["old_payments_left"] -= withdrawing * old
+                            st["new_payment_left"] -= withdrawing * new_
+                        amount = share * value
+                        lag = cfg.timing.withdrawal_days / 365.25
+                        fixed_factor = 1.0 if lag > cfg.timing.fixed_interest_after_days / 365.25 else math.exp(-r_t * lag)
+                        fixed_share = st["fixed"] / value
+                        pv["pv_withdrawals"] += alive * disc * amount * (
+                            (1 - fixed_share) * math.exp(-r_t * lag) + fixed_share * fixed_factor)
+                        st["benefit_base"] = max(st["benefit_base"] - amount / value * st["benefit_base"], 0.0)
+                        if product.death_benefit != "contract_value":
+                            st["death_benefit_base"] -= amount / value * st["death_benefit_base"]
+                        take_pro_rata(amount, ("variable", "money_market", "fixed"))
+                        step["withdrawal"] = amount
+                        st["withdrawn_this_year"] = amount
+                    # trade-in to a New Rider, decided on anniversaries from the 10th
+                    ti = beh.trade_in
+                    if (not st["trade_in_used"] and st["window"] >= 0 and t + 1 >= st["window"] and alive > 0
+                            and (ti.rate > 0 or ti.rate_above > 0)):
+                        ratio = cv() / st["benefit_base"] if st["benefit_base"] > 0 else math.inf
+                        rate = ti.rate_above if ratio >= ti.threshold else ti.rate
+                        traded = {}
+                        for key, w in weights.items():
+                            traded[key] = self.share(w, rate, t, "trade")
+                            weights[key] = w - traded[key]
+                        if sum(traded.values()) > 0:
+                            factor = ti.ab_factor
+                            if factor is None:
+                                factor = self._ab_table().lookup(ti.guarantee_option, ti.rider_period)
+                            branch = dict(st)
+                            branch.update(benefit_base=cv(), ab_factor=factor,
+                                          fee=ti.fee_rate if ti.fee_rate is not None else rider.fee_rate,
+                                          maturity=t + 1 + ti.rider_period * m, next_anniversary=t + 1 + m,
+                                          window=t + 1 + 10 * m if ti.rider_period > 10 else -1,
+                                          trade_in_used=True)
+                            self._pending_trades.append((branch, traded, t + 1))
+            # 9. a scheduled purchase payment (made by contracts on their original terms)
+            if main and t + 1 == pay_step:
+                amount = row["payment_amount"]
+                st["variable"] += amount
+                st["premiums"] += amount
+                st["new_payment_left"] += amount
+                if pay_in_bb:
+                    st["benefit_base"] += amount
+                if product.death_benefit != "contract_value":
+                    st["death_benefit_base"] += amount
+                step["payment"] = amount
+            while self._pending_trades:
+                branch, traded, start = self._pending_trades.pop()
+                self.segment(branch, traded, start, False, main=False)
+            if main:
+                step.update(weight=sum(weights.values()) + sum(c[3] for c in claims),
+                            variable=st["variable"], money_market=st["money_market"], fixed=st["fixed"],
+                            benefit_base=st["benefit_base"], death_benefit_base=st["death_benefit_base"],
+                            cv_end=cv())
+                self.trace.append(step)
+
+    _pending_trades: list = []
+
+    def _ab_table(self):
+        from sim.product.rider import AccumulationBenefitRider
+
+        return AccumulationBenefitRider.from_config(self.config).ab_factors
 
 
 def project_contract(row: dict, config: Config, scenarios: Scenarios, s: int, mortality=None,
                      fee_rate: float | None = None) -> dict:
     """Project one contract (a row of ``validate_inforce``'s output) along scenario ``s``.
 
-    Parameters
-    ----------
-    mortality : MortalityTable or None
-        The owner's table (None = no deaths); ``config.mortality.multiplier`` applies.
-    fee_rate : float, optional
-        Overrides the contract's Rider Fee Percentage.
-
     Returns
     -------
     dict
-        The kernel's MEASURES, and ``trace``: a list with one dict per step.
+        The kernel's MEASURES, and ``trace``: a list with one dict per step of the main
+        segment (the contract on its original terms).
     """
-    m = scenarios.steps_per_year
-    dt = 1.0 / m
-    product, rider = config.product, config.rider
-    weights = allocation_weights(config, row["allocation"])
-    fee = row["rider_fee_rate"] if fee_rate is None else fee_rate
-
-    # When things happen, in steps from now.
-    first_anniversary = row["months_to_anniversary"] * m // 12
-    rider_anniversaries_left = row["rider_period"] - row["rider_years_elapsed"]
-    maturity = first_anniversary + (rider_anniversaries_left - 1) * m
-    payment_step = row["payment_month"] * m // 12 if row["payment_amount"] > 0 else -1
-    payment_counts_in_bb = (row["rider_years_elapsed"] == 0 and 0 < payment_step <= first_anniversary)
-
-    state = {
-        "variable": row["contract_value"] - row["fixed_value"],
-        "money_market": 0.0,
-        "fixed": row["fixed_value"],
-        "benefit_base": row["benefit_base"],
-        "death_benefit_base": row["death_benefit_base"],
-        "premiums": row["premiums"],
-        "contract_year": row["contract_year"],
-        "weight": 1.0,
-    }
-    pv = dict.fromkeys(["pv_claims", "pv_fees", "pv_db_excess", "pv_spousal_charge", "pv_fee_base",
-                        "pv_withdrawal_charges", "persistency_at_maturity"], 0.0)
-    spousal_rate = config.spousal_protection.charge if row["spousal_protection"] else 0.0
-    withdrawn_this_year = 0.0
-    # purchase payments subject to withdrawal charges, oldest first: those to date are aged
-    # by the contract year; the scheduled payment joins when it is paid, aged from that date
-    payments = [{"left": row["premiums"], "paid_at": None}]
-
-    def payment_years(step_end: int) -> list[int]:
-        return [state["contract_year"] if p["paid_at"] is None else (step_end - p["paid_at"]) // m + 1
-                for p in payments]
-    trace = []
-
-    def cv() -> float:
-        return state["variable"] + state["money_market"] + state["fixed"]
-
-    def take_pro_rata(amount: float, buckets: tuple[str, ...]) -> None:
-        total = sum(state[b] for b in buckets)
-        if amount > 0 and total > 0:
-            for b in buckets:
-                state[b] -= amount * state[b] / total
-
-    for t in range(maturity):
-        step = {"cv_start": cv()}
-        disc = scenarios.discount[s, t + 1]
-        # 1. market growth of each account
-        before = cv()
-        state["variable"] *= sum(w * _fund_growth(config, scenarios, f, s, t) for f, w in weights.items())
-        if any(f.name == config.market.money_market_fund for f in config.market.funds):
-            state["money_market"] *= _fund_growth(config, scenarios, config.market.money_market_fund, s, t)
-        else:
-            state["money_market"] *= scenarios.money_market_growth[s, t]
-        state["fixed"] *= (1.0 + product.fixed_rate) ** dt
-        step["growth"] = cv() - before
-        # 2. proportional charges on the variable sub-accounts
-        variable_before = state["variable"] + state["money_market"]
-        for b in ("variable", "money_market"):
-            state[b] *= math.exp(-product.me_charge * dt)
-        spousal = (state["variable"] + state["money_market"]) * (1.0 - math.exp(-spousal_rate * dt))
-        for b in ("variable", "money_market"):
-            state[b] *= math.exp(-spousal_rate * dt)
-        step["charges"] = variable_before - (state["variable"] + state["money_market"])
-        pv["pv_spousal_charge"] += state["weight"] * disc * spousal
-        # 3. deaths within the step
-        year = t // m
-        if mortality is not None and config.mortality.enabled:
-            q_year = float(mortality.q(row["owner_sex"], math.floor(row["owner_age"] + year),
-                                       config.run.valuation_year + year))
-            q_year = min(1.0, q_year * config.mortality.multiplier)
-        else:
-            q_year = 0.0
-        q_step = 1.0 - (1.0 - q_year) ** dt
-        deaths = state["weight"] * q_step
-        if product.death_benefit != "contract_value":
-            pv["pv_db_excess"] += deaths * disc * max(state["death_benefit_base"] - cv(), 0.0)
-        # 4. surrenders within the step
-        lapses = 0.0
-        if config.lapse.enabled:
-            base = config.lapse.base[min(state["contract_year"], len(config.lapse.base)) - 1]
-            if config.lapse.dynamic.enabled:
-                itm = row["ab_factor"] * state["benefit_base"] / cv() if cv() > 0 else math.inf
-                base *= _dynamic_multiplier(config, itm)
-            annual = min(base, 1.0)
-            lapses = state["weight"] * (1.0 - q_step) * (1.0 - (1.0 - annual) ** dt)
-            if lapses > 0:
-                if rider.termination_fee:
-                    fee_base = cv() if rider.fee_basis == "contract_value" else state["benefit_base"]
-                    pv["pv_fees"] += lapses * disc * min(fee * fee_base, cv())
-                    pv["pv_fee_base"] += lapses * disc * fee_base
-                free = max(product.free_withdrawal * state["premiums"] - withdrawn_this_year, 0.0)
-                surrender_charge, _ = _withdrawal_charge(config, max(cv() - free, 0.0), payments,
-                                                         payment_years(t + 1))
-                pv["pv_withdrawal_charges"] += lapses * disc * surrender_charge
-        state["weight"] -= deaths + lapses
-        step.update(maintenance_fee=0.0, rider_fee=0.0, withdrawal=0.0, payment=0.0, true_up=0.0)
-        # 5. contract anniversary, for the contracts still in force
-        if t + 1 >= first_anniversary and (t + 1 - first_anniversary) % m == 0:
-            maintenance = min(product.maintenance_fee, cv())
-            take_pro_rata(maintenance, ("variable", "money_market", "fixed"))
-            step["maintenance_fee"] = maintenance
-            fee_base = cv() if rider.fee_basis == "contract_value" else state["benefit_base"]
-            due = fee * fee_base
-            rider_fee = min(due, state["variable"] + state["money_market"])
-            take_pro_rata(rider_fee, ("variable", "money_market"))
-            if rider.fee_shortfall == "fixed_account" and due > rider_fee:
-                from_fixed = min(due - rider_fee, state["fixed"])
-                state["fixed"] -= from_fixed
-                rider_fee += from_fixed
-            step["rider_fee"] = rider_fee
-            pv["pv_fees"] += state["weight"] * disc * rider_fee
-            pv["pv_fee_base"] += state["weight"] * disc * fee_base
-            if t + 1 == maturity:
-                accumulation_benefit = row["ab_factor"] * state["benefit_base"]
-                true_up = max(accumulation_benefit - cv(), 0.0)
-                state["money_market"] += true_up
-                step["true_up"] = true_up
-                pv["pv_claims"] += state["weight"] * disc * true_up
-                pv["persistency_at_maturity"] = state["weight"]
-            else:
-                state["contract_year"] += 1
-                withdrawn_this_year = 0.0
-                if product.death_benefit == "max_anniversary_value":
-                    state["death_benefit_base"] = max(state["death_benefit_base"], cv())
-                wd = config.withdrawals
-                if wd.enabled and wd.rate > 0 and wd.utilisation > 0 and cv() > 0:
-                    requested = wd.rate * cv()
-                    withdrawal = wd.utilisation * requested  # expected over the model point
-                    excess = max(requested - product.free_withdrawal * state["premiums"], 0.0)
-                    charge, taken = _withdrawal_charge(config, excess, payments, payment_years(t + 1))
-                    pv["pv_withdrawal_charges"] += state["weight"] * disc * wd.utilisation * charge
-                    for layer, part in zip(payments, taken):
-                        layer["left"] -= wd.utilisation * part  # the expected amount withdrawn
-                    adjustment = withdrawal / cv() * state["benefit_base"]
-                    state["benefit_base"] = max(state["benefit_base"] - adjustment, 0.0)
-                    if product.death_benefit != "contract_value":
-                        state["death_benefit_base"] -= withdrawal / cv() * state["death_benefit_base"]
-                    take_pro_rata(withdrawal, ("variable", "money_market", "fixed"))
-                    step["withdrawal"] = withdrawal
-                    withdrawn_this_year = withdrawal
-        # 6. a scheduled purchase payment
-        if t + 1 == payment_step:
-            amount = row["payment_amount"]
-            state["variable"] += amount
-            state["premiums"] += amount
-            payments.append({"left": amount, "paid_at": t + 1})
-            if payment_counts_in_bb:
-                state["benefit_base"] += amount
-            if product.death_benefit != "contract_value":
-                state["death_benefit_base"] += amount
-            step["payment"] = amount
-        step.update({k: state[k] for k in ("weight", "variable", "money_market", "fixed",
-                                           "benefit_base", "death_benefit_base")})
-        step["cv_end"] = cv()
-        trace.append(step)
-    pv["trace"] = trace
-    return pv
+    path = ContractPath(row, config, scenarios, s, mortality, fee_rate)
+    path._pending_trades = []
+    return path.run()

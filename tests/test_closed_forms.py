@@ -119,6 +119,9 @@ def test_zero_volatility_equals_a_deterministic_projection_by_hand():
         "product.me_charge": me,
         "product.maintenance_fee": 35.0,
         "product.fixed_rate": fixed_rate,
+        # renewals of the fixed guarantee period land on the 2.5 % minimum rate
+        "product.fixed_renewal_spread": 0.2,
+        "product.fixed_minimum_rate": fixed_rate,
         "lapse.base": [0.05],
         "lapse.dynamic": {"enabled": False},
         "withdrawals.rate": 0.10,

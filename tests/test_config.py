@@ -250,12 +250,13 @@ def test_antithetic_sampling_with_an_odd_number_of_scenarios_is_rejected():
     assert config_from_dict(data).run.scenarios == 200
 
 
-def test_simulated_decrements_are_rejected_with_a_clear_message():
+def test_decrements_are_expected_or_simulated_and_nothing_else():
     data = minimal()
     data["run"] = {"decrements": "simulated"}
+    assert config_from_dict(data).run.decrements == "simulated"
+    data["run"] = {"decrements": "sampled"}
     problem = one_problem(data)
     assert problem.startswith("cfg.toml: run.decrements: ")
-    assert "'simulated' decrements are not implemented yet; use 'expected'" in problem
 
 
 def test_an_unknown_decrements_choice_is_rejected():

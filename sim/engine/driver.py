@@ -67,12 +67,11 @@ def path_standard_errors(paths: np.ndarray, group: int = 1) -> tuple[np.ndarray,
 
 
 def _kernel_args(model: Model, c: ContractArrays):
-    return (c.allocation, c.variable_value, c.fixed_value, c.benefit_base, c.death_benefit_base,
-            c.premiums, c.ab_factor, c.fee_rate, c.spousal_charge, c.contract_year,
-            c.steps_to_anniversary, c.maturity_step, c.payment_amount, c.payment_step,
-            c.payment_in_bb, model.death_step_rate(c), model.portfolio_growth,
-            model.money_market_growth, model.discount, model.params, model.withdrawal_charges,
-            model.lapse_base)
+    contract_f, contract_i = c.kernel_matrices()
+    return (contract_f, contract_i, model.death_step_rates(c), model.portfolio_growth,
+            model.money_market_growth, model.short_rate, model.discount, model.params,
+            model.withdrawal_charges, model.lapse_base, model.delay_steps, model.delay_prob,
+            model.delay_within)
 
 
 def run_block(model: Model, threads: int = 0, chunk_size: int = 0, progress: bool | None = None,

@@ -10,10 +10,11 @@ import pandas as pd
 
 from ..assumptions.behaviour import Behaviour
 from ..assumptions.mortality import MortalityTable, annual_q_matrix, load_mortality
-from ..config import MONEY_MARKET_INDEX, Config
+from ..config import MONEY_MARKET_INDEX, BehaviourConfig, Config, TimingConfig
 from ..inforce import allocation_weights
 from ..market.scenarios import Scenarios
 from ..product.contract import BaseContract
+from ..product.death import engine_beneficiary_class
 from ..product.rider import AccumulationBenefitRider
 from ..product.spousal import SpousalProtectionRider
 from . import kernels as K
@@ -34,6 +35,10 @@ class Assumptions:
     mortality_multiplier: float = 1.0
     valuation_year: int = 2026
     steps_per_year: int = 12
+    death_behaviour: BehaviourConfig = BehaviourConfig()
+    timing: TimingConfig = TimingConfig()
+    simulated: bool = False
+    seed: int = 0
 
     @classmethod
     def from_config(cls, config: Config) -> "Assumptions":
@@ -51,7 +56,27 @@ class Assumptions:
             mortality_multiplier=mort.multiplier,
             valuation_year=config.run.valuation_year,
             steps_per_year=config.run.steps_per_year,
+            death_behaviour=config.behaviour,
+            timing=config.timing,
+            simulated=config.run.decrements == "simulated",
+            seed=config.run.seed,
         )
+
+    @property
+    def trade_in_enabled(self) -> bool:
+        t = self.death_behaviour.trade_in
+        return t.rate > 0 or t.rate_above > 0
+
+    def trade_in_terms(self) -> tuple[float, float, int]:
+        """(AB factor, fee rate, period) of the New Rider of a trade-in."""
+        t = self.death_behaviour.trade_in
+        factor = t.ab_factor if t.ab_factor is not None else self.rider.ab_factors.lookup(
+            t.guarantee_option, t.rider_period)
+        if factor is None:
+            raise ValueError(f"behaviour.trade_in: the AB factor table has no option "
+                             f"{t.guarantee_option}, period {t.rider_period}; give trade_in.ab_factor")
+        fee = t.fee_rate if t.fee_rate is not None else self.rider.fee_rate
+        return float(factor), float(fee), int(t.rider_period)
 
 
 @dataclass(frozen=True)
@@ -76,6 +101,17 @@ class ContractArrays:
     payment_in_bb: np.ndarray  # bool
     owner_sex: np.ndarray  # int64 0/1
     owner_age: np.ndarray
+    spouse_sex: np.ndarray  # int64 0/1, -1 = no spouse
+    spouse_age: np.ndarray  # nan = no spouse
+    annuitant_sex: np.ndarray  # int64, -1 = the owner is the annuitant
+    annuitant_age: np.ndarray
+    owner_natural: np.ndarray  # bool
+    continuation_eligible: np.ndarray  # bool: a spouse beneficiary may continue (Option D)
+    spousal_protection: np.ndarray  # bool
+    window_step: np.ndarray  # int64: step of the 10th rider anniversary, -1 = never
+    fixed_rate: np.ndarray
+    fixed_renewal_step: np.ndarray  # int64
+    fixed_period_steps: np.ndarray  # int64
 
     def __len__(self) -> int:
         return self.contract_id.shape[0]
@@ -86,6 +122,40 @@ class ContractArrays:
     def with_fee_rate(self, fee_rate: float) -> "ContractArrays":
         return replace(self, fee_rate=np.full_like(self.fee_rate, fee_rate))
 
+    def kernel_matrices(self) -> tuple[np.ndarray, np.ndarray]:
+        """The kernels' ``contract_f`` (n_c, N_CF) and ``contract_i`` (n_c, N_CI)."""
+        n = len(self)
+        f = np.zeros((n, K.N_CF))
+        f[:, K.CF_VAR] = self.variable_value
+        f[:, K.CF_FIX] = self.fixed_value
+        f[:, K.CF_BB] = self.benefit_base
+        f[:, K.CF_DBB] = self.death_benefit_base
+        f[:, K.CF_PREM] = self.premiums
+        f[:, K.CF_ABF] = self.ab_factor
+        f[:, K.CF_FEE] = self.fee_rate
+        f[:, K.CF_SP_CHARGE] = self.spousal_charge
+        f[:, K.CF_PAY] = self.payment_amount
+        f[:, K.CF_FIXED_RATE] = self.fixed_rate
+        f[:, K.CF_OWNER_AGE] = self.owner_age
+        f[:, K.CF_SPOUSE_AGE] = np.nan_to_num(self.spouse_age)
+        i = np.zeros((n, K.N_CI), dtype=np.int64)
+        i[:, K.CI_ID] = self.contract_id
+        i[:, K.CI_ALLOC] = self.allocation
+        i[:, K.CI_CY] = self.contract_year
+        i[:, K.CI_ANNIV] = self.steps_to_anniversary
+        i[:, K.CI_MAT] = self.maturity_step
+        i[:, K.CI_PAY_STEP] = self.payment_step
+        i[:, K.CI_PAY_IN_BB] = self.payment_in_bb
+        i[:, K.CI_HAS_SPOUSE] = self.spouse_sex >= 0
+        i[:, K.CI_HAS_ANNUITANT] = self.annuitant_sex >= 0
+        i[:, K.CI_OWNER_NATURAL] = self.owner_natural
+        i[:, K.CI_CONT_ELIGIBLE] = self.continuation_eligible
+        i[:, K.CI_WINDOW] = self.window_step
+        i[:, K.CI_RENEWAL] = self.fixed_renewal_step
+        i[:, K.CI_FIXED_PERIOD] = self.fixed_period_steps
+        i[:, K.CI_SP] = self.spousal_protection
+        return f, i
+
 
 def contract_arrays(inforce: pd.DataFrame, assumptions: Assumptions,
                     allocation_names: list[str]) -> ContractArrays:
@@ -93,14 +163,27 @@ def contract_arrays(inforce: pd.DataFrame, assumptions: Assumptions,
     m = assumptions.steps_per_year
     steps_to_anniv = (inforce["months_to_anniversary"].to_numpy(np.int64) * m) // 12
     steps_to_anniv = np.maximum(steps_to_anniv, 1)
-    remaining = inforce["rider_period"].to_numpy(np.int64) - inforce["rider_years_elapsed"].to_numpy(np.int64)
+    period = inforce["rider_period"].to_numpy(np.int64)
+    elapsed = inforce["rider_years_elapsed"].to_numpy(np.int64)
+    remaining = period - elapsed
     maturity = steps_to_anniv + (remaining - 1) * m
+    # the 10th rider anniversary opens cancellation and trade-in [003 IV, V]
+    window = np.where(period > 10, np.where(elapsed >= 10, 0, steps_to_anniv + (10 - elapsed - 1) * m), -1)
     pay = inforce["payment_amount"].to_numpy(float)
-    pay_step = np.where(pay > 0, (inforce["payment_month"].to_numpy(np.int64) * m) // 12, 0)
-    in_bb = (pay > 0) & (inforce["rider_years_elapsed"].to_numpy() == 0) & (pay_step <= steps_to_anniv)
+    lag_steps = int(round(assumptions.timing.payment_days / 365.25 * m))
+    pay_step = np.where(pay > 0, (inforce["payment_month"].to_numpy(np.int64) * m) // 12 + lag_steps, 0)
+    in_bb = (pay > 0) & (elapsed == 0) & (pay_step <= steps_to_anniv)
     index = {name: i for i, name in enumerate(allocation_names)}
     cv = inforce["contract_value"].to_numpy(float)
     fixed = inforce["fixed_value"].to_numpy(float)
+    owner_natural = inforce["owner_type"].to_numpy(object) == "natural"
+    spouse_sex = inforce["spouse_sex"].to_numpy(np.int64)
+    eligible = np.array([
+        natural and sex >= 0 and engine_beneficiary_class(b, True, cb) == "spouse"
+        for natural, sex, b, cb in zip(owner_natural, spouse_sex, inforce["beneficiary"],
+                                       inforce["contingent_beneficiary"])
+    ], dtype=bool)
+    fgy = inforce["fixed_guarantee_years"].to_numpy(np.int64)
     return ContractArrays(
         contract_id=inforce["contract_id"].to_numpy(np.int64),
         allocation=np.array([index[a] for a in inforce["allocation"]], dtype=np.int64),
@@ -120,12 +203,31 @@ def contract_arrays(inforce: pd.DataFrame, assumptions: Assumptions,
         payment_in_bb=in_bb,
         owner_sex=inforce["owner_sex"].to_numpy(np.int64),
         owner_age=inforce["owner_age"].to_numpy(float),
+        spouse_sex=spouse_sex,
+        spouse_age=inforce["spouse_age"].to_numpy(float),
+        annuitant_sex=inforce["annuitant_sex"].to_numpy(np.int64),
+        annuitant_age=inforce["annuitant_age"].to_numpy(float),
+        owner_natural=owner_natural,
+        continuation_eligible=eligible,
+        spousal_protection=inforce["spousal_protection"].to_numpy(bool),
+        window_step=window.astype(np.int64),
+        fixed_rate=inforce["fixed_rate"].to_numpy(float),
+        fixed_renewal_step=((inforce["fixed_months_remaining"].to_numpy(np.int64) * m) // 12).astype(np.int64),
+        fixed_period_steps=(fgy * m).astype(np.int64),
     )
 
 
-def horizon_steps(contracts: ContractArrays) -> int:
-    """Number of steps to the last Rider Maturity Date of the block."""
-    return int(contracts.maturity_step.max())
+def horizon_steps(contracts: ContractArrays, assumptions: Assumptions | None = None) -> int:
+    """Number of steps to the last Rider Maturity Date of the block (including a New
+    Rider's, when trade-ins are on)."""
+    last = int(contracts.maturity_step.max())
+    if assumptions is not None and assumptions.trade_in_enabled:
+        m = assumptions.steps_per_year
+        _, _, period = assumptions.trade_in_terms()
+        open_ = contracts.window_step >= 0
+        if open_.any():
+            last = max(last, int((contracts.maturity_step[open_] - m).max()) + period * m)
+    return last
 
 
 def portfolio_growth(scenarios: Scenarios, config: Config,
@@ -180,32 +282,46 @@ class Model:
     assumptions: Assumptions
     portfolio_growth: np.ndarray  # (n_alloc, n_scen, n_steps)
     money_market_growth: np.ndarray  # (n_scen, n_steps)
+    short_rate: np.ndarray  # (n_scen, n_steps)
     discount: np.ndarray  # (n_scen, n_steps + 1)
     params: np.ndarray  # (N_PARAMS,)
     withdrawal_charges: np.ndarray
     lapse_base: np.ndarray
+    delay_steps: np.ndarray  # (n_delays,) int64
+    delay_prob: np.ndarray  # (n_delays,)
+    delay_within: np.ndarray  # (n_delays,) int64 0/1: within 180 days of death
     sample_group: int = 1  # scenarios per independent sample (antithetic pair, QMC scramble)
 
     @property
     def n_scenarios(self) -> int:
         return self.discount.shape[0]
 
-    def death_step_rate(self, contracts: ContractArrays) -> np.ndarray:
-        """Probability of death within a step, ndarray(float64, (n_c, n_years))."""
+    def death_step_rates(self, contracts: ContractArrays) -> np.ndarray:
+        """Probability of death within a step of the owner, the spouse and a separate
+        annuitant by projection year, ndarray(float64, (n_c, 3, n_years))."""
         a = self.assumptions
         m = a.steps_per_year
-        n_years = max(1, -(-horizon_steps(contracts) // m)) if len(contracts) else 1
-        if a.mortality is None:
-            return np.zeros((len(contracts), n_years))
-        q = annual_q_matrix(a.mortality, contracts.owner_sex, contracts.owner_age,
-                            a.valuation_year, n_years, a.mortality_multiplier)
-        return 1.0 - (1.0 - q) ** (1.0 / m)
+        n_years = max(1, -(-(self.discount.shape[1] - 1) // m))
+        out = np.zeros((len(contracts), 3, n_years))
+        if a.mortality is None or not len(contracts):
+            return out
+        lives = ((contracts.owner_sex, contracts.owner_age),
+                 (contracts.spouse_sex, contracts.spouse_age),
+                 (contracts.annuitant_sex, contracts.annuitant_age))
+        for k, (sex, age) in enumerate(lives):
+            present = sex >= 0
+            if present.any():
+                q = annual_q_matrix(a.mortality, sex[present], age[present], a.valuation_year,
+                                    n_years, a.mortality_multiplier)
+                out[present, k] = 1.0 - (1.0 - q) ** (1.0 / m)
+        return out
 
 
 def params_vector(assumptions: Assumptions) -> np.ndarray:
     """The kernels' float parameter vector (see ``kernels.P_*``)."""
     a = assumptions
     b = a.behaviour
+    d = a.death_behaviour
     m = a.steps_per_year
     p = np.zeros(K.N_PARAMS)
     p[K.P_DT] = 1.0 / m
@@ -213,7 +329,6 @@ def params_vector(assumptions: Assumptions) -> np.ndarray:
     p[K.P_ME] = a.contract.me_charge
     p[K.P_MAINT] = a.contract.maintenance_fee
     p[K.P_FREE] = a.contract.free_withdrawal
-    p[K.P_FIXED_GROWTH] = (1.0 + a.contract.fixed_rate) ** (1.0 / m)
     p[K.P_WD_RATE] = b.withdrawal_rate
     p[K.P_WD_UTIL] = b.withdrawal_utilisation
     p[K.P_DYN_FLOOR] = b.dynamic_floor
@@ -222,11 +337,47 @@ def params_vector(assumptions: Assumptions) -> np.ndarray:
     p[K.P_DYN_SHIFT] = b.dynamic_shift
     p[K.P_DB_CODE] = a.contract.death_benefit_code
     p[K.P_FEE_BASIS] = a.rider.fee_basis_code
-    p[K.P_TERM_FEE] = float(a.rider.termination_fee)
     p[K.P_LAPSE_ON] = float(b.lapse_enabled)
     p[K.P_DYN_ON] = float(b.dynamic_enabled)
     p[K.P_FEE_SHORTFALL] = float(a.rider.fee_shortfall == "fixed_account")
+    events = a.rider.termination_fee_events if a.rider.termination_fee else ()
+    p[K.P_TF_SURRENDER] = float("surrender" in events)
+    p[K.P_TF_CANCEL] = float("cancellation" in events)
+    p[K.P_TF_DEATH] = float("death" in events)
+    p[K.P_TF_ANNUITIZATION] = float("annuitization" in events)
+    p[K.P_E_CONT] = d.spousal_continuation
+    p[K.P_X_CANCEL_CONT] = d.cancel_on_continuation
+    p[K.P_E_ANN_CONT] = d.annuitant_death_continue
+    p[K.P_CANCEL_RATE] = d.cancel.rate
+    p[K.P_CANCEL_THRESHOLD] = d.cancel.threshold
+    p[K.P_CANCEL_RATE_ABOVE] = d.cancel.rate_above
+    p[K.P_TRADE_RATE] = d.trade_in.rate
+    p[K.P_TRADE_THRESHOLD] = d.trade_in.threshold
+    p[K.P_TRADE_RATE_ABOVE] = d.trade_in.rate_above
+    if a.trade_in_enabled:
+        p[K.P_TRADE_ABF], p[K.P_TRADE_FEE], p[K.P_TRADE_PERIOD] = a.trade_in_terms()
+    p[K.P_ANNUIT_RATE] = d.annuitization.rate
+    p[K.P_ANNUIT_FROM_AGE] = d.annuitization.from_age
+    p[K.P_RENEW_SPREAD] = a.contract.fixed_renewal_spread
+    p[K.P_RENEW_MIN] = a.contract.fixed_minimum_rate
+    t = a.timing
+    p[K.P_LAG_DEATH] = t.death_proceeds_days / 365.25
+    p[K.P_LAG_SURRENDER] = t.surrender_days / 365.25
+    p[K.P_LAG_WITHDRAWAL] = t.withdrawal_days / 365.25
+    p[K.P_FIXED_INTEREST_AFTER] = t.fixed_interest_after_days / 365.25
+    p[K.P_SIMULATED] = float(a.simulated)
+    p[K.P_SEED] = float(a.seed % 2**52)
     return p
+
+
+def claim_delay_arrays(assumptions: Assumptions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Claim delay distribution as (steps, probability, within 180 days) arrays."""
+    m = assumptions.steps_per_year
+    delays = assumptions.death_behaviour.claim_delay
+    steps = np.array([int(round(days / 365.25 * m)) for days, _ in delays], dtype=np.int64)
+    prob = np.array([p for _, p in delays], dtype=float)
+    within = np.array([days <= 180.0 for days, _ in delays], dtype=np.int64)
+    return steps, prob, within
 
 
 def build_model(config: Config, inforce: pd.DataFrame, scenarios: Scenarios,
@@ -235,17 +386,26 @@ def build_model(config: Config, inforce: pd.DataFrame, scenarios: Scenarios,
     assumptions = assumptions or Assumptions.from_config(config)
     names = sorted(set(inforce["allocation"]))
     contracts = contract_arrays(inforce, assumptions, names)
-    if scenarios.n_steps < horizon_steps(contracts):
-        raise ValueError(f"scenarios cover {scenarios.n_steps} steps; the block needs {horizon_steps(contracts)}")
+    needed = horizon_steps(contracts, assumptions)
+    if scenarios.n_steps < needed:
+        raise ValueError(f"scenarios cover {scenarios.n_steps} steps; the block needs {needed}")
     port, mm = portfolio_growth(scenarios, config, names)
+    short_rate = scenarios.short_rate
+    if short_rate is None:
+        short_rate = np.log(scenarios.money_market_growth) * scenarios.steps_per_year
+    steps, prob, within = claim_delay_arrays(assumptions)
     return Model(
         contracts=contracts,
         assumptions=assumptions,
         portfolio_growth=port,
         money_market_growth=mm,
+        short_rate=np.ascontiguousarray(short_rate),
         discount=np.ascontiguousarray(scenarios.discount),
         params=params_vector(assumptions),
         withdrawal_charges=np.asarray(assumptions.contract.withdrawal_charges, float),
         lapse_base=assumptions.behaviour.lapse_array(),
+        delay_steps=steps,
+        delay_prob=prob,
+        delay_within=within,
         sample_group=scenarios.sample_group,
     )

@@ -28,7 +28,10 @@ class BaseContract:
     death_benefit : str
         ``contract_value``, ``return_of_premium`` or ``max_anniversary_value``.
     fixed_rate : float
-        Annual effective rate credited on the Standard Fixed Account.
+        Annual effective rate credited on the Standard Fixed Account (new guarantee periods).
+    fixed_renewal_spread, fixed_minimum_rate : float
+        A guarantee period renews at the short rate (annual effective) less the spread,
+        never below the minimum rate.
     """
 
     me_charge: float = 0.0125
@@ -37,6 +40,8 @@ class BaseContract:
     free_withdrawal: float = 0.10
     death_benefit: str = "return_of_premium"
     fixed_rate: float = 0.02
+    fixed_renewal_spread: float = 0.01
+    fixed_minimum_rate: float = 0.01
 
     @property
     def death_benefit_code(self) -> int:
@@ -57,4 +62,6 @@ class BaseContract:
             free_withdrawal=product.free_withdrawal,
             death_benefit=product.death_benefit,
             fixed_rate=product.fixed_rate,
+            fixed_renewal_spread=product.fixed_renewal_spread,
+            fixed_minimum_rate=product.fixed_minimum_rate,
         )

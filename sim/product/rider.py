@@ -79,7 +79,10 @@ class AccumulationBenefitRider:
     fee_basis : str
         ``benefit_base`` (the rider's rule) or ``contract_value`` (textbook switch).
     termination_fee : bool
-        Take a full Rider Fee when the rider ends off an anniversary by surrender.
+        Take a full Rider Fee when the rider ends off an anniversary (master switch).
+    termination_fee_events : tuple of str
+        Which terminations pay it: ``surrender``, ``cancellation``, ``death``,
+        ``annuitization`` (never a trade-in [003 III]).
     fee_shortfall : str
         When the variable sub-accounts hold less than the Rider Fee: ``waive`` the rest
         (default) or take it from the ``fixed_account``.
@@ -91,6 +94,7 @@ class AccumulationBenefitRider:
     fee_rate: float = 0.0125
     fee_basis: str = "benefit_base"
     termination_fee: bool = True
+    termination_fee_events: tuple[str, ...] = ("surrender", "cancellation")
     fee_shortfall: str = "waive"
     ab_factors: ABFactorTable = field(default_factory=load_ab_factors)
     investment_limits: dict = field(default_factory=dict)
@@ -124,6 +128,7 @@ class AccumulationBenefitRider:
             fee_rate=rider.fee_rate,
             fee_basis=rider.fee_basis,
             termination_fee=rider.termination_fee,
+            termination_fee_events=tuple(rider.termination_fee_events),
             fee_shortfall=rider.fee_shortfall,
             ab_factors=table,
             investment_limits=dict(rider.investment_limits),
