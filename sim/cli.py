@@ -61,6 +61,16 @@ def _table(result) -> str:
     lines.append("")
     lines.append(f"{b['contracts']} contracts x {b['scenarios']} scenarios; benefit base "
                  f"{_fmt(b['benefit_base'])}; contract value {_fmt(b['contract_value'])}")
+    if b.get("pv_claims_mc") is not None:
+        lines.append(f"control variate (textbook GMAB): PV claims {_fmt(b['pv_claims_mc'])} "
+                     f"+/- {_fmt(b['pv_claims_mc_se'])} without it; beta {b['control_variate_beta']:.4f}, "
+                     f"correlation {b['control_variate_correlation']:.4f}")
+    if r.get("scenario_counts"):
+        reached = "reached" if b.get("target_reached") else "NOT reached (run.max_scenarios)"
+        lines.append(f"standard error target {reached}; scenarios run: "
+                     f"{' -> '.join(f'{n:,}' for n in r['scenario_counts'])}")
+    if r.get("scenario_note"):
+        lines.append(f"scenarios from {r['scenario_file']}: {r['scenario_note']}")
     lines.append(f"{r['contract_scenario_steps']:,} contract·scenario·steps in "
                  f"{r['kernel_seconds']:.2f} s of kernel time on {r['threads']} thread(s): "
                  f"{r['contract_scenario_steps_per_second'] / 1e6:,.1f} M/s; total {r['seconds']:.2f} s")
@@ -131,6 +141,116 @@ def validate(
     except ValueError as err:
         _fail([str(err).splitlines()[0]])
     typer.echo(f"{config}: OK ({len(frame)} contracts)")
+
+
+def _quantile_se(sample, pct: float, delta: float = 0.01) -> float:
+    """Standard error of a sample percentile: ``sqrt(p (1 - p) / n) / f(x_p)``, the density
+    from a symmetric difference of the sample quantile function over ``2 delta``."""
+    import numpy as np
+
+    p = pct / 100.0
+    lo, hi = np.percentile(sample, [100 * max(p - delta, 0.0), 100 * min(p + delta, 1.0)])
+    width = (min(p + delta, 1.0) - max(p - delta, 0.0))
+    return float(np.sqrt(p * (1 - p) / sample.size) * (hi - lo) / width) if hi > lo else 0.0
+
+
+def _calibration_text(cfg, scen, index: str | None, tolerance_se: float) -> str:
+    from .market.calibration import (LEFT_TAIL, calibration_table, wealth_ratio_percentiles,
+                                     wealth_ratios)
+
+    names = list(scen.index_names)
+    if index is None:
+        index = names[0]
+    if index not in names:
+        raise ValueError(f"--index {index}: not an index of the scenarios ({', '.join(names)})")
+    col = names.index(index)
+    pct = wealth_ratio_percentiles(scen, index=col)
+    if not pct:
+        raise ValueError(f"the scenarios cover {scen.n_steps} steps, less than the 1-year horizon "
+                         "of the first criterion")
+    se = {}
+    for h in sorted({h for h, _ in pct}):
+        w = wealth_ratios(scen, h, col)
+        se.update({(h, p): _quantile_se(w, p) for (hh, p) in pct if hh == h})
+    rows = calibration_table(pct, tolerance={k: tolerance_se * v for k, v in se.items()})
+    model = cfg.market.model
+    lines = [f"Wealth ratio percentiles of index '{index}' (market.model = '{model}', basis {scen.basis}): "
+             f"{scen.n_scenarios:,} scenarios x {scen.n_steps} steps of 1/{scen.steps_per_year} year",
+             "against the American Academy of Actuaries' calibration points (C3 Phase II, 2005, Table 1).",
+             "Left tail (2.5, 5, 10 %) at or below the point, right tail (90, 95, 97.5 %) at or above"
+             + (f"; allowance {tolerance_se:g} x the percentile's standard error." if tolerance_se else
+                " (strict)."),
+             ""]
+    header = f"{'horizon':>7}  {'pct':>5}  {'side':<4}  {'model':>8}  {'std.err':>8}  {'point':>6}  result"
+    lines += [header, "-" * len(header)]
+    for r in rows:
+        side = "<=" if r.percentile in LEFT_TAIL else ">="
+        lines.append(f"{str(r.horizon) + ' y':>7}  {r.percentile:>4g}%  {side:<4}  {r.model:>8.4f}  "
+                     f"{se[(r.horizon, r.percentile)]:>8.4f}  {r.criterion:>6.2f}  "
+                     f"{'met' if r.met else 'NOT MET'}")
+    n_met = sum(r.met for r in rows)
+    lines.append(f"{n_met} of {len(rows)} points met")
+    if scen.basis != "real_world":
+        lines.append("note: the criteria apply to real-world equity models; these scenarios are "
+                     f"{scen.basis}")
+    return "\n".join(lines)
+
+
+@app.command()
+def scenarios(
+    config: Path = typer.Argument(..., help="TOML config file"),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="override a key: key.path=value"),
+    output: Optional[Path] = typer.Option(None, "--output", help=".csv or .parquet scenario file to write"),
+    years: Optional[float] = typer.Option(None, "--years", min=0.0, help="horizon in years "
+                                          "(default: the block's last Rider Maturity Date)"),
+    calibration: bool = typer.Option(False, "--calibration", help="print the wealth ratio "
+                                     "percentiles against the Academy's calibration points"),
+    index: Optional[str] = typer.Option(None, "--index", help="index to calibrate (default: the first)"),
+    tolerance_se: float = typer.Option(0.0, "--tolerance-se", min=0.0, help="calibration allowance "
+                                       "in standard errors of each percentile (default 0: strict)"),
+) -> None:
+    """Write the config's scenarios to a file, or check them against the calibration points."""
+    import math
+
+    from .market import generate_scenarios, read_market_file
+    from .market.files import SUFFIXES, write_scenarios
+
+    if output is None and not calibration:
+        _fail(["give --output FILE (.csv or .parquet), --calibration, or both"])
+    if output is not None and output.suffix.lower() not in SUFFIXES:
+        _fail([f"{output}: the output must end in .csv or .parquet"])
+    if years is not None and years <= 0:
+        _fail([f"--years {years:g}: must be positive"])
+    cfg = _load(config, set_)
+    spy = cfg.run.steps_per_year
+    try:
+        if years is not None:
+            n_steps = max(1, math.ceil(years * spy - 1e-9))
+        elif output is not None:
+            from .valuation import block_inputs
+
+            n_steps = block_inputs(cfg).n_steps
+        else:
+            n_steps = None
+        if calibration:
+            # the criteria go to 20 years; a file brings the steps it has
+            steps = max(n_steps or 0, 20 * spy)
+            cal = read_market_file(cfg) if cfg.market.model == "file" else generate_scenarios(cfg, steps)
+            text = _calibration_text(cfg, cal, index, tolerance_se)
+        if output is not None:
+            scen = generate_scenarios(cfg, n_steps)
+            try:
+                output.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                _fail([f"{output}: cannot create its folder: {err.strerror}"])
+            write_scenarios(scen, output)
+    except (ConfigError, ValueError) as err:
+        _fail(err.problems if isinstance(err, ConfigError) else [str(err).splitlines()[0]])
+    if calibration:
+        typer.echo(text)
+    if output is not None:
+        typer.echo(f"wrote {scen.n_scenarios:,} scenarios x {scen.n_steps} steps "
+                   f"({scen.n_steps / spy:g} years, {scen.basis}) to {output}")
 
 
 @app.command()

@@ -44,6 +44,20 @@ class RunConfig(_Section):
     steps_per_year: int = Field(12, ge=1, le=365)
     decrements: Literal["expected", "simulated"] = "expected"
     antithetic: bool = False
+    # Randomised quasi-Monte Carlo: qmc_scrambles independent Owen-scrambled Sobol
+    # sequences with a Brownian bridge; standard errors from the scramble means.
+    qmc: bool = False
+    qmc_scrambles: int = Field(16, ge=2, le=1024)
+    # Control variate: the textbook GMAB (Black-Scholes puts) on the same paths
+    # (sim.control_variate); market.model = "gbm" only.
+    control_variate: bool = False
+    # Add scenarios (doubling) until the standard error of PV claims is at most target_se
+    # (currency) or target_relative_se (share of PV claims), up to max_scenarios.
+    target_se: float | None = Field(None, gt=0.0)
+    target_relative_se: float | None = Field(None, gt=0.0, lt=1.0)
+    max_scenarios: int = Field(100_000, ge=2)
+    # Pricing on real-world scenarios (rsln, slv, a real-world file) is refused unless true.
+    allow_real_world: bool = False
     threads: int = Field(0, ge=0)
     chunk_size: int = Field(0, ge=0)  # 0 = sized automatically from memory
     valuation_year: int = Field(2026, ge=1900, le=2200)
@@ -54,7 +68,27 @@ class RunConfig(_Section):
     def _antithetic_needs_pairs(self):
         if self.antithetic and self.scenarios % 2:
             raise ValueError("run.scenarios must be even when run.antithetic = true")
+        if self.qmc and self.antithetic:
+            raise ValueError("run.qmc and run.antithetic exclude each other: choose one")
+        if self.qmc and self.scenarios % self.qmc_scrambles:
+            raise ValueError(f"run.scenarios ({self.scenarios}) must be a multiple of "
+                             f"run.qmc_scrambles ({self.qmc_scrambles}) when run.qmc = true")
+        if self.target_se is not None and self.target_relative_se is not None:
+            raise ValueError("give at most one of run.target_se and run.target_relative_se")
+        if self.targeted and self.max_scenarios < self.scenarios:
+            raise ValueError(f"run.max_scenarios ({self.max_scenarios}) is below "
+                             f"run.scenarios ({self.scenarios})")
         return self
+
+    @property
+    def targeted(self) -> bool:
+        """True when the run adds scenarios until a standard error target is met."""
+        return self.target_se is not None or self.target_relative_se is not None
+
+    @property
+    def shock_method(self) -> str:
+        """The ``standard_normals`` method: ``pseudo``, ``antithetic`` or ``sobol``."""
+        return "sobol" if self.qmc else "antithetic" if self.antithetic else "pseudo"
 
 
 class CurveConfig(_Section):
@@ -72,9 +106,88 @@ class CurveConfig(_Section):
         return self
 
 
+class ParSwapConfig(_Section):
+    """Par swap rates, bootstrapped into a zero curve (sim.market.curve.bootstrap_par_swaps):
+    fixed leg paying ``rate / frequency`` every ``1 / frequency`` year, floating leg at par."""
+
+    tenors: list[Annotated[float, Field(gt=0.0)]]
+    rates: list[Annotated[float, Field(ge=-0.1, le=0.5)]]
+    frequency: int = Field(1, ge=1, le=12)
+
+    @model_validator(mode="after")
+    def _bootstraps(self):
+        if len(self.tenors) != len(self.rates) or not self.tenors:
+            raise ValueError("tenors and rates must be non-empty and of equal length")
+        from .market.curve import bootstrap_par_swaps
+
+        bootstrap_par_swaps(self.tenors, self.rates, self.frequency)  # ValueError: one line
+        return self
+
+
+class HullWhiteConfig(_Section):
+    """One-factor Hull-White short rate fitted to the curve (sim.market.hull_white)."""
+
+    mean_reversion: float = Field(0.1, gt=0.0, le=5.0)
+    volatility: float = Field(0.01, ge=0.0, le=0.5)  # absolute, per sqrt(year)
+    # Correlation of each index's shocks with the short rate's, in market.indices order;
+    # None = all zero.
+    correlation: list[Annotated[float, Field(ge=-1.0, le=1.0)]] | None = None
+
+
+RSLN_PARAMETER_SETS = ("2005_9_6", "2005_10_0", "2005_10_5")
+
+
+class RSLNConfig(_Section):
+    """Two-regime lognormal, monthly (sim.market.rsln): a named set of the Academy's 2005
+    report, Table 6 (``2005_9_6``, ``2005_10_0``, ``2005_10_5``: expected return 9.6 %,
+    10.0 %, 10.5 %), or all six monthly parameters."""
+
+    parameters: Literal["2005_9_6", "2005_10_0", "2005_10_5"] | None = None
+    mu1: float | None = Field(None, ge=-0.5, le=0.5)
+    sigma1: float | None = Field(None, gt=0.0, le=1.0)
+    p12: float | None = Field(None, ge=0.0, le=1.0)
+    mu2: float | None = Field(None, ge=-0.5, le=0.5)
+    sigma2: float | None = Field(None, gt=0.0, le=1.0)
+    p21: float | None = Field(None, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        explicit = [getattr(self, k) for k in ("mu1", "sigma1", "p12", "mu2", "sigma2", "p21")]
+        given = sum(v is not None for v in explicit)
+        if self.parameters is not None and given:
+            raise ValueError("give parameters (a named set) or mu1, sigma1, p12, mu2, sigma2, p21, not both")
+        if 0 < given < 6:
+            raise ValueError("give all six of mu1, sigma1, p12, mu2, sigma2, p21")
+        if given == 6 and self.p12 + self.p21 <= 0.0:
+            raise ValueError("p12 + p21 must be positive")
+        return self
+
+    def params(self):
+        """The :class:`sim.market.rsln.RSLN2Params` (default: the 10.0 % set)."""
+        from .market import rsln
+
+        if self.mu1 is not None:
+            return rsln.RSLN2Params(self.mu1, self.sigma1, self.p12, self.mu2, self.sigma2, self.p21)
+        return {"2005_9_6": rsln.RSLN2_2005_ER_9_6, "2005_10_0": rsln.RSLN2_2005_ER_10_0,
+                "2005_10_5": rsln.RSLN2_2005_ER_10_5}[self.parameters or "2005_10_0"]
+
+
+class SLVConfig(_Section):
+    """The Academy's stochastic log-volatility model, monthly (sim.market.slv): ``table2``
+    (the report's Table 2, also called SLV-7) or ``slv6`` (Table 6)."""
+
+    parameters: Literal["table2", "slv6", "slv7"] = "table2"
+
+    def params(self):
+        from .market import slv
+
+        return {"table2": slv.SLV_TABLE2, "slv7": slv.SLV_7, "slv6": slv.SLV_6}[self.parameters]
+
+
 class IndexConfig(_Section):
     name: str
-    volatility: float = Field(ge=0.0, le=2.0)
+    # required by the gbm and hull_white models; unused by rsln, slv and file
+    volatility: float | None = Field(None, ge=0.0, le=2.0)
     dividend_yield: float = Field(0.0, ge=0.0, le=0.5)
 
 
@@ -92,12 +205,21 @@ class FundConfig(_Section):
 
 
 MONEY_MARKET_INDEX = "money_market"
+MARKET_MODELS = ("gbm", "hull_white", "rsln", "slv", "file")
+REAL_WORLD_MODELS = ("rsln", "slv")
 
 
 class MarketConfig(_Section):
-    model: Literal["gbm", "hull_white", "rsln", "file"] = "gbm"
+    model: Literal["gbm", "hull_white", "rsln", "slv", "file"] = "gbm"
+    # the initial curve: exactly one of rate (flat), curve (zero rates), par_swaps
     rate: float | None = Field(None, ge=-0.1, le=0.5)
     curve: CurveConfig | None = None
+    par_swaps: ParSwapConfig | None = None
+    # model parameters, each only with its model
+    hull_white: HullWhiteConfig | None = None
+    rsln: RSLNConfig | None = None
+    slv: SLVConfig | None = None
+    file: str | None = None  # model = "file": scenario file, relative to the config's folder
     # The fund whose unit value the Money Market sub-account follows (it receives the
     # maturity true-up). If no fund has this name it earns the short rate with no fee.
     money_market_fund: str = "money_market"
@@ -105,22 +227,36 @@ class MarketConfig(_Section):
     correlation: list[list[float]] | None = None
     funds: list[FundConfig]
 
-    @field_validator("model")
-    @classmethod
-    def _only_gbm_for_now(cls, v: str) -> str:
-        if v != "gbm":
-            raise ValueError(f"model '{v}' is not implemented yet; use 'gbm'")
-        return v
-
     @model_validator(mode="after")
     def _consistent(self):
-        if (self.rate is None) == (self.curve is None):
-            raise ValueError("give exactly one of market.rate or market.curve")
+        curves = [k for k in ("rate", "curve", "par_swaps") if getattr(self, k) is not None]
+        if self.model in ("gbm", "hull_white") and len(curves) != 1:
+            raise ValueError("give exactly one of market.rate, market.curve or market.par_swaps")
+        if self.model in REAL_WORLD_MODELS and curves != ["rate"]:
+            raise ValueError(f"model '{self.model}' takes a flat market.rate (money market and "
+                             "discounting), not a curve")
+        if self.model == "file" and len(curves) > 1:
+            raise ValueError("give at most one of market.rate, market.curve or market.par_swaps")
+        for section in ("hull_white", "rsln", "slv", "file"):
+            if getattr(self, section) is not None and self.model != section:
+                raise ValueError(f"market.{section} is given but market.model is '{self.model}'; "
+                                 f"set market.model = '{section}' or remove market.{section}")
+        if self.model == "file" and not self.file:
+            raise ValueError("model 'file' needs market.file (a .csv or .parquet scenario file)")
         names = [i.name for i in self.indices]
+        if not names:
+            raise ValueError("give at least one index in market.indices")
         if len(set(names)) != len(names):
             raise ValueError("index names must be unique")
         if MONEY_MARKET_INDEX in names:
             raise ValueError(f"'{MONEY_MARKET_INDEX}' is the built-in short-rate index")
+        if self.model in ("gbm", "hull_white"):
+            missing = [i.name for i in self.indices if i.volatility is None]
+            if missing:
+                raise ValueError(f"model '{self.model}' needs a volatility for index "
+                                 f"{', '.join(repr(n) for n in missing)}")
+        if self.model in REAL_WORLD_MODELS and len(names) != 1:
+            raise ValueError(f"model '{self.model}' drives one index; market.indices has {len(names)}")
         fund_names = [f.name for f in self.funds]
         if len(set(fund_names)) != len(fund_names):
             raise ValueError("fund names must be unique")
@@ -128,16 +264,40 @@ class MarketConfig(_Section):
             for idx in f.indices:
                 if idx not in names and idx != MONEY_MARKET_INDEX:
                     raise ValueError(f"fund '{f.name}' uses unknown index '{idx}'")
+        n = len(names)
         if self.correlation is not None:
             c = np.asarray(self.correlation, dtype=float)
-            n = len(names)
             if c.shape != (n, n):
                 raise ValueError(f"correlation must be {n}x{n} (one row per index)")
             if not np.allclose(c, c.T) or not np.allclose(np.diag(c), 1.0):
                 raise ValueError("correlation must be symmetric with a unit diagonal")
             if np.any(np.abs(c) > 1) or np.linalg.eigvalsh(c).min() < -1e-12:
                 raise ValueError("correlation is not positive semi-definite")
+        if self.model == "hull_white":
+            rho = (self.hull_white or HullWhiteConfig()).correlation
+            if rho is not None and len(rho) != n:
+                raise ValueError(f"market.hull_white.correlation needs {n} value(s), one per index "
+                                 f"(the correlation of each index with the short rate)")
+            if np.linalg.eigvalsh(self.rate_correlation()).min() < -1e-10:
+                raise ValueError("market.correlation with market.hull_white.correlation is not "
+                                 "positive semi-definite")
         return self
+
+    def equity_correlation(self) -> np.ndarray:
+        """Index correlation matrix, ndarray(float64, (n_indices, n_indices))."""
+        n = len(self.indices)
+        return np.eye(n) if self.correlation is None else np.asarray(self.correlation, dtype=float)
+
+    def rate_correlation(self) -> np.ndarray:
+        """Correlation of the indices and the Hull-White short rate (last),
+        ndarray(float64, (n_indices + 1, n_indices + 1))."""
+        n = len(self.indices)
+        full = np.eye(n + 1)
+        full[:n, :n] = self.equity_correlation()
+        rho = (self.hull_white or HullWhiteConfig()).correlation
+        if rho is not None:
+            full[n, :n] = full[:n, n] = np.asarray(rho, dtype=float)
+        return full
 
 
 class ProductConfig(_Section):
@@ -331,10 +491,39 @@ class Config(_Section):
             raise ValueError(problems[0])
         return self
 
+    @model_validator(mode="after")
+    def _run_fits_market(self):
+        problems = run_market_problems(self.run, self.market)
+        if problems:
+            raise ValueError(problems[0])
+        return self
+
     def resolve(self, path: str) -> Path:
         """A path from the config, relative to the config file's directory."""
         p = Path(path)
         return p if p.is_absolute() else Path(self.base_dir) / p
+
+
+def run_market_problems(run: RunConfig, market: MarketConfig) -> list[str]:
+    """Problems between ``[run]`` and ``[market]``: options a market model cannot honour."""
+    problems = []
+    model = market.model
+    if run.control_variate and model != "gbm":
+        problems.append(f"run.control_variate needs market.model = 'gbm' (the control's "
+                        f"Black-Scholes expectation is exact only there); the model is '{model}'")
+    if model in REAL_WORLD_MODELS:
+        if run.steps_per_year != 12:
+            problems.append(f"market.model = '{model}' is a monthly model: run.steps_per_year must be "
+                            f"12, not {run.steps_per_year}")
+        for key in ("qmc", "antithetic"):
+            if getattr(run, key):
+                problems.append(f"run.{key} is not available with market.model = '{model}' "
+                                "(its generator draws pseudo-random numbers only)")
+    if model == "file" and run.targeted:
+        key = "target_se" if run.target_se is not None else "target_relative_se"
+        problems.append(f"run.{key} needs a scenario generator; market.model = 'file' has a fixed "
+                        "set of scenarios")
+    return problems
 
 
 def cross_check_problems(data: dict) -> list[str]:

@@ -10,14 +10,16 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
-from .config import Config
+from .config import Config, ConfigError
+from .control_variate import Control, control_estimate, gmab_control
 from .engine import kernels as K
 from .engine.driver import BlockRun, path_standard_errors, run_block
 from .engine.layout import Assumptions, Model, build_model, horizon_steps, contract_arrays
 from .inforce import load_inforce
-from .market import generate_scenarios
+from .market import Scenarios, generate_scenarios, market_basis, slice_scenarios
 
-__all__ = ["Result", "price", "prepare", "breakeven_fee", "package_version"]
+__all__ = ["BlockInputs", "Result", "block_inputs", "breakeven_fee", "check_basis", "package_version",
+           "prepare", "price"]
 
 BREAKEVEN_TOL = 1e-7  # absolute tolerance on the fee rate (0.001 bp)
 MAX_FEE = 0.25
@@ -57,15 +59,46 @@ class Result:
         return {"block": dict(self.block), "run": dict(self.run)}
 
 
-def prepare(config: Config, inforce: pd.DataFrame | None = None) -> Model:
-    """Load the inforce, generate scenarios over the block's horizon, lower everything."""
+@dataclass(frozen=True)
+class BlockInputs:
+    """The block before scenarios: the validated inforce, the assumptions, the horizon."""
+
+    inforce: pd.DataFrame
+    assumptions: Assumptions
+    n_steps: int  # steps to the block's last Rider Maturity Date
+    allocation_names: list[str]  # the rows of Model.portfolio_growth
+
+
+def block_inputs(config: Config, inforce: pd.DataFrame | None = None) -> BlockInputs:
+    """Load (or take) the inforce, build the assumptions and find the block's horizon."""
     assumptions = Assumptions.from_config(config)
     if inforce is None:
         inforce = load_inforce(config, assumptions.rider)
     names = sorted(set(inforce["allocation"]))
     n_steps = horizon_steps(contract_arrays(inforce, assumptions, names), assumptions)
-    scenarios = generate_scenarios(config, n_steps)
-    return build_model(config, inforce, scenarios, assumptions)
+    return BlockInputs(inforce, assumptions, n_steps, names)
+
+
+def prepare(config: Config, inforce: pd.DataFrame | None = None) -> Model:
+    """Load the inforce, generate scenarios over the block's horizon, lower everything."""
+    inputs = block_inputs(config, inforce)
+    scenarios = generate_scenarios(config, inputs.n_steps)
+    return build_model(config, inputs.inforce, scenarios, inputs.assumptions)
+
+
+def check_basis(config: Config, basis: str) -> None:
+    """Refuse to price on real-world scenarios unless ``run.allow_real_world`` is true.
+
+    Raises
+    ------
+    ConfigError
+        One line naming the model and the override.
+    """
+    if basis == "real_world" and not config.run.allow_real_world:
+        model = config.market.model
+        source = f"market.model = '{model}'" if model != "file" else f"the scenario file {config.market.file}"
+        raise ConfigError([f"{source} gives real-world scenarios; prices need risk-neutral ones "
+                           "(set run.allow_real_world = true to price on them anyway)"])
 
 
 def _block_stat(x: np.ndarray, group: int) -> tuple[float, float]:
@@ -73,13 +106,15 @@ def _block_stat(x: np.ndarray, group: int) -> tuple[float, float]:
     return float(mean), float(se)
 
 
-def breakeven_fee(model: Model, threads: int = 0, chunk_size: int = 0) -> tuple[float, float, int]:
+def breakeven_fee(model: Model, threads: int = 0, chunk_size: int = 0,
+                  control: Control | None = None) -> tuple[float, float, int]:
     """The single Rider Fee Percentage at which block PV fees = PV claims.
 
     A root search (scipy ``brentq``) over the fee with the same scenarios at every
     evaluation, so the fee's effect on the paths (lower CV, higher claims) is included.
     The standard error is the delta method: SE of (claims - fees) at the root divided by the
-    slope of the mean, from a central difference.
+    slope of the mean, from a central difference. With a ``control``, the mean of claims -
+    fees at each fee is the control-variate estimate (its beta refitted at each fee).
 
     Returns
     -------
@@ -87,6 +122,7 @@ def breakeven_fee(model: Model, threads: int = 0, chunk_size: int = 0) -> tuple[
         ``fee`` and ``fee_se`` are None when no fee up to MAX_FEE breaks even.
     """
     calls = 0
+    group = model.sample_group
 
     def totals(f: float) -> np.ndarray:
         nonlocal calls
@@ -94,8 +130,14 @@ def breakeven_fee(model: Model, threads: int = 0, chunk_size: int = 0) -> tuple[
         r = run_block(model, threads, chunk_size, progress=False, fee_rate=f, contract_stats=False)
         return r.scenario_totals[0] - r.scenario_totals[1]
 
+    def stat(x: np.ndarray) -> tuple[float, float]:
+        if control is None:
+            return _block_stat(x, group)
+        est = control_estimate(x, control, group)
+        return est.mean, est.se
+
     def gap(f: float) -> float:
-        return float(totals(f).mean())
+        return stat(totals(f))[0]
 
     lo, g_lo = 0.0, gap(0.0)
     if g_lo <= 0.0:
@@ -108,49 +150,170 @@ def breakeven_fee(model: Model, threads: int = 0, chunk_size: int = 0) -> tuple[
     root = brentq(gap, lo, hi, xtol=BREAKEVEN_TOL)
     h = max(1e-5, 0.01 * root)
     slope = (gap(root + h) - gap(max(root - h, 0.0))) / (root + h - max(root - h, 0.0))
-    _, se_gap = _block_stat(totals(root), model.sample_group)
+    _, se_gap = stat(totals(root))
     fee_se = se_gap / abs(slope) if slope != 0 else float("nan")
     return float(root), float(fee_se), calls
 
 
-def price(config: Config, inforce: pd.DataFrame | None = None, model: Model | None = None) -> Result:
-    """Price the block of the config: PVs, standard errors, net cost, break-even fee."""
-    t_start = time.perf_counter()
-    model = model or prepare(config, inforce)
-    run = config.run
-    raw = run_block(model, run.threads, run.chunk_size, run.progress)
-    anti = model.sample_group
+def _block_figures(raw: BlockRun, model: Model, control: Control | None) -> dict:
+    """Block means and standard errors from the per-scenario totals (CV-adjusted claims and
+    net cost when a control is given; the plain figures then keep the suffix ``_mc``)."""
+    group = model.sample_group
     tot = raw.scenario_totals
     idx = {name: k for k, name in enumerate(K.MEASURES)}
     block: dict = {}
     for name in ("pv_claims", "pv_fees", "pv_spousal_charge", "pv_db_excess", "pv_fee_base",
                  "pv_withdrawal_charges"):
-        block[name], block[name + "_se"] = _block_stat(tot[idx[name]], anti)
-    net = tot[idx["pv_claims"]] - tot[idx["pv_fees"]]
-    block["net_cost"], block["net_cost_se"] = _block_stat(net, anti)
+        block[name], block[name + "_se"] = _block_stat(tot[idx[name]], group)
+    claims = tot[idx["pv_claims"]]
+    net = claims - tot[idx["pv_fees"]]
+    block["net_cost"], block["net_cost_se"] = _block_stat(net, group)
+    if control is not None:
+        for name, series in (("pv_claims", claims), ("net_cost", net)):
+            est = control_estimate(series, control, group)
+            block[name + "_mc"], block[name + "_mc_se"] = est.plain_mean, est.plain_se
+            block[name] = block[name + "_cv"] = est.mean
+            block[name + "_se"] = block[name + "_cv_se"] = est.se
+            suffix = "" if name == "pv_claims" else "_net_cost"
+            block["control_variate_beta" + suffix] = est.beta
+            block["control_variate_correlation" + suffix] = est.correlation
+        block["control_variate_mean"] = float(control.values.mean())
+        block["control_variate_expectation"] = control.expectation
     fee_base = block["pv_fee_base"]
     if fee_base > 0:
         # a ratio of two means: its SE by the delta method, from the linearised paths
         ratio = block["net_cost"] / fee_base
         block["net_cost_bps"] = 1e4 * ratio
         linear = (net - ratio * tot[idx["pv_fee_base"]]) / fee_base
-        block["net_cost_bps_se"] = 1e4 * _block_stat(linear, anti)[1]
+        se = control_estimate(linear, control, group).se if control is not None else _block_stat(linear, group)[1]
+        block["net_cost_bps_se"] = 1e4 * se
     else:
         block["net_cost_bps"] = block["net_cost_bps_se"] = 0.0
     for name in ("pv_claims", "pv_fees", "net_cost"):
         block[name + "_ci95"] = [block[name] - 1.96 * block[name + "_se"],
                                  block[name] + 1.96 * block[name + "_se"]]
+    return block
+
+
+def _target_reached(block: dict, run) -> bool:
+    se = block["pv_claims_se"]
+    if run.target_se is not None:
+        return se <= run.target_se
+    return se <= run.target_relative_se * abs(block["pv_claims"])
+
+
+def _next_count(n: int, run) -> int:
+    """Double ``n`` within ``run.max_scenarios``, keeping whole sample groups."""
+    unit = run.qmc_scrambles if run.qmc else 2 if run.antithetic else 1
+    cap = (run.max_scenarios // unit) * unit
+    return max(n, min(2 * n, cap))
+
+
+def _pooled(mean_a, se_a, groups_a, mean_b, se_b, groups_b):
+    """Mean and SE over the union of two sets of independent group means (exact pooling)."""
+    g = groups_a + groups_b
+    mean = (groups_a * mean_a + groups_b * mean_b) / g
+    ss = ((groups_a - 1) * groups_a * se_a**2 + (groups_b - 1) * groups_b * se_b**2
+          + groups_a * groups_b / g * (mean_a - mean_b) ** 2)
+    return mean, np.sqrt(ss / (g - 1) / g)
+
+
+def _concat_runs(a: BlockRun, b: BlockRun, n_a: int, n_b: int, group: int) -> BlockRun:
+    """One run over the scenarios of ``a`` followed by those of ``b``."""
+    mean, se = _pooled(a.contract_mean, a.contract_se, n_a // group, b.contract_mean, b.contract_se, n_b // group)
+    return BlockRun(mean, se, np.concatenate([a.scenario_totals, b.scenario_totals], axis=1), None,
+                    a.seconds + b.seconds, a.path_steps + b.path_steps, a.threads)
+
+
+def _allocation_names(config: Config, inforce: pd.DataFrame | None) -> list[str]:
+    if inforce is None:
+        inforce = load_inforce(config, Assumptions.from_config(config).rider)
+    return sorted(set(inforce["allocation"]))
+
+
+def price(config: Config, inforce: pd.DataFrame | None = None, model: Model | None = None,
+          scenarios: Scenarios | None = None) -> Result:
+    """Price the block of the config: PVs, standard errors, net cost, break-even fee.
+
+    Parameters
+    ----------
+    config : Config
+    inforce : DataFrame, optional
+        Validated model points; default: the config's ``[inforce]``.
+    model : Model, optional
+        An already lowered block to run as it is (``run.target_se`` is then refused).
+    scenarios : Scenarios, optional
+        The scenarios ``model`` was built from: their basis is checked, and the control
+        variate reads their index paths. Default: generated again from the config.
+
+    Raises
+    ------
+    ConfigError
+        Real-world scenarios without ``run.allow_real_world``; an unusable scenario file.
+    """
+    t_start = time.perf_counter()
+    run = config.run
+    inputs = None
+    if model is None:
+        inputs = block_inputs(config, inforce)
+        scenarios = generate_scenarios(config, inputs.n_steps)
+        basis = scenarios.basis
+        check_basis(config, basis)
+        model = build_model(config, inputs.inforce, scenarios, inputs.assumptions)
+    else:
+        if run.targeted:
+            raise ValueError("run.target_se / run.target_relative_se add scenarios, so price() must "
+                             "build the model itself: call it without model=")
+        basis = scenarios.basis if scenarios is not None else market_basis(config)
+        check_basis(config, basis)
+
+    def control_for(model: Model, scenarios: Scenarios | None) -> Control | None:
+        if not run.control_variate:
+            return None
+        if scenarios is None:
+            scenarios = generate_scenarios(config, model.discount.shape[1] - 1, model.n_scenarios)
+        names = inputs.allocation_names if inputs is not None else _allocation_names(config, inforce)
+        return gmab_control(config, model, scenarios, names)
+
+    raw = run_block(model, run.threads, run.chunk_size, run.progress)
+    control = control_for(model, scenarios)
+    block = _block_figures(raw, model, control)
+    counts = [model.n_scenarios]
+    if run.targeted:
+        # Expected decrements make each scenario's cash flows independent of the others, so
+        # only the new scenarios are projected; QMC (its points regroup when a scramble grows)
+        # and simulated decrements (hashed by scenario number) run the whole block again.
+        by_batch = not run.qmc and run.decrements == "expected"
+        n = model.n_scenarios
+        while not _target_reached(block, run) and _next_count(n, run) > n:
+            n_new = _next_count(n, run)
+            scenarios = generate_scenarios(config, inputs.n_steps, n_new)
+            if by_batch:
+                part = build_model(config, inputs.inforce, slice_scenarios(scenarios, n, n_new), inputs.assumptions)
+                raw = _concat_runs(raw, run_block(part, run.threads, run.chunk_size, run.progress),
+                                   n, n_new - n, model.sample_group)
+                model = build_model(config, inputs.inforce, scenarios, inputs.assumptions)
+            else:
+                model = build_model(config, inputs.inforce, scenarios, inputs.assumptions)
+                raw = run_block(model, run.threads, run.chunk_size, run.progress)
+            n = n_new
+            counts.append(n)
+            control = control_for(model, scenarios)
+            block = _block_figures(raw, model, control)
+        block["target_reached"] = _target_reached(block, run)
     c = model.contracts
     block["benefit_base"] = float(c.benefit_base.sum())
     block["contract_value"] = float((c.variable_value + c.fixed_value).sum())
     block["breakeven_fee"] = block["breakeven_fee_se"] = None
     evaluations = 0
     if run.breakeven:
-        fee, fee_se, evaluations = breakeven_fee(model, run.threads, run.chunk_size)
+        fee, fee_se, evaluations = breakeven_fee(model, run.threads, run.chunk_size, control)
         block["breakeven_fee"], block["breakeven_fee_se"] = fee, fee_se
     block["contracts"] = len(c)
     block["scenarios"] = model.n_scenarios
 
+    tot = raw.scenario_totals
+    idx = {name: k for k, name in enumerate(K.MEASURES)}
     contracts = pd.DataFrame({"contract_id": c.contract_id})
     for name in K.MEASURES:
         contracts[name] = raw.contract_mean[idx[name]]
@@ -160,7 +323,9 @@ def price(config: Config, inforce: pd.DataFrame | None = None, model: Model | No
     scen = pd.DataFrame({"scenario": np.arange(model.n_scenarios)})
     for name in K.MEASURES:
         scen[name] = tot[idx[name]]
-    scen["net_cost"] = net
+    scen["net_cost"] = tot[idx["pv_claims"]] - tot[idx["pv_fees"]]
+    if control is not None:
+        scen["control_variate"] = control.values
     seconds = time.perf_counter() - t_start
     run_info = {
         "seconds": seconds,
@@ -169,8 +334,22 @@ def price(config: Config, inforce: pd.DataFrame | None = None, model: Model | No
         "contract_scenario_steps_per_second": raw.path_steps / raw.seconds if raw.seconds > 0 else 0.0,
         "seed": run.seed,
         "threads": raw.threads,
-        "sample_group": anti,
+        "sample_group": model.sample_group,
         "breakeven_evaluations": evaluations,
+        "market_model": config.market.model,
+        "basis": basis,
+        "shock_method": run.shock_method if config.market.model in ("gbm", "hull_white") else "pseudo",
+        "control_variate": bool(run.control_variate),
         "version": package_version(),
     }
+    if run.qmc:
+        run_info["qmc_scrambles"] = run.qmc_scrambles
+    if run.targeted:
+        run_info["scenario_counts"] = counts
+        run_info["target_se"] = run.target_se
+        run_info["target_relative_se"] = run.target_relative_se
+    if config.market.model == "file":
+        run_info["scenario_file"] = str(config.resolve(config.market.file))
+        run_info["scenario_note"] = (f"all {model.n_scenarios} scenarios of the file are used "
+                                     f"(run.scenarios = {run.scenarios} does not apply)")
     return Result(block=block, contracts=contracts, scenarios=scen, run=run_info, raw=raw)

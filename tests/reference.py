@@ -332,13 +332,15 @@ class ContractPath:
                             branch["money_market"] = st["money_market"] + excess * (st["money_market"] + st["fixed"]) / value
                         else:
                             branch["money_market"] = st["money_market"] + excess
-                        branch.update(death_benefit_base=proceeds, continuation_used=True, spousal_protection=False,
+                        # the continued contract keeps its death benefit guarantee
+                        branch.update(continuation_used=True, spousal_protection=False,
                                       free_until=t + 1 + m, spouse=None, annuitant=None)
                         if kind == "continue_for_spouse":
                             branch.update(owner="spouse", owner_age=row["spouse_age"])
                         self.segment(branch, {(False, False): carry}, t, True, main=False)
             # 8. contract anniversary, for the contracts in force and the claims pending
             alive = sum(weights.values())
+            trade_now = False
             with_rider = alive + sum(c[3] for c in claims)
             if t + 1 == st["next_anniversary"]:
                 st["next_anniversary"] += m
@@ -384,9 +386,11 @@ class ContractPath:
                         requested = wd.rate * value
                         withdrawing = share / wd.rate  # share of the contracts that withdraw
                         excess = requested - product.free_withdrawal * st["premiums"]
-                        if excess > 0 and t + 1 > st["free_until"]:
+                        if excess > 0:
                             charge, old, new_ = withdrawal_charge(excess, t)
-                            pv["pv_withdrawal_charges"] += alive * disc * withdrawing * charge
+                            if t + 1 > st["free_until"]:  # free within a year of a continuation
+                                pv["pv_withdrawal_charges"] += alive * disc * withdrawing * charge
+                            # the payments are used up either way
                             st["old_payments_left"] -= withdrawing * old
                             st["new_payment_left"] -= withdrawing * new_
                         amount = share * value
@@ -401,29 +405,9 @@ class ContractPath:
                         take_pro_rata(amount, ("variable", "money_market", "fixed"))
                         step["withdrawal"] = amount
                         st["withdrawn_this_year"] = amount
-                    # trade-in to a New Rider, decided on anniversaries from the 10th
-                    ti = beh.trade_in
-                    if (not st["trade_in_used"] and st["window"] >= 0 and t + 1 >= st["window"] and alive > 0
-                            and (ti.rate > 0 or ti.rate_above > 0)):
-                        ratio = cv() / st["benefit_base"] if st["benefit_base"] > 0 else math.inf
-                        rate = ti.rate_above if ratio >= ti.threshold else ti.rate
-                        traded = {}
-                        for key, w in weights.items():
-                            traded[key] = self.share(w, rate, t, "trade")
-                            weights[key] = w - traded[key]
-                        if sum(traded.values()) > 0:
-                            factor = ti.ab_factor
-                            if factor is None:
-                                factor = self._ab_table().lookup(ti.guarantee_option, ti.rider_period)
-                            branch = dict(st)
-                            branch.update(benefit_base=cv(), ab_factor=factor,
-                                          fee=ti.fee_rate if ti.fee_rate is not None else rider.fee_rate,
-                                          maturity=t + 1 + ti.rider_period * m, next_anniversary=t + 1 + m,
-                                          window=t + 1 + 10 * m if ti.rider_period > 10 else -1,
-                                          trade_in_used=True)
-                            self._pending_trades.append((branch, traded, t + 1))
-            # 9. a scheduled purchase payment (made by contracts on their original terms)
-            if main and t + 1 == pay_step:
+                    trade_now = True
+            # 9. a scheduled purchase payment
+            if t + 1 == pay_step:
                 amount = row["payment_amount"]
                 st["variable"] += amount
                 st["premiums"] += amount
@@ -433,11 +417,32 @@ class ContractPath:
                 if product.death_benefit != "contract_value":
                     st["death_benefit_base"] += amount
                 step["payment"] = amount
+            # 10. trade-in to a New Rider, decided on anniversaries from the 10th
+            ti = beh.trade_in
+            if (trade_now and not st["trade_in_used"] and st["window"] >= 0 and t + 1 >= st["window"] and alive > 0
+                    and (ti.rate > 0 or ti.rate_above > 0)):
+                ratio = cv() / st["benefit_base"] if st["benefit_base"] > 0 else math.inf
+                rate = ti.rate_above if ratio >= ti.threshold else ti.rate
+                traded = {}
+                for key, w in weights.items():
+                    traded[key] = self.share(w, rate, t, "trade")
+                    weights[key] = w - traded[key]
+                if sum(traded.values()) > 0:
+                    factor = ti.ab_factor
+                    if factor is None:
+                        factor = self._ab_table().lookup(ti.guarantee_option, ti.rider_period)
+                    branch = dict(st)
+                    branch.update(benefit_base=cv(), ab_factor=factor,
+                                  fee=ti.fee_rate if ti.fee_rate is not None else rider.fee_rate,
+                                  maturity=t + 1 + ti.rider_period * m, next_anniversary=t + 1 + m,
+                                  window=t + 1 + 10 * m if ti.rider_period > 10 else -1,
+                                  trade_in_used=True, free_until=-1)
+                    self._pending_trades.append((branch, traded, t + 1))
             while self._pending_trades:
                 branch, traded, start = self._pending_trades.pop()
                 self.segment(branch, traded, start, False, main=False)
             if main:
-                step.update(weight=sum(weights.values()) + sum(c[3] for c in claims),
+                step.update(weight=sum(weights.values()),
                             variable=st["variable"], money_market=st["money_market"], fixed=st["fixed"],
                             benefit_base=st["benefit_base"], death_benefit_base=st["death_benefit_base"],
                             cv_end=cv())

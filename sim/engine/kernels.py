@@ -96,8 +96,8 @@ N_PARAMS = 42
 (S_START, S_PHASE, S_VAR, S_MM, S_FIX, S_BB, S_DBB, S_PREM, S_FIRST_LEFT, S_SECOND_LEFT,
  S_WITHDRAWN, S_CY, S_ABF, S_FEE, S_MAT, S_NEXT_ANNIV, S_WINDOW, S_CONT_USED, S_TRADE_USED,
  S_SP_ACTIVE, S_FREE_UNTIL, S_FIXED_RATE, S_RENEWAL, S_OWNER_LIFE, S_SPOUSE_LIFE, S_ANN_LIFE,
- S_W0, S_W1, S_W2, S_W3, S_OWNER_AGE, S_MAIN) = range(32)
-N_S = 32
+ S_W0, S_W1, S_W2, S_W3, S_OWNER_AGE, S_MAIN, S_W4) = range(33)
+N_S = 33
 
 # ---- draw kinds for simulated decrements (draw id = step * 16 + kind)
 D_OWNER, D_SPOUSE, D_ANNUITANT, D_LAPSE, D_CANCEL, D_ANNUITIZE, D_ELECT, D_DELAY, D_WITHDRAW, \
@@ -201,13 +201,20 @@ def _file_claim(pend, kind, amount, t, delay_steps, delay_prob, simulated, seed,
 
 
 @jit
-def _segment(c, s, st, stack, n_stack, acc, pend, work, contract_f, contract_i, q_lives,
+def _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f, contract_i, q_lives,
              portfolio_growth, money_market_growth, short_rate, discount, params,
              withdrawal_charges, lapse_base, delay_steps, delay_prob, delay_within, trace):
     """Project one segment from its starting state ``st`` (ndarray (N_S,)) to its Rider
     Maturity Date, adding present values to ``acc`` and new segments to ``stack``.
-    ``pend`` (claims waiting, by kind, delay entry and arrival slot) and ``work`` (class
-    weights) are scratch arrays. Returns the new stack size."""
+    ``pend`` (claims waiting, by kind, delay entry and arrival slot), ``work`` (class
+    weights) and ``ring_new`` (weight continued for a spouse in each of the last
+    ``steps_per_year + 1`` steps: still inside its free-withdrawal year) are scratch arrays.
+
+    Weight classes: ``w[2 * spouse_alive + annuitant_alive]`` for the lives of the segment,
+    and ``w[4]``: contracts continued by the spouse (Option D) with no step-up, which share
+    the segment's account values exactly (same state, the spouse's mortality, no further
+    continuation). Continuations with a step-up start new segments instead.
+    Returns the new stack size."""
     dt = params[P_DT]
     m = int(params[P_STEPS_PER_YEAR])
     simulated = params[P_SIMULATED] > 0.5
@@ -259,13 +266,17 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, contract_f, contract_i, 
     spouse_life = int(st[S_SPOUSE_LIFE])
     ann_life = int(st[S_ANN_LIFE])
     owner_age0 = st[S_OWNER_AGE]
-    w = work[0:4]
-    moved = work[4:8]  # weight that changes class lives through the step once
-    traded = work[8:12]
+    w = work[0:5]
+    moved = work[5:10]  # weight that changes class lives through the step once
+    traded = work[10:15]
     w[0] = st[S_W0]
     w[1] = st[S_W1]
     w[2] = st[S_W2]
     w[3] = st[S_W3]
+    w[4] = st[S_W4]
+    ring_new[:] = 0.0
+    n_ring = ring_new.shape[0]
+    pool_age0 = contract_f[c, CF_SPOUSE_AGE]
     pend[:, :, :] = 0.0
     pending = 0.0
     fixed_growth = (1.0 + fixed_rate) ** dt
@@ -282,6 +293,7 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, contract_f, contract_i, 
         payment = 0.0
         true_up = 0.0
         cv = cv_start
+        ring_new[t % n_ring] = 0.0  # continued a year and a step ago: window closed
         if not (skip_first and t == t0):
             # 1. fixed account renewal, then growth
             if renewal > 0 and t == renewal:
@@ -297,7 +309,7 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, contract_f, contract_i, 
             mm = g_mm
             fix = g_fix
             # 2. proportional charges on the variable sub-accounts
-            w_all = w[0] + w[1] + w[2] + w[3] + pending
+            w_all = w[0] + w[1] + w[2] + w[3] + w[4] + pending
             v_before = var + mm
             var *= me_keep
             mm *= me_keep
@@ -317,6 +329,15 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, contract_f, contract_i, 
             q_s = q_lives[c, spouse_life, year] if spouse_life >= 0 else 0.0
             q_a = q_lives[c, ann_life, year] if ann_life >= 0 else 0.0
             moved[:] = 0.0
+            pool_before = w[4]
+            if pool_before > 0.0:
+                # the continuing spouse's death ends the contract
+                d_p = _event(pool_before, q_lives[c, LIFE_SPOUSE, year], simulated, seed, cid, s,
+                             t, D_OWNER)
+                _file_claim(pend, K_TERMINATE, d_p, t, delay_steps, delay_prob, simulated, seed,
+                            cid, s)
+                pending += d_p
+                w[4] = pool_before - d_p
             for cls in range(4):
                 wc = w[cls]
                 if wc <= 0.0:
@@ -363,7 +384,11 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, contract_f, contract_i, 
             for cls in range(4):
                 w[cls] += moved[cls]
             # 4.-6. surrenders, cancellations, annuitizations of the survivors
-            w_live = w[0] + w[1] + w[2] + w[3]
+            w_live = w[0] + w[1] + w[2] + w[3] + w[4]
+            pool_mid = w[4]
+            if pool_before > 0.0:
+                for k in range(n_ring):
+                    ring_new[k] *= pool_mid / pool_before
             if w_live > 0.0:
                 q_lapse = 0.0
                 if lapse_on:
@@ -386,25 +411,39 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, contract_f, contract_i, 
                     annual = params[P_CANCEL_RATE_ABOVE] if ratio >= params[P_CANCEL_THRESHOLD] else params[P_CANCEL_RATE]
                     q_cancel = _step_prob(annual, dt)
                 q_annuit = 0.0
-                if params[P_ANNUIT_RATE] > 0.0 and owner_age0 + (t + 1) * dt >= params[P_ANNUIT_FROM_AGE]:
-                    q_annuit = _step_prob(params[P_ANNUIT_RATE], dt)
+                q_annuit_pool = 0.0
+                if params[P_ANNUIT_RATE] > 0.0:
+                    if owner_age0 + (t + 1) * dt >= params[P_ANNUIT_FROM_AGE]:
+                        q_annuit = _step_prob(params[P_ANNUIT_RATE], dt)
+                    if pool_age0 + (t + 1) * dt >= params[P_ANNUIT_FROM_AGE]:
+                        q_annuit_pool = _step_prob(params[P_ANNUIT_RATE], dt)
                 lapses = 0.0
                 cancels = 0.0
                 annuitizations = 0.0
-                for cls in range(4):
+                waived_lapses = 0.0  # surrenders within the free-withdrawal year
+                for cls in range(5):
                     wc = w[cls]
                     if wc <= 0.0:
                         continue
                     x = _event(wc, q_lapse, simulated, seed, cid, s, t, D_LAPSE)
+                    if cls == 4:
+                        in_window = 0.0
+                        for k in range(n_ring):
+                            in_window += ring_new[k]
+                        waived_lapses = x * in_window / wc
                     wc -= x
                     lapses += x
                     y = _event(wc, q_cancel, simulated, seed, cid, s, t, D_CANCEL)
                     wc -= y
                     cancels += y
-                    z = _event(wc, q_annuit, simulated, seed, cid, s, t, D_ANNUITIZE)
+                    z = _event(wc, q_annuit_pool if cls == 4 else q_annuit, simulated, seed, cid, s,
+                               t, D_ANNUITIZE)
                     wc -= z
                     annuitizations += z
                     w[cls] = wc
+                if pool_mid > 0.0:
+                    for k in range(n_ring):
+                        ring_new[k] *= w[4] / pool_mid
                 base = cv if fee_on_cv else bb
                 tf = fee * base
                 if tf > cv:
@@ -419,18 +458,24 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, contract_f, contract_i, 
                     if free < 0.0:
                         free = 0.0
                     sc = 0.0
+                    charged = lapses - waived_lapses
                     if cv > free and t + 1 > free_until:
                         second_year = (t + 1 - pay_step) // m + 1
                         sc = _layered_charge(cv - free, first_left, cy, second_left, second_year,
                                              withdrawal_charges)[0]
-                    acc[M_WC] += lapses * disc * sc
+                    else:
+                        charged = 0.0
+                    acc[M_WC] += charged * disc * sc
                     # Settlement Value paid after the surrender lag; the fixed-account part
                     # earns interest when deferred beyond the threshold [000]
                     lag = params[P_LAG_SURRENDER]
                     fix_part = fix * (1.0 - sc / cv) if cv > 0.0 else 0.0
                     var_part = (cv - sc) - fix_part
                     fix_factor = 1.0 if lag > params[P_FIXED_INTEREST_AFTER] else math.exp(-r_t * lag)
-                    acc[M_SURR] += lapses * disc * (var_part * math.exp(-r_t * lag) + fix_part * fix_factor)
+                    acc[M_SURR] += charged * disc * (var_part * math.exp(-r_t * lag) + fix_part * fix_factor)
+                    # surrenders free of charge pay the whole CV
+                    acc[M_SURR] += (lapses - charged) * disc * (
+                        (cv - fix) * math.exp(-r_t * lag) + fix * fix_factor)
             # 7. claims arriving now
             slot = t % ring
             for kind in range(3):
@@ -467,6 +512,11 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, contract_f, contract_i, 
                     if carry <= 0.0:
                         continue
                     excess = proceeds - cv
+                    if kind == K_CONT_OWNER and excess <= 0.0 and not sp_active:
+                        # no step-up: the same account values, so the same segment
+                        w[4] += carry
+                        ring_new[t % n_ring] += carry
+                        continue
                     b = stack[n_stack]
                     n_stack += 1
                     b[S_START] = t
@@ -481,7 +531,7 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, contract_f, contract_i, 
                         b[S_MM] = mm + excess
                     b[S_FIX] = fix
                     b[S_BB] = bb
-                    b[S_DBB] = proceeds  # the continued contract's guarantee restarts at its CV
+                    b[S_DBB] = dbb  # the continued contract keeps its death benefit guarantee
                     b[S_PREM] = prem
                     b[S_FIRST_LEFT] = first_left
                     b[S_SECOND_LEFT] = second_left
@@ -510,10 +560,12 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, contract_f, contract_i, 
                     b[S_W1] = 0.0
                     b[S_W2] = 0.0
                     b[S_W3] = 0.0
+                    b[S_W4] = 0.0
                     b[S_MAIN] = 0.0
         # 8. contract anniversary, for the contracts in force and the claims pending
-        w_live = w[0] + w[1] + w[2] + w[3]
+        w_live = w[0] + w[1] + w[2] + w[3] + w[4]
         w_rider = w_live + pending
+        trade_now = False
         cv = var + mm + fix
         if t + 1 == next_anniv:
             next_anniv += m
@@ -574,11 +626,17 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, contract_f, contract_i, 
                     withdrawal = wd_share * cv
                     taken = wd_share / params[P_WD_RATE]  # share of contracts withdrawing
                     excess = wanted - params[P_FREE] * prem
-                    if excess > 0.0 and t + 1 > free_until:
+                    if excess > 0.0:
                         second_year = (t + 1 - pay_step) // m + 1
                         charge, from_first, from_second = _layered_charge(
                             excess, first_left, cy, second_left, second_year, withdrawal_charges)
-                        acc[M_WC] += w_live * disc * taken * charge
+                        # the free withdrawal within a year of a continuation still uses up
+                        # purchase payments; only its charge is waived
+                        if t + 1 > free_until:
+                            in_window = 0.0
+                            for k in range(n_ring):
+                                in_window += ring_new[k]
+                            acc[M_WC] += (w_live - in_window) * disc * taken * charge
                         first_left -= taken * from_first
                         second_left -= taken * from_second
                     lag = params[P_LAG_WITHDRAWAL]
@@ -597,55 +655,9 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, contract_f, contract_i, 
                     fix *= keep
                     withdrawn_this_year = withdrawal
                     cv = var + mm + fix
-                # trade-in to a new rider [003 V], on anniversaries from the 10th
-                if (not trade_used and window >= 0 and t + 1 >= window and w_live > 0.0
-                        and (params[P_TRADE_RATE] > 0.0 or params[P_TRADE_RATE_ABOVE] > 0.0)):
-                    ratio = cv / bb if bb > 0.0 else 1e300
-                    rate = params[P_TRADE_RATE_ABOVE] if ratio >= params[P_TRADE_THRESHOLD] else params[P_TRADE_RATE]
-                    traded[:] = 0.0
-                    total = 0.0
-                    for cls in range(4):
-                        x = _event(w[cls], rate, simulated, seed, cid, s, t, D_TRADE)
-                        traded[cls] = x
-                        w[cls] -= x
-                        total += x
-                    if total > 0.0:
-                        b = stack[n_stack]
-                        n_stack += 1
-                        b[S_START] = t + 1
-                        b[S_PHASE] = 0.0
-                        b[S_VAR] = var
-                        b[S_MM] = mm
-                        b[S_FIX] = fix
-                        b[S_BB] = cv  # new Benefit Base = CV on the new Rider Date
-                        b[S_DBB] = dbb
-                        b[S_PREM] = prem
-                        b[S_FIRST_LEFT] = first_left
-                        b[S_SECOND_LEFT] = second_left
-                        b[S_WITHDRAWN] = withdrawn_this_year
-                        b[S_CY] = cy
-                        b[S_ABF] = params[P_TRADE_ABF]
-                        b[S_FEE] = params[P_TRADE_FEE]
-                        b[S_MAT] = t + 1 + int(params[P_TRADE_PERIOD]) * m
-                        b[S_NEXT_ANNIV] = t + 1 + m
-                        b[S_WINDOW] = t + 1 + 10 * m if params[P_TRADE_PERIOD] > 10 else -1
-                        b[S_CONT_USED] = 1.0 if cont_used else 0.0
-                        b[S_TRADE_USED] = 1.0
-                        b[S_SP_ACTIVE] = 1.0 if sp_active else 0.0
-                        b[S_FREE_UNTIL] = free_until
-                        b[S_FIXED_RATE] = fixed_rate
-                        b[S_RENEWAL] = renewal
-                        b[S_OWNER_LIFE] = owner_life
-                        b[S_SPOUSE_LIFE] = spouse_life
-                        b[S_ANN_LIFE] = ann_life
-                        b[S_W0] = traded[0]
-                        b[S_W1] = traded[1]
-                        b[S_W2] = traded[2]
-                        b[S_W3] = traded[3]
-                        b[S_OWNER_AGE] = owner_age0
-                        b[S_MAIN] = 0.0
+                trade_now = True
         # 9. scheduled purchase payment
-        if t + 1 == pay_step and st[S_MAIN] > 0.5:
+        if t + 1 == pay_step:
             payment = contract_f[c, CF_PAY]
             var += payment
             prem += payment
@@ -654,8 +666,61 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, contract_f, contract_i, 
                 bb += payment
             if db_code > 0:
                 dbb += payment
+        # 10. trade-in to a New Rider [003 V], decided on anniversaries from the 10th
+        if (trade_now and not trade_used and window >= 0 and t + 1 >= window and w_live > 0.0
+                and (params[P_TRADE_RATE] > 0.0 or params[P_TRADE_RATE_ABOVE] > 0.0)):
+            cv = var + mm + fix
+            ratio = cv / bb if bb > 0.0 else 1e300
+            rate = params[P_TRADE_RATE_ABOVE] if ratio >= params[P_TRADE_THRESHOLD] else params[P_TRADE_RATE]
+            traded[:] = 0.0
+            total = 0.0
+            pool_was = w[4]
+            for cls in range(5):
+                x = _event(w[cls], rate, simulated, seed, cid, s, t, D_TRADE)
+                traded[cls] = x
+                w[cls] -= x
+                total += x
+            if pool_was > 0.0:
+                for k in range(n_ring):
+                    ring_new[k] *= w[4] / pool_was
+            if total > 0.0:
+                b = stack[n_stack]
+                n_stack += 1
+                b[S_START] = t + 1
+                b[S_PHASE] = 0.0
+                b[S_VAR] = var
+                b[S_MM] = mm
+                b[S_FIX] = fix
+                b[S_BB] = cv  # new Benefit Base = CV on the new Rider Date
+                b[S_DBB] = dbb
+                b[S_PREM] = prem
+                b[S_FIRST_LEFT] = first_left
+                b[S_SECOND_LEFT] = second_left
+                b[S_WITHDRAWN] = withdrawn_this_year
+                b[S_CY] = cy
+                b[S_ABF] = params[P_TRADE_ABF]
+                b[S_FEE] = params[P_TRADE_FEE]
+                b[S_MAT] = t + 1 + int(params[P_TRADE_PERIOD]) * m
+                b[S_NEXT_ANNIV] = t + 1 + m
+                b[S_WINDOW] = t + 1 + 10 * m if params[P_TRADE_PERIOD] > 10 else -1
+                b[S_CONT_USED] = 1.0 if cont_used else 0.0
+                b[S_TRADE_USED] = 1.0
+                b[S_SP_ACTIVE] = 1.0 if sp_active else 0.0
+                b[S_FREE_UNTIL] = -1  # a trade-in ends any free-withdrawal year
+                b[S_FIXED_RATE] = fixed_rate
+                b[S_RENEWAL] = renewal
+                b[S_OWNER_LIFE] = owner_life
+                b[S_SPOUSE_LIFE] = spouse_life
+                b[S_ANN_LIFE] = ann_life
+                b[S_W0] = traded[0]
+                b[S_W1] = traded[1]
+                b[S_W2] = traded[2]
+                b[S_W3] = traded[3]
+                b[S_W4] = traded[4]
+                b[S_OWNER_AGE] = owner_age0
+                b[S_MAIN] = 0.0
         if do_trace:
-            trace[c, s, t, 0] = w[0] + w[1] + w[2] + w[3] + pending
+            trace[c, s, t, 0] = w[0] + w[1] + w[2] + w[3]  # alive on the segment's own terms
             trace[c, s, t, 1] = var
             trace[c, s, t, 2] = mm
             trace[c, s, t, 3] = fix
@@ -670,7 +735,7 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, contract_f, contract_i, 
             trace[c, s, t, 12] = payment
             trace[c, s, t, 13] = true_up
             trace[c, s, t, 14] = var + mm + fix
-        if simulated and w[0] + w[1] + w[2] + w[3] + pending <= 0.0 and not do_trace:
+        if simulated and w[0] + w[1] + w[2] + w[3] + w[4] + pending <= 0.0 and not do_trace:
             break
     return n_stack
 
@@ -757,7 +822,8 @@ def project_block(contract_f, contract_i, q_lives, portfolio_growth, money_marke
         st = np.zeros(N_S)
         acc = np.zeros(N_MEASURES)
         pend = np.zeros((3, n_k, ring))
-        work = np.zeros(12)
+        work = np.zeros(16)
+        ring_new = np.zeros(m + 1)
         for s in range(n_s):
             acc[:] = 0.0
             _main_state(c, stack[0], contract_f, contract_i)
@@ -765,7 +831,8 @@ def project_block(contract_f, contract_i, q_lives, portfolio_growth, money_marke
             while n_stack > 0:
                 n_stack -= 1
                 st[:] = stack[n_stack]
-                n_stack = _segment(c, s, st, stack, n_stack, acc, pend, work, contract_f, contract_i,
+                n_stack = _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f,
+                                   contract_i,
                                    q_lives, portfolio_growth, money_market_growth, short_rate,
                                    discount, params, withdrawal_charges, lapse_base,
                                    delay_steps, delay_prob, delay_within, trace)
