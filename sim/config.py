@@ -431,6 +431,11 @@ class BehaviourConfig(_Section):
     cancel: RateRule = RateRule()
     trade_in: TradeInConfig = TradeInConfig()
     annuitization: AnnuitizationConfig = AnnuitizationConfig()
+    # Spousal continuations (Option D) are settled on a grid of this many steps: 1 (the
+    # default) settles each claim when it arrives, exactly; k > 1 holds continuation
+    # claims in force until the next multiple of k steps (a coarser settlement timing that
+    # cuts the number of stepped-up segments, and the run time, about k-fold).
+    continuation_grid_steps: int = Field(1, ge=1, le=12)
     # claim delay distribution: [[days after death, probability], ...]
     claim_delay: list[tuple[Annotated[float, Field(ge=0.0, le=3650.0)], Rate]] = [(0.0, 1.0)]
 

@@ -16,9 +16,18 @@ scenario's own index paths:
   ``sum_i w_ai [ln S_i(T) / S_i(0) - (-ln P(0, T) - q_i T - sigma_i**2 T / 2)]``, and
   ``v_a = w_a' Sigma w_a`` (``Sigma`` the index covariance);
 * ``F_c = V_c exp(-q_c T) / P(0, T)`` is the forward of the account: ``V_c`` its variable
-  value today and ``q_c`` its proportional charges a year (M&E, the allocation's fund fees,
-  the rider fee on its basis as a share of ``V_c``, the spousal charge);
-* ``X = sum_c P(0, T_c) max(K_c - G_c(T_c), 0)``.
+  value today and ``q_c`` its proportional charges a year (M&E, the allocation's fund fees
+  and index dividend yields, the rider fee on its basis as a share of ``V_c``, the spousal
+  charge); a further purchase payment before ``T`` adds its own forward (and raises
+  ``K_c`` when it counts towards the benefit base);
+* the fixed account, grown at its current rate, covers part of the guarantee: the strike
+  is ``K_c - fixed_c (1 + fixed_rate_c)**T``;
+* ``X = sum_c p_c P(0, T_c) max(K_c - G_c(T_c), 0)`` with ``p_c`` a deterministic expected
+  persistency to maturity (owner survival, base lapses at today's dynamic multiplier,
+  anniversary withdrawals).
+
+Every one of these choices only shapes how well ``X`` follows the claims; none of them
+affects the exactness of ``E[X]`` (the strikes and forwards are deterministic).
 
 Under the flat-rate or deterministic-curve GBM of ``market.model = "gbm"`` each
 ``Y_a(T)`` is exactly ``Normal(0, v_a T)``, so ``E[X]`` is a sum of Black-Scholes put
@@ -154,17 +163,34 @@ def gmab_control(config: Config, model, scenarios, allocation_names: list[str]) 
     product = config.product
     rider_on_bb = config.rider.fee_basis == "benefit_base"
     maturity = np.asarray(c.maturity_step, dtype=np.int64)
-    value = np.asarray(c.variable_value, dtype=float)
-    strike = np.asarray(c.ab_factor, dtype=float) * np.asarray(c.benefit_base, dtype=float)
+    t_mat = maturity * dt
     alloc = np.asarray(c.allocation, dtype=np.int64)
+    value = np.asarray(c.variable_value, dtype=float)
+    bb = np.asarray(c.benefit_base, dtype=float)
+    # a further purchase payment before maturity joins the account (and the BB if it counts)
+    pay_step = np.asarray(c.payment_step, dtype=np.int64)
+    paid = (pay_step > 0) & (pay_step <= maturity)
+    payment = np.where(paid, np.asarray(c.payment_amount, dtype=float), 0.0)
+    bb = bb + np.where(paid & np.asarray(c.payment_in_bb, dtype=bool), payment, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        rider_charge = np.where(rider_on_bb, c.fee_rate * np.where(value > 0, c.benefit_base / value, 0.0),
+        rider_charge = np.where(rider_on_bb, c.fee_rate * np.where(value + payment > 0, bb / (value + payment), 0.0),
                                 c.fee_rate)
-    charges = product.me_charge + fund_fees[alloc] + rider_charge + np.asarray(c.spousal_charge, float)
+    charges = (product.me_charge + fund_fees[alloc] + (weights @ div)[alloc] + rider_charge
+               + np.asarray(c.spousal_charge, float))
+    p_mat = curve.discount(t_mat)
+    t_pay = pay_step * dt
+    # forward of the variable account at maturity, payment included
+    forward_all = (value * np.exp(-charges * t_mat)
+                   + payment * np.exp(-charges * (t_mat - t_pay)) * curve.discount(t_pay)) / p_mat
+    # the fixed account (at its current rate) covers part of the guarantee
+    fixed_at_maturity = np.asarray(c.fixed_value, float) * (1.0 + np.asarray(c.fixed_rate, float)) ** t_mat
+    strike = np.asarray(c.ab_factor, dtype=float) * bb - fixed_at_maturity
 
+    # expected share of the contract still in force and not withdrawn at maturity
+    weight = _persistency_weights(config, model, strike / np.maximum(forward_all * p_mat, 1e-300))
     x = np.zeros(scenarios.n_scenarios)
     expectation = 0.0
-    live = (value > 0) & (strike > 0) & (maturity > 0)
+    live = (forward_all > 0) & (strike > 0) & (maturity > 0)
     log_index = np.zeros((scenarios.n_scenarios, vol.size))  # ln S_i(T) / S_i(0), (S, I)
     done = 0
     for step in np.unique(maturity[live]):
@@ -179,12 +205,54 @@ def gmab_control(config: Config, model, scenarios, allocation_names: list[str]) 
             mask = at & (alloc == a)
             y = shocks @ weights[a]  # (S,)
             total_var = var_rate[a] * t
-            forward = value[mask] * np.exp(-charges[mask] * t) / p  # (m,)
+            forward = forward_all[mask]  # (m,)
             proxy = np.exp(y - 0.5 * total_var)  # (S,), mean 1
+            w = weight[mask]
             payoff = np.maximum(strike[mask][None, :] - forward[None, :] * proxy[:, None], 0.0)
-            x += p * payoff.sum(axis=1)
-            expectation += p * float(_black_put(forward, strike[mask], np.full(mask.sum(), total_var)).sum())
+            x += p * (payoff @ w)
+            expectation += p * float(_black_put(forward, strike[mask], np.full(mask.sum(), total_var)) @ w)
     return Control(values=x, expectation=expectation)
+
+
+def _persistency_weights(config: Config, model, moneyness: np.ndarray) -> np.ndarray:
+    """Deterministic expected share of each contract reaching its maturity, ndarray (n_c,).
+
+    The owner's survival (the model's mortality), base lapses by contract year times the
+    dynamic multiplier at today's moneyness ``K / CV``, and the anniversary withdrawals
+    (``utilisation x rate`` of CV, which reduce CV and BB alike, so the put in proportion).
+    A rough, path-free version of the engine's decrements: it only sharpens the control.
+    """
+    from .assumptions.behaviour import dynamic_lapse_multiplier
+
+    c = model.contracts
+    n_c = len(c)
+    m = config.run.steps_per_year
+    maturity = np.asarray(c.maturity_step, dtype=np.int64)
+    horizon = int(maturity.max()) if n_c else 0
+    steps = np.arange(horizon)
+    anniv = np.asarray(c.steps_to_anniversary, dtype=np.int64)
+    # contract year in force during each step
+    passed = np.where(steps[None, :] >= anniv[:, None], 1 + (steps[None, :] - anniv[:, None]) // m, 0)
+    year = np.asarray(c.contract_year, dtype=np.int64)[:, None] + passed  # (n_c, T)
+    log_keep = np.zeros((n_c, horizon))
+    lapse = config.lapse
+    if lapse.enabled:
+        base = np.asarray(lapse.base, dtype=float)
+        annual = base[np.minimum(year, base.size) - 1]
+        if lapse.dynamic.enabled:
+            d = lapse.dynamic
+            annual = annual * dynamic_lapse_multiplier(moneyness, d.floor, d.cap, d.slope, d.shift)[:, None]
+        log_keep += np.log1p(-np.minimum(annual, 1.0 - 1e-12)) / m
+    q = model.death_step_rates(c)  # (n_c, 3, n_years): owner first
+    if q.size:
+        years = np.minimum(steps // m, q.shape[2] - 1)
+        log_keep += np.log1p(-np.minimum(q[:, 0, years], 1.0 - 1e-12))
+    wd = config.withdrawals
+    if wd.enabled and wd.rate * wd.utilisation > 0:
+        at_anniversary = (steps[None, :] >= anniv[:, None]) & ((steps[None, :] - anniv[:, None]) % m == 0)
+        log_keep += at_anniversary * math.log1p(-min(wd.rate * wd.utilisation, 1.0 - 1e-12))
+    before = steps[None, :] < maturity[:, None]
+    return np.exp((log_keep * before).sum(axis=1))
 
 
 def _group_means(v: np.ndarray, group: int) -> np.ndarray:

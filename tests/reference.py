@@ -103,9 +103,16 @@ class ContractPath:
         return 1.0 - (1.0 - min(1.0, q * self.config.mortality.multiplier)) ** self.dt
 
     def file_claim(self, claims: list, kind: str, amount: float, t: int) -> None:
-        """Claims wait as [arrival step, kind, within 180 days, amount]."""
+        """Claims wait as [arrival step, kind, within 180 days, amount]; continuations are
+        settled on the next step of the configured grid."""
         if amount <= 0:
             return
+        grid = self.config.behaviour.continuation_grid_steps if kind != "pay" else 1
+
+        def settle_at(arrival: int) -> int:
+            while (arrival + 1) % grid:
+                arrival += 1
+            return arrival
         if self.simulated:
             u = uniform(self.config.run.seed, self.row["contract_id"], self.s, t * 16 + KINDS["delay"])
             acc = 0.0
@@ -115,10 +122,10 @@ class ContractPath:
                 if u < acc:
                     pick = entry
                     break
-            claims.append([t + pick[0], kind, pick[2], amount])
+            claims.append([settle_at(t + pick[0]), kind, pick[2], amount])
         else:
             for steps, p, within in self.delays:
-                claims.append([t + steps, kind, within, amount * p])
+                claims.append([settle_at(t + steps), kind, within, amount * p])
 
     # ---- the projection
     def run(self) -> dict:

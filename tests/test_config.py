@@ -282,13 +282,13 @@ def test_market_rate_and_market_curve_together_are_rejected():
     data = minimal()
     data["market"]["curve"] = {"tenors": [1.0, 10.0], "zero_rates": [0.03, 0.04]}
     problem = one_problem(data)
-    assert problem == "cfg.toml: market: give exactly one of market.rate or market.curve"
+    assert problem == "cfg.toml: market: give exactly one of market.rate, market.curve or market.par_swaps"
 
 
 def test_neither_market_rate_nor_market_curve_is_rejected():
     data = minimal()
     del data["market"]["rate"]
-    assert one_problem(data) == "cfg.toml: market: give exactly one of market.rate or market.curve"
+    assert one_problem(data) == "cfg.toml: market: give exactly one of market.rate, market.curve or market.par_swaps"
 
 
 def test_a_curve_alone_is_accepted():
@@ -337,11 +337,12 @@ def test_a_malformed_correlation_is_rejected(matrix, message):
     assert one_problem(data) == f"cfg.toml: market: {message}"
 
 
-@pytest.mark.parametrize("model", ["hull_white", "rsln", "file"])
-def test_market_models_not_yet_built_are_rejected_by_name(model):
+def test_an_unknown_market_model_is_rejected_by_name():
+    # the models themselves are tested in test_market_models.py
     data = minimal()
-    data["market"]["model"] = model
-    assert one_problem(data) == f"cfg.toml: market.model: model '{model}' is not implemented yet; use 'gbm'"
+    data["market"]["model"] = "heston"
+    assert one_problem(data) == ("cfg.toml: market.model: Input should be 'gbm', 'hull_white', 'rsln', "
+                                 "'slv' or 'file'")
 
 
 def test_fund_index_weights_must_sum_to_one():

@@ -66,6 +66,9 @@ FEATURES = {
         "rider.termination_fee_events": ["surrender", "cancellation", "death", "annuitization"]},
     "annuitization from age 70": {"behaviour.annuitization": {"rate": 0.05, "from_age": 70}},
     "heavy mortality makes many continuations": {"mortality.multiplier": 8.0},
+    "continuations settled on a quarterly grid, with late claims": {
+        "mortality.multiplier": 4.0, "behaviour.continuation_grid_steps": 3,
+        "behaviour.claim_delay": [[0, 0.7], [60, 0.3]]},
 }
 
 LONG_RIDER_FEATURES = {

@@ -89,8 +89,8 @@ LIFE_OWNER, LIFE_SPOUSE, LIFE_ANNUITANT = 0, 1, 2
  P_E_ANN_CONT, P_CANCEL_RATE, P_CANCEL_THRESHOLD, P_CANCEL_RATE_ABOVE, P_TRADE_RATE,
  P_TRADE_THRESHOLD, P_TRADE_RATE_ABOVE, P_TRADE_PERIOD, P_TRADE_ABF, P_TRADE_FEE,
  P_ANNUIT_RATE, P_ANNUIT_FROM_AGE, P_RENEW_SPREAD, P_RENEW_MIN, P_LAG_DEATH, P_LAG_SURRENDER,
- P_LAG_WITHDRAWAL, P_FIXED_INTEREST_AFTER, P_SIMULATED, P_SEED) = range(42)
-N_PARAMS = 42
+ P_LAG_WITHDRAWAL, P_FIXED_INTEREST_AFTER, P_SIMULATED, P_SEED, P_CONT_GRID) = range(43)
+N_PARAMS = 43
 
 # ---- a segment's starting state: stack[k, S_*]
 (S_START, S_PHASE, S_VAR, S_MM, S_FIX, S_BB, S_DBB, S_PREM, S_FIRST_LEFT, S_SECOND_LEFT,
@@ -179,12 +179,14 @@ def _event(weight, prob, simulated, seed, cid, s, t, kind):
 
 
 @jit
-def _file_claim(pend, kind, amount, t, delay_steps, delay_prob, simulated, seed, cid, s):
-    """A death at step t files a claim that arrives ``delay`` steps later."""
+def _file_claim(pend, kind, amount, t, delay_steps, delay_prob, simulated, seed, cid, s, grid):
+    """A death at step t files a claim that arrives ``delay`` steps later; continuation
+    claims are settled on the next step of a grid of ``grid`` steps (1 = when they arrive)."""
     if amount <= 0.0:
         return
     ring = pend.shape[2]
     n_k = delay_steps.shape[0]
+    g = grid if kind != K_TERMINATE else 1
     if simulated:
         u = uniform_hash(seed, cid, s, t * 16 + D_DELAY)
         acc = 0.0
@@ -194,10 +196,14 @@ def _file_claim(pend, kind, amount, t, delay_steps, delay_prob, simulated, seed,
             if u < acc:
                 k_pick = k
                 break
-        pend[kind, k_pick, (t + delay_steps[k_pick]) % ring] += amount
+        arrival = t + delay_steps[k_pick]
+        arrival = ((arrival + g) // g) * g - 1
+        pend[kind, k_pick, arrival % ring] += amount
     else:
         for k in range(n_k):
-            pend[kind, k, (t + delay_steps[k]) % ring] += amount * delay_prob[k]
+            arrival = t + delay_steps[k]
+            arrival = ((arrival + g) // g) * g - 1
+            pend[kind, k, arrival % ring] += amount * delay_prob[k]
 
 
 @jit
@@ -227,6 +233,8 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f, co
     lapse_on = params[P_LAPSE_ON] > 0.5
     dyn_on = params[P_DYN_ON] > 0.5
     shortfall_from_fixed = params[P_FEE_SHORTFALL] > 0.5
+    grid = int(params[P_CONT_GRID])
+    lag_surrender = params[P_LAG_SURRENDER]
     n_lapse = lapse_base.shape[0]
     n_years = q_lives.shape[2]
     n_k = delay_steps.shape[0]
@@ -335,7 +343,7 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f, co
                 d_p = _event(pool_before, q_lives[c, LIFE_SPOUSE, year], simulated, seed, cid, s,
                              t, D_OWNER)
                 _file_claim(pend, K_TERMINATE, d_p, t, delay_steps, delay_prob, simulated, seed,
-                            cid, s)
+                            cid, s, grid)
                 pending += d_p
                 w[4] = pool_before - d_p
             for cls in range(4):
@@ -347,12 +355,12 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f, co
                     if owner_natural and cls >= 2 and cont_eligible and not cont_used:
                         cont = _event(d_o, params[P_E_CONT], simulated, seed, cid, s, t, D_ELECT)
                         _file_claim(pend, K_CONT_OWNER, cont, t, delay_steps, delay_prob,
-                                    simulated, seed, cid, s)
+                                    simulated, seed, cid, s, grid)
                         _file_claim(pend, K_TERMINATE, d_o - cont, t, delay_steps, delay_prob,
-                                    simulated, seed, cid, s)
+                                    simulated, seed, cid, s, grid)
                     else:
                         _file_claim(pend, K_TERMINATE, d_o, t, delay_steps, delay_prob,
-                                    simulated, seed, cid, s)
+                                    simulated, seed, cid, s, grid)
                     pending += d_o
                     wc -= d_o
                 if cls >= 2 and wc > 0.0:
@@ -362,7 +370,7 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f, co
                         if sp_active and not cont_used:
                             # co-annuitant's death: Option D continuation [004 II]
                             _file_claim(pend, K_CONT_COANNUITANT, d_s, t, delay_steps,
-                                        delay_prob, simulated, seed, cid, s)
+                                        delay_prob, simulated, seed, cid, s, grid)
                             pending += d_s
                         else:
                             moved[cls - 2] += d_s  # the spouse is gone; nothing else changes
@@ -378,7 +386,7 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f, co
                         else:
                             rest = d_a
                         _file_claim(pend, K_TERMINATE, rest, t, delay_steps, delay_prob,
-                                    simulated, seed, cid, s)
+                                    simulated, seed, cid, s, grid)
                         pending += rest
                 w[cls] = wc
             for cls in range(4):
@@ -468,14 +476,15 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f, co
                     acc[M_WC] += charged * disc * sc
                     # Settlement Value paid after the surrender lag; the fixed-account part
                     # earns interest when deferred beyond the threshold [000]
-                    lag = params[P_LAG_SURRENDER]
-                    fix_part = fix * (1.0 - sc / cv) if cv > 0.0 else 0.0
-                    var_part = (cv - sc) - fix_part
-                    fix_factor = 1.0 if lag > params[P_FIXED_INTEREST_AFTER] else math.exp(-r_t * lag)
-                    acc[M_SURR] += charged * disc * (var_part * math.exp(-r_t * lag) + fix_part * fix_factor)
-                    # surrenders free of charge pay the whole CV
-                    acc[M_SURR] += (lapses - charged) * disc * (
-                        (cv - fix) * math.exp(-r_t * lag) + fix * fix_factor)
+                    if lag_surrender > 0.0:
+                        var_factor = math.exp(-r_t * lag_surrender)
+                        fix_factor = 1.0 if lag_surrender > params[P_FIXED_INTEREST_AFTER] else var_factor
+                        fix_part = fix * (1.0 - sc / cv) if cv > 0.0 else 0.0
+                        acc[M_SURR] += charged * disc * (((cv - sc) - fix_part) * var_factor + fix_part * fix_factor)
+                        # surrenders free of charge pay the whole CV
+                        acc[M_SURR] += (lapses - charged) * disc * ((cv - fix) * var_factor + fix * fix_factor)
+                    else:
+                        acc[M_SURR] += disc * (charged * (cv - sc) + (lapses - charged) * cv)
             # 7. claims arriving now
             slot = t % ring
             for kind in range(3):
@@ -810,7 +819,7 @@ def project_block(contract_f, contract_i, q_lives, portfolio_growth, money_marke
     n_c = contract_f.shape[0]
     n_s = discount.shape[0]
     m = int(params[P_STEPS_PER_YEAR])
-    ring = int(delay_steps.max()) + 1
+    ring = int(delay_steps.max()) + int(params[P_CONT_GRID])
     n_k = delay_steps.shape[0]
     horizon = discount.shape[1] - 1
     for c in prange(n_c):

@@ -367,6 +367,7 @@ def params_vector(assumptions: Assumptions) -> np.ndarray:
     p[K.P_FIXED_INTEREST_AFTER] = t.fixed_interest_after_days / 365.25
     p[K.P_SIMULATED] = float(a.simulated)
     p[K.P_SEED] = float(a.seed % 2**52)
+    p[K.P_CONT_GRID] = d.continuation_grid_steps
     return p
 
 
