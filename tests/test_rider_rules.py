@@ -38,6 +38,8 @@ def flat_config(**changes):
         "product.me_charge": 0.0,
         "product.maintenance_fee": 0.0,
         "product.fixed_rate": 0.0,
+        "product.fixed_minimum_rate": 0.0,  # renewals stay at 0 %
+        "product.fixed_renewal_spread": 0.2,
         "rider.fee_rate": 0.01,
         "lapse.enabled": False,
         "withdrawals.enabled": False,
