@@ -288,6 +288,14 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f, co
     pend[:, :, :] = 0.0
     pending = 0.0
     fixed_growth = (1.0 + fixed_rate) ** dt
+    # rates that are constant over the segment, computed once
+    sp_keep = math.exp(-sp_rate * dt)
+    q_cancel_below = _step_prob(params[P_CANCEL_RATE], dt)
+    q_cancel_above = _step_prob(params[P_CANCEL_RATE_ABOVE], dt)
+    cancel_on = params[P_CANCEL_RATE] > 0.0 or params[P_CANCEL_RATE_ABOVE] > 0.0
+    q_annuit_rate = _step_prob(params[P_ANNUIT_RATE], dt)
+    last_annual = -1.0  # the lapse rate's step probability is recomputed only when it moves
+    last_q_lapse = 0.0
 
     for t in range(t0, t_mat):
         disc = discount[s, t + 1]
@@ -322,7 +330,6 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f, co
             var *= me_keep
             mm *= me_keep
             if sp_active and sp_rate > 0.0:
-                sp_keep = math.exp(-sp_rate * dt)
                 sp_amount = (var + mm) * (1.0 - sp_keep)
                 var *= sp_keep
                 mm *= sp_keep
@@ -412,19 +419,21 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f, co
                         if mult < params[P_DYN_FLOOR]:
                             mult = params[P_DYN_FLOOR]
                         annual *= mult
-                    q_lapse = _step_prob(annual, dt)
+                    if annual != last_annual:
+                        last_annual = annual
+                        last_q_lapse = _step_prob(annual, dt)
+                    q_lapse = last_q_lapse
                 q_cancel = 0.0
-                if window >= 0 and t + 1 > window and (params[P_CANCEL_RATE] > 0.0 or params[P_CANCEL_RATE_ABOVE] > 0.0):
+                if cancel_on and window >= 0 and t + 1 > window:
                     ratio = cv / bb if bb > 0.0 else 1e300
-                    annual = params[P_CANCEL_RATE_ABOVE] if ratio >= params[P_CANCEL_THRESHOLD] else params[P_CANCEL_RATE]
-                    q_cancel = _step_prob(annual, dt)
+                    q_cancel = q_cancel_above if ratio >= params[P_CANCEL_THRESHOLD] else q_cancel_below
                 q_annuit = 0.0
                 q_annuit_pool = 0.0
                 if params[P_ANNUIT_RATE] > 0.0:
                     if owner_age0 + (t + 1) * dt >= params[P_ANNUIT_FROM_AGE]:
-                        q_annuit = _step_prob(params[P_ANNUIT_RATE], dt)
+                        q_annuit = q_annuit_rate
                     if pool_age0 + (t + 1) * dt >= params[P_ANNUIT_FROM_AGE]:
-                        q_annuit_pool = _step_prob(params[P_ANNUIT_RATE], dt)
+                        q_annuit_pool = q_annuit_rate
                 lapses = 0.0
                 cancels = 0.0
                 annuitizations = 0.0
