@@ -403,6 +403,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="engine variants to time (comma-separated, '' = none); known: "
                         + ", ".join(VARIANTS))
     p.add_argument("--variant-threads", type=int, default=1, help="threads for the variant runs")
+    p.add_argument("--extra-variant", action="append", default=[], metavar="NAME:KEY=VALUE,...",
+                   help="one more variant, e.g. 'no_cancel:behaviour.cancel.rate=0' (repeatable)")
     p.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON report")
     p.add_argument("--note", default="",
                    help="free text stored with the results (e.g. what was measured)")
@@ -412,6 +414,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     unknown = [v for v in args.variants if v not in VARIANTS]
     if unknown:
         p.error(f"unknown variant(s): {', '.join(unknown)}")
+    args.variant_overrides = {name: VARIANTS[name] for name in args.variants}
+    for item in args.extra_variant:
+        name, sep, sets = item.partition(":")
+        if not sep or not name.strip() or "=" not in sets:
+            p.error(f"--extra-variant '{item}' is not of the form NAME:KEY=VALUE,...")
+        args.variant_overrides[name.strip()] = [x.strip() for x in sets.split(",") if x.strip()]
     return args
 
 
@@ -443,16 +451,16 @@ def time_variants(args: argparse.Namespace, work: Workload, results: list[dict])
     th = args.variant_threads
     minimal = by.get(("minimal", th)) or best_of(run_minimal, work, th, args.repeats)
     variants = []
-    for name in args.variants:
+    for name, overrides in args.variant_overrides.items():
         if name == "baseline" and ("full", th) in by:
             r = by[("full", th)]
         else:
-            cfg = benchmark_config(args.config, args.scenarios, args.overrides + VARIANTS[name])
+            cfg = benchmark_config(args.config, args.scenarios, args.overrides + overrides)
             vwork = build_workload(cfg, work.inforce, args.years)
             run_engine(vwork.head(), th)
             r = best_of(run_engine, vwork, th, args.repeats)
         ratio = r["rate"] / minimal["rate"]
-        variants.append({"variant": name, "overrides": VARIANTS[name], "threads": set_threads(th),
+        variants.append({"variant": name, "overrides": overrides, "threads": set_threads(th),
                          "seconds_best": r["seconds_best"], "seconds_all": r["seconds_all"],
                          "rate": r["rate"], "ratio_to_minimal": ratio,
                          "foreign_cpu_share": r["foreign_cpu_share"],
@@ -525,7 +533,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     results = time_kernels(work, args.threads_list, args.repeats)
     ratios, scaling = summarise(results, args.threads_list)
-    variants = time_variants(args, work, results) if args.variants else []
+    variants = time_variants(args, work, results) if args.variant_overrides else []
 
     report = {
         "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),

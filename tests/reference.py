@@ -109,10 +109,15 @@ class ContractPath:
             return
         grid = self.config.behaviour.continuation_grid_steps if kind != "pay" else 1
 
+        maturity = self._maturity
+
         def settle_at(arrival: int) -> int:
-            while (arrival + 1) % grid:
-                arrival += 1
-            return arrival
+            settle = arrival
+            while (settle + 1) % grid:
+                settle += 1
+            if settle > maturity - 1:  # the grid never carries a claim past maturity
+                settle = max(arrival, maturity - 1)
+            return settle
         if self.simulated:
             u = uniform(self.config.run.seed, self.row["contract_id"], self.s, t * 16 + KINDS["delay"])
             acc = 0.0
@@ -206,6 +211,7 @@ class ContractPath:
 
         fixed_growth = (1.0 + st["fixed_rate"]) ** dt
         for t in range(t0, st["maturity"]):
+            self._maturity = st["maturity"]
             disc = self.sc.discount[s, t + 1]
             r_t = self.short_rate[s][t]
             step = {"cv_start": cv(), "growth": 0.0, "charges": 0.0, "maintenance_fee": 0.0, "rider_fee": 0.0,
@@ -329,6 +335,8 @@ class ContractPath:
                         if cancels > 0 and self.fee_on["cancellation"]:
                             termination_fee(cancels, disc)
                         pv["continuation_weight"] += amount
+                        # the step-up credited to the continued contract is a death benefit cost
+                        pv["pv_db_excess"] += amount * disc * (proceeds - value)
                         carry = amount - cancels
                         if carry <= 0:
                             continue

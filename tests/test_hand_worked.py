@@ -299,3 +299,152 @@ def test_every_hard_coded_figure_is_written_in_the_methodology_document():
                MATURITY_WITH_CLAIM_NET_COST_BPS, *MATURITY_NO_CLAIM.values(), *MATURITY_NO_CLAIM_PV.values()]
     missing = [f"{x:,.2f}" for x in figures if x > 1.0 and f"{x:,.2f}" not in text]
     assert not missing, missing
+
+
+# --- Hand-worked spousal continuation (doc section 11) -------------------------------------
+#
+# The owner (male, 70) is certain to die in the first month (a CSV mortality table with
+# q = 1 at 70, no improvement); his spouse (female, 65, q = 0) is the sole beneficiary and
+# continues the contract (Option D) with the CV stepped up to the ROP death benefit
+# 120,000.00; the rider (AB Factor 1.00, BB 130,000.00) matures a month later.
+
+CONTINUATION_STEP_1 = {
+    "growth": 316.44,              # 267.11 variable + 49.33 fixed
+    "charges": 83.57,              # M&E
+    "cv_before_death": 100_232.87,
+    "excess": 19_767.13,           # 120,000.00 - 100,232.87
+    "excess_to_variable": 15_813.16,
+    "excess_to_money_market": 3_953.97,  # the fixed account's share
+    "variable": 95_996.71,
+    "money_market": 3_953.97,
+    "fixed": 20_049.33,
+    "cv_continued": 120_000.00,
+}
+CONTINUATION_STEP_2 = {
+    "growth": 384.83,              # 320.52 variable + 14.86 Money Market + 49.45 fixed
+    "charges": 104.41,             # 100.28 variable + 4.13 Money Market
+    "maintenance_fee": 35.00,      # 28.00 + 1.15 + 5.85
+    "rider_fee": 1_625.00,         # 1,560.69 variable + 64.31 Money Market
+    "cv_before_true_up": 118_620.41,
+    "true_up": 11_379.59,          # AB 130,000.00 - 118,620.41
+    "money_market": 15_278.81,
+    "cv_end": 130_000.00,
+}
+CONTINUATION_PV = {
+    "pv_claims": 11_294.56,        # 11,379.585057 x exp(-0.045 x 2 / 12)
+    "pv_fees": 1_612.86,           # 1,625.00 x exp(-0.0075)
+    "pv_fee_base": 129_028.65,     # 130,000.00 x exp(-0.0075)
+    "pv_db_excess": 19_693.14,     # the step-up 19,767.131041 x exp(-0.045 / 12), credited to the CV
+    "continuation_weight": 1.0,
+    "persistency_at_maturity": 1.0,
+}
+#: The same contract when the spouse takes the death proceeds (spousal_continuation = 0).
+NO_CONTINUATION_PV = {
+    "pv_claims": 0.0,
+    "pv_fees": 0.0,
+    "pv_fee_base": 0.0,
+    "pv_db_excess": 19_693.14,     # 19,767.131041 x exp(-0.045 / 12)
+    "continuation_weight": 0.0,
+    "persistency_at_maturity": 0.0,
+}
+
+
+def continuation_config(tmp_path, **changes):
+    """The hand-worked config with a mortality table: q = 1 for men aged 70, 0 otherwise."""
+    ages = list(range(0, 121))
+    table = tmp_path / "certain_death_at_70.csv"
+    table.write_text("age,male,female\n" + "".join(
+        f"{a},{1.0 if a == 70 else 0.0},0.0\n" for a in ages))
+    data = dict(HAND_WORKED_CONFIG)
+    data.update({"mortality.enabled": True, "mortality.table": str(table),
+                 "mortality.improvement": "none"})
+    data.update(changes)
+    return make_config(data)
+
+
+def continuing(config) -> pd.DataFrame:
+    return contract(config, owner_age=70.0, owner_sex="M", spouse_age=65.0, spouse_sex="F",
+                    beneficiary="spouse", contract_value=100_000.00, fixed_value=20_000.00,
+                    premiums=120_000.00, death_benefit_base=120_000.00, benefit_base=130_000.00,
+                    contract_year=10, guarantee_option=1, rider_period=10, rider_years_elapsed=9,
+                    months_to_anniversary=2)
+
+
+def test_hand_worked_spousal_continuation_by_hand_formulas():
+    """The doc's arithmetic, line by line (guards the table against typos)."""
+    g_var, keep, g_mm, g_fix = math.exp(0.04 / 12), math.exp(-0.0125 / 12), math.exp(0.045 / 12), 1.03 ** (1 / 12)
+    v, f = 80_000.00 * g_var, 20_000.00 * g_fix
+    assert abs((v - 80_000.00) + (f - 20_000.00) - CONTINUATION_STEP_1["growth"]) < CENT
+    assert abs(v * (1 - keep) - CONTINUATION_STEP_1["charges"]) < CENT
+    v *= keep
+    cv = v + f
+    assert abs(cv - CONTINUATION_STEP_1["cv_before_death"]) < CENT
+    excess = 120_000.00 - cv
+    to_v, to_mm = excess * v / cv, excess * f / cv
+    for name, x in (("excess", excess), ("excess_to_variable", to_v), ("excess_to_money_market", to_mm),
+                    ("variable", v + to_v), ("money_market", to_mm), ("fixed", f),
+                    ("cv_continued", v + to_v + to_mm + f)):
+        assert abs(x - CONTINUATION_STEP_1[name]) < CENT, name
+    v, mm = v + to_v, to_mm
+    growth = v * (g_var - 1) + mm * (g_mm - 1) + f * (g_fix - 1)
+    v, mm, f = v * g_var, mm * g_mm, f * g_fix
+    charges = (v + mm) * (1 - keep)
+    v, mm = v * keep, mm * keep
+    cv = v + mm + f
+    v, mm, f = v * (1 - 35 / cv), mm * (1 - 35 / cv), f * (1 - 35 / cv)
+    v, mm = v * (1 - 1_625 / (v + mm)), mm * (1 - 1_625 / (v + mm))
+    cv = v + mm + f
+    true_up = 130_000.00 - cv
+    got = {"growth": growth, "charges": charges, "maintenance_fee": 35.0, "rider_fee": 1_625.0,
+           "cv_before_true_up": cv, "true_up": true_up, "money_market": mm + true_up,
+           "cv_end": cv + true_up}
+    assert_to_the_cent(got, CONTINUATION_STEP_2, "by hand, month 2")
+    d2 = math.exp(-RATE * 2 / 12)
+    assert abs(true_up * d2 - CONTINUATION_PV["pv_claims"]) < CENT
+    assert abs(excess * math.exp(-RATE / 12) - NO_CONTINUATION_PV["pv_db_excess"]) < CENT
+
+
+def test_hand_worked_spousal_continuation_engine_matches_the_docs_to_the_cent(tmp_path):
+    config = continuation_config(tmp_path)
+    inforce = continuing(config)
+    model, _, _, run = engine(config, inforce)
+    assert model.contracts.maturity_step[0] == 2  # 2 + (10 - 9 - 1) x 12
+    assert bool(model.contracts.continuation_eligible[0])
+    assert_to_the_cent(measures_of(run), CONTINUATION_PV, "engine, spousal continuation")
+    for s in range(model.n_scenarios):
+        # the main segment (the contract on the owner's life) ends with the owner's death
+        # in month 1; its trace holds the path the contract would have had without a death
+        first = step_of(run, 0, s)
+        assert first["weight"] == 0.0
+        assert abs(first["cv_end"] - CONTINUATION_STEP_1["cv_before_death"]) < CENT
+        assert abs(first["growth"] - CONTINUATION_STEP_1["growth"]) < CENT
+        assert abs(first["charges"] - CONTINUATION_STEP_1["charges"]) < CENT
+
+
+def test_hand_worked_spousal_continuation_twin_matches_the_docs_to_the_cent(tmp_path):
+    config = continuation_config(tmp_path)
+    inforce = continuing(config)
+    model, scenarios, assumptions, run = engine(config, inforce)
+    ref = project_contract(inforce.to_dict("records")[0], config, scenarios, 0, assumptions.mortality)
+    assert_to_the_cent(ref, CONTINUATION_PV, "twin, spousal continuation")
+    for name in K.MEASURES:
+        assert ref[name] == pytest.approx(measures_of(run)[name], rel=1e-12, abs=1e-9), name
+
+
+def test_hand_worked_death_without_continuation_pays_the_death_benefit(tmp_path):
+    config = continuation_config(tmp_path, **{"behaviour.spousal_continuation": 0.0})
+    inforce = continuing(config)
+    model, scenarios, assumptions, run = engine(config, inforce)
+    assert_to_the_cent(measures_of(run), NO_CONTINUATION_PV, "engine, no continuation")
+    ref = project_contract(inforce.to_dict("records")[0], config, scenarios, 0, assumptions.mortality)
+    assert_to_the_cent(ref, NO_CONTINUATION_PV, "twin, no continuation")
+
+
+def test_every_spousal_continuation_figure_is_written_in_the_methodology_document():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "methodology.md").read_text()
+    figures = [*CONTINUATION_STEP_1.values(), *CONTINUATION_STEP_2.values(), *CONTINUATION_PV.values(),
+               *NO_CONTINUATION_PV.values()]
+    missing = [f"{x:,.2f}" for x in figures if x > 1.0 and f"{x:,.2f}" not in text]
+    assert not missing, missing

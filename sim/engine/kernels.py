@@ -179,9 +179,11 @@ def _event(weight, prob, simulated, seed, cid, s, t, kind):
 
 
 @jit
-def _file_claim(pend, kind, amount, t, delay_steps, delay_prob, simulated, seed, cid, s, grid):
+def _file_claim(pend, kind, amount, t, delay_steps, delay_prob, simulated, seed, cid, s, grid,
+                t_mat):
     """A death at step t files a claim that arrives ``delay`` steps later; continuation
-    claims are settled on the next step of a grid of ``grid`` steps (1 = when they arrive)."""
+    claims are settled on the next step of a grid of ``grid`` steps (1 = when they arrive),
+    but never later, for the grid's sake, than the Rider Maturity Date's step."""
     if amount <= 0.0:
         return
     ring = pend.shape[2]
@@ -197,13 +199,17 @@ def _file_claim(pend, kind, amount, t, delay_steps, delay_prob, simulated, seed,
                 k_pick = k
                 break
         arrival = t + delay_steps[k_pick]
-        arrival = ((arrival + g) // g) * g - 1
-        pend[kind, k_pick, arrival % ring] += amount
+        settle = ((arrival + g) // g) * g - 1
+        if settle > t_mat - 1:
+            settle = arrival if arrival > t_mat - 1 else t_mat - 1
+        pend[kind, k_pick, settle % ring] += amount
     else:
         for k in range(n_k):
             arrival = t + delay_steps[k]
-            arrival = ((arrival + g) // g) * g - 1
-            pend[kind, k, arrival % ring] += amount * delay_prob[k]
+            settle = ((arrival + g) // g) * g - 1
+            if settle > t_mat - 1:
+                settle = arrival if arrival > t_mat - 1 else t_mat - 1
+            pend[kind, k, settle % ring] += amount * delay_prob[k]
 
 
 @jit
@@ -350,7 +356,7 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f, co
                 d_p = _event(pool_before, q_lives[c, LIFE_SPOUSE, year], simulated, seed, cid, s,
                              t, D_OWNER)
                 _file_claim(pend, K_TERMINATE, d_p, t, delay_steps, delay_prob, simulated, seed,
-                            cid, s, grid)
+                            cid, s, grid, t_mat)
                 pending += d_p
                 w[4] = pool_before - d_p
             for cls in range(4):
@@ -362,12 +368,12 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f, co
                     if owner_natural and cls >= 2 and cont_eligible and not cont_used:
                         cont = _event(d_o, params[P_E_CONT], simulated, seed, cid, s, t, D_ELECT)
                         _file_claim(pend, K_CONT_OWNER, cont, t, delay_steps, delay_prob,
-                                    simulated, seed, cid, s, grid)
+                                    simulated, seed, cid, s, grid, t_mat)
                         _file_claim(pend, K_TERMINATE, d_o - cont, t, delay_steps, delay_prob,
-                                    simulated, seed, cid, s, grid)
+                                    simulated, seed, cid, s, grid, t_mat)
                     else:
                         _file_claim(pend, K_TERMINATE, d_o, t, delay_steps, delay_prob,
-                                    simulated, seed, cid, s, grid)
+                                    simulated, seed, cid, s, grid, t_mat)
                     pending += d_o
                     wc -= d_o
                 if cls >= 2 and wc > 0.0:
@@ -377,7 +383,7 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f, co
                         if sp_active and not cont_used:
                             # co-annuitant's death: Option D continuation [004 II]
                             _file_claim(pend, K_CONT_COANNUITANT, d_s, t, delay_steps,
-                                        delay_prob, simulated, seed, cid, s, grid)
+                                        delay_prob, simulated, seed, cid, s, grid, t_mat)
                             pending += d_s
                         else:
                             moved[cls - 2] += d_s  # the spouse is gone; nothing else changes
@@ -393,7 +399,7 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f, co
                         else:
                             rest = d_a
                         _file_claim(pend, K_TERMINATE, rest, t, delay_steps, delay_prob,
-                                    simulated, seed, cid, s, grid)
+                                    simulated, seed, cid, s, grid, t_mat)
                         pending += rest
                 w[cls] = wc
             for cls in range(4):
@@ -527,6 +533,8 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f, co
                         acc[M_BASE] += cancel_now * disc * base
                     carry = amt - cancel_now
                     acc[M_CONT] += amt
+                    # the step-up credited to the continued contract is a death benefit cost
+                    acc[M_DB] += amt * disc * (proceeds - cv)
                     if carry <= 0.0:
                         continue
                     excess = proceeds - cv
