@@ -242,6 +242,7 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f, co
     grid = int(params[P_CONT_GRID])
     lag_surrender = params[P_LAG_SURRENDER]
     n_lapse = lapse_base.shape[0]
+    n_wc = withdrawal_charges.shape[0]
     n_years = q_lives.shape[2]
     n_k = delay_steps.shape[0]
     ring = pend.shape[2]
@@ -483,9 +484,18 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f, co
                     sc = 0.0
                     charged = lapses - waived_lapses
                     if cv > free and t + 1 > free_until:
-                        second_year = (t + 1 - pay_step) // m + 1
-                        sc = _layered_charge(cv - free, first_left, cy, second_left, second_year,
-                                             withdrawal_charges)[0]
+                        # the layered charge, inline (this runs on every step): payments to
+                        # date first at the contract year's rate, then the scheduled payment
+                        # at its own year's rate; earnings are free
+                        amount = cv - free
+                        part = amount if amount < first_left else first_left
+                        if part > 0.0 and cy <= n_wc:
+                            sc = part * withdrawal_charges[cy - 1]
+                        rest = amount - (part if part > 0.0 else 0.0)
+                        if rest > 0.0 and second_left > 0.0:
+                            second_year = (t + 1 - pay_step) // m + 1
+                            if 1 <= second_year <= n_wc:
+                                sc += (rest if rest < second_left else second_left) * withdrawal_charges[second_year - 1]
                     else:
                         charged = 0.0
                     acc[M_WC] += charged * disc * sc
