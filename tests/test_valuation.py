@@ -57,7 +57,7 @@ def test_breakeven_fee_standard_error_matches_its_spread_over_independent_seeds(
     fees, ses = [], []
     for seed in range(8):
         config = make_config({"run.scenarios": 200, "run.seed": 100 + seed})
-        inforce = random_inforce(config, n=6, seed=4)
+        inforce = random_inforce(config, n=6, seed=4, lives=False)  # single lives: fast
         model, _, _ = model_for(config, inforce)
         f, se, _ = breakeven_fee(model)
         fees.append(f)

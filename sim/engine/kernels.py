@@ -17,13 +17,15 @@ Order of events within a step (docs/methodology.md section 3, tests/reference.py
 4. surrenders, 5. rider cancellations (from the 10th rider anniversary), 6. annuitizations;
 7. claims arriving now are settled: death proceeds paid (Death Benefit within 180 days,
    else the Contract Value), or the contract continues for the spouse (Option D) with the
-   Contract Value reset to the death proceeds: a new segment;
+   Contract Value reset to the death proceeds: a new segment when that is a step-up, the
+   segment's own pool of continued contracts (class 4) when it is not;
 8. on a contract anniversary, for the contracts in force (and claims still pending):
    maintenance fee, Rider Fee on the BB, maturity true-up (the segment ends), MAV
-   step-up, partial withdrawal with the pro-rata BB adjustment, trade-in to a new rider
-   (a new segment);
+   step-up, partial withdrawal with the pro-rata BB adjustment;
 9. a scheduled purchase payment (added to the BB up to the first anniversary after the
-   Rider Date).
+   Rider Date);
+10. on anniversaries from the 10th rider anniversary, trade-in to a New Rider (a new
+    segment).
 
 With ``simulated`` decrements every probability above becomes a draw from a counter-based
 hash of (seed, contract_id, scenario, step, kind), so a path holds weight 1 in one state.
