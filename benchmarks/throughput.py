@@ -3,11 +3,22 @@
 Usage::
 
     python benchmarks/throughput.py [--contracts 10000 --scenarios 1000 --years 10
-                                     --threads-list 1,0 --output benchmarks/results/throughput.json]
+                                     --threads-list 1,0 --lives single
+                                     --output benchmarks/results/throughput.json]
+    python benchmarks/throughput.py --contracts 1000 --scenarios 200 --variants "" \
+        --threads-list 1 --lives-cases all          # issue #3: two lives vs single life
 
 The workload is ``configs/example.toml`` with a synthetic block of new-business contracts
 (rider period ``--years``, no rider years elapsed, 12 months to the first anniversary), so
 every contract projects exactly ``years * steps_per_year`` steps along every scenario.
+
+``--lives single`` (the default, the core figure) strips the second life from the
+synthetic block: no spouse, beneficiary ``natural``, no Spousal Protection, no separate
+annuitant (owners stay natural persons). ``--lives two`` keeps the synthetic spouses (60 %
+of contracts, spouse beneficiary) and Spousal Protection (a third of those).
+``--lives-cases`` times, in the same process and on the same contracts and scenarios,
+single life against two lives with exact continuation (``continuation_grid_steps = 1``),
+with the settlement grid of 12 steps, and without spousal continuation.
 
 Only kernel time is measured: for the engine, the ``seconds`` that
 :func:`sim.engine.driver.run_block` reports (``project_block`` plus the scenario-total
@@ -62,6 +73,14 @@ VARIANTS: dict[str, list[str]] = {
     "no_withdrawals": ["withdrawals.enabled=false"],
     "no_decrements": ["mortality.enabled=false", "lapse.enabled=false",
                       "withdrawals.enabled=false"],
+}
+
+#: Lives cases (issue #3): name -> (lives of the block, config overrides).
+LIVES_CASES: dict[str, tuple[str, list[str]]] = {
+    "single": ("single", []),
+    "two_exact": ("two", ["behaviour.continuation_grid_steps=1"]),
+    "two_grid12": ("two", ["behaviour.continuation_grid_steps=12"]),
+    "two_no_continuation": ("two", ["behaviour.spousal_continuation=0"]),
 }
 
 
@@ -209,14 +228,35 @@ def benchmark_config(config_path: Path, scenarios: int, overrides: list[str]) ->
     return load_config(config_path, [f"run.scenarios={scenarios}", *overrides])
 
 
-def new_business_inforce(n_contracts: int, seed: int, config: Config, years: int) -> pd.DataFrame:
+def single_life(frame: pd.DataFrame) -> pd.DataFrame:
+    """The block with its second life stripped: no spouse, beneficiary ``natural``, no
+    Spousal Protection, annuitant columns blank (the owner, who stays a natural person)."""
+    frame = frame.copy()
+    frame["spouse_age"] = np.nan
+    frame["spouse_sex"] = ""
+    frame["beneficiary"] = "natural"
+    frame["spousal_protection"] = False
+    frame["annuitant_age"] = np.nan
+    frame["annuitant_sex"] = ""
+    frame["owner_type"] = "natural"
+    return frame
+
+
+def new_business_inforce(n_contracts: int, seed: int, config: Config, years: int,
+                         lives: str = "single") -> pd.DataFrame:
     """A synthetic block where every contract is new business with rider period ``years``.
 
     Rider years elapsed 0, contract year 1, 12 months to the first anniversary, BB, premiums
     and death benefit base equal to the contract value: each contract projects exactly
-    ``years * steps_per_year`` steps. Returns the validated frame.
+    ``years * steps_per_year`` steps. ``lives='single'`` strips the second life
+    (:func:`single_life`); ``'two'`` keeps the synthetic spouses and Spousal Protection.
+    Returns the validated frame.
     """
+    if lives not in ("single", "two"):
+        raise ValueError(f"lives must be 'single' or 'two', not {lives!r}")
     frame = synthetic_inforce(n_contracts, seed, config)
+    if lives == "single":
+        frame = single_life(frame)
     frame["rider_period"] = years
     frame["rider_years_elapsed"] = 0
     frame["contract_year"] = 1
@@ -343,8 +383,8 @@ def machine_info() -> dict:
 
 
 def fmt_rate(x: float) -> str:
-    """A rate in millions, e.g. ``21.5 M``."""
-    return f"{x / 1e6:,.1f} M"
+    """A rate in millions, e.g. ``21.5 M`` (``0.31 M`` below one million)."""
+    return f"{x / 1e6:,.1f} M" if x >= 1e6 else f"{x / 1e6:.2f} M"
 
 
 def markdown_table(results: list[dict], threads_list: list[int]) -> str:
@@ -395,6 +435,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--years", type=int, default=10, help="rider period of every contract (7-20)")
     p.add_argument("--threads-list", default="1,0", help="comma-separated numba threads; 0 = all")
     p.add_argument("--repeats", type=int, default=3, help="timings per case; the best is reported")
+    p.add_argument("--minimal-repeats", type=int, default=0,
+                   help="timings per case of the minimal kernel (0 = --repeats); it is cheap, so "
+                        "it can be repeated more than a long engine run")
     p.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="TOML config of the run")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="config override applied to every run (repeatable)")
@@ -405,16 +448,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--variant-threads", type=int, default=1, help="threads for the variant runs")
     p.add_argument("--extra-variant", action="append", default=[], metavar="NAME:KEY=VALUE,...",
                    help="one more variant, e.g. 'no_cancel:behaviour.cancel.rate=0' (repeatable)")
+    p.add_argument("--lives", choices=("single", "two"), default="single",
+                   help="single: second life stripped from the synthetic block; two: keep its "
+                        "spouses (60 %%) and Spousal Protection")
+    p.add_argument("--lives-cases", default="",
+                   help="issue #3: lives cases timed in the same process at --variant-threads "
+                        "(comma-separated, 'all', '' = none); known: " + ", ".join(LIVES_CASES))
     p.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON report")
     p.add_argument("--note", default="",
                    help="free text stored with the results (e.g. what was measured)")
     args = p.parse_args(argv)
+    args.minimal_repeats = args.minimal_repeats or args.repeats
     args.threads_list = [int(x) for x in args.threads_list.split(",") if x.strip()]
     args.variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     unknown = [v for v in args.variants if v not in VARIANTS]
     if unknown:
         p.error(f"unknown variant(s): {', '.join(unknown)}")
     args.variant_overrides = {name: VARIANTS[name] for name in args.variants}
+    if args.lives_cases.strip() == "all":
+        args.lives_cases = list(LIVES_CASES)
+    else:
+        args.lives_cases = [v.strip() for v in args.lives_cases.split(",") if v.strip()]
+    unknown = [v for v in args.lives_cases if v not in LIVES_CASES]
+    if unknown:
+        p.error(f"unknown lives case(s): {', '.join(unknown)}")
     for item in args.extra_variant:
         name, sep, sets = item.partition(":")
         if not sep or not name.strip() or "=" not in sets:
@@ -423,7 +480,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def time_kernels(work: Workload, threads_list: list[int], repeats: int) -> list[dict]:
+def time_kernels(work: Workload, threads_list: list[int], repeats: int,
+                 minimal_repeats: int | None = None) -> list[dict]:
     """Best-of timings of every kernel at every thread count (after a warm-up)."""
     small = work.head()
     for th in threads_list:
@@ -432,7 +490,8 @@ def time_kernels(work: Workload, threads_list: list[int], repeats: int) -> list[
     results = []
     for th in threads_list:
         for name, fn in KERNELS.items():
-            r = best_of(fn, work, th, repeats)
+            n = (minimal_repeats or repeats) if name == "minimal" else repeats
+            r = best_of(fn, work, th, n)
             r.update(kernel=name, threads_requested=th, threads=set_threads(th))
             results.append(r)
             log(f"{name:8s} threads={r['threads']}: best {r['seconds_best']:.3f} s "
@@ -449,7 +508,7 @@ def time_variants(args: argparse.Namespace, work: Workload, results: list[dict])
     """
     by = {(r["kernel"], r["threads_requested"]): r for r in results}
     th = args.variant_threads
-    minimal = by.get(("minimal", th)) or best_of(run_minimal, work, th, args.repeats)
+    minimal = by.get(("minimal", th)) or best_of(run_minimal, work, th, args.minimal_repeats)
     variants = []
     for name, overrides in args.variant_overrides.items():
         if name == "baseline" and ("full", th) in by:
@@ -467,6 +526,63 @@ def time_variants(args: argparse.Namespace, work: Workload, results: list[dict])
                          "mean_claim": r["mean_claim"]})
         log(f"variant {name:18s}: {fmt_rate(r['rate'])}/s ({ratio:.1%} of minimal)")
     return variants
+
+
+def time_lives(args: argparse.Namespace, work: Workload, results: list[dict]) -> list[dict]:
+    """Issue #3: the engine on single-life and two-life versions of the same block.
+
+    Same contracts (the synthetic block with or without its second life), same scenarios,
+    same process, ``--variant-threads`` threads; each case is compared with single life and
+    with the minimal kernel (which ignores the lives, so one timing serves every case).
+    The ``single`` case is reused from ``results`` when the main run was single life at
+    these threads with no extra overrides.
+    """
+    by = {(r["kernel"], r["threads_requested"]): r for r in results}
+    th = args.variant_threads
+    minimal = by.get(("minimal", th)) or best_of(run_minimal, work, th, args.minimal_repeats)
+    blocks = {args.lives: work.inforce}
+    cases = []
+    for name in args.lives_cases:
+        lives, overrides = LIVES_CASES[name]
+        if lives not in blocks:
+            cfg0 = benchmark_config(args.config, args.scenarios, args.overrides)
+            blocks[lives] = new_business_inforce(args.contracts, args.seed, cfg0, args.years, lives)
+        if lives == args.lives and not overrides and ("full", th) in by:
+            r = by[("full", th)]
+        else:
+            cfg = benchmark_config(args.config, args.scenarios, args.overrides + overrides)
+            cwork = build_workload(cfg, blocks[lives], args.years)
+            run_engine(cwork.head(), th)
+            r = best_of(run_engine, cwork, th, args.repeats)
+        inforce = blocks[lives]
+        cases.append({
+            "case": name, "lives": lives, "overrides": overrides, "threads": set_threads(th),
+            "with_spouse": int(inforce["spouse_age"].notna().sum()),
+            "spousal_protection": int(inforce["spousal_protection"].astype(bool).sum()),
+            "seconds_best": r["seconds_best"], "seconds_all": r["seconds_all"],
+            "rate": r["rate"], "ratio_to_minimal": r["rate"] / minimal["rate"],
+            "minimal_rate": minimal["rate"],
+            "foreign_cpu_share": r["foreign_cpu_share"], "mean_claim": r["mean_claim"]})
+        log(f"lives {name:20s}: {fmt_rate(r['rate'])}/s ({r['rate'] / minimal['rate']:.2%} "
+            f"of minimal; other processes' CPU share {r['foreign_cpu_share']})")
+    single = next((c["rate"] for c in cases if c["case"] == "single"), None)
+    for c in cases:
+        c["ratio_to_single"] = c["rate"] / single if single else None
+    return cases
+
+
+def lives_table(cases: list[dict]) -> str:
+    """Lives table: rate, relative to single life and to the minimal kernel."""
+    lines = [("| case | lives | overrides | best s | contract·scenario·steps / s "
+              "| vs single life | vs minimal | foreign CPU share |"),
+             "|---|---|---|---:|---:|---:|---:|---|"]
+    for c in cases:
+        rel = f"{c['ratio_to_single']:.3f}x" if c["ratio_to_single"] else "-"
+        overrides = ", ".join(f"`{o}`" for o in c["overrides"]) or "-"
+        lines.append(f"| {c['case']} | {c['lives']} | {overrides} | {c['seconds_best']:.2f} "
+                     f"| {fmt_rate(c['rate'])} | {rel} | {c['ratio_to_minimal']:.2%} "
+                     f"| {c['foreign_cpu_share']} |")
+    return "\n".join(lines)
 
 
 def summarise(results: list[dict], threads_list: list[int]) -> tuple[dict, dict]:
@@ -489,7 +605,9 @@ def print_report(report: dict, threads_list: list[int]) -> None:
     w, m, src = report["workload"], report["machine"], report["sim"]
     print(f"## Throughput ({report['date'][:10]}, {report['timing']})\n")
     print(f"Workload: {w['contracts']:,} contracts x {w['scenarios']:,} scenarios "
-          f"x {w['steps']} steps ({w['contract_scenario_steps']:,} contract·scenario·steps).  ")
+          f"x {w['steps']} steps ({w['contract_scenario_steps']:,} contract·scenario·steps), "
+          f"{'single life' if w['lives'] == 'single' else 'two lives'} ({w['with_spouse']:,} with a spouse, "
+          f"{w['spousal_protection']:,} with Spousal Protection).  ")
     print(f"Machine: {m['cpu_model']}, {m['cores']} cores, numba {m['numba']} "
           f"({m['numba_threading_layer']}), Python {m['python']}; load average "
           f"{m['load_average_at_start']} at start, {m['load_average_at_end']} at end.  ")
@@ -506,13 +624,18 @@ def print_report(report: dict, threads_list: list[int]) -> None:
     if variants:
         print(f"\n### Engine variants ({variants[0]['threads']} thread(s))\n")
         print(variants_table(variants, variants[0]["rate"] / variants[0]["ratio_to_minimal"]))
+    lives = report.get("lives_cases")
+    if lives:
+        print(f"\n### Lives (issue #3, {lives[0]['threads']} thread(s), minimal kernel "
+              f"{fmt_rate(lives[0]['minimal_rate'])}/s)\n")
+        print(lives_table(lives))
 
 
 def main(argv: list[str] | None = None) -> dict:
     """Run the benchmark, print the markdown tables and write the JSON report."""
     args = parse_args(argv)
     config = benchmark_config(args.config, args.scenarios, args.overrides)
-    inforce = new_business_inforce(args.contracts, args.seed, config, args.years)
+    inforce = new_business_inforce(args.contracts, args.seed, config, args.years, args.lives)
     work = build_workload(config, inforce, args.years)
     config_name = args.config.relative_to(ROOT) if args.config.is_relative_to(ROOT) else args.config
     workload = {
@@ -525,21 +648,26 @@ def main(argv: list[str] | None = None) -> dict:
         "contract_scenario_steps": work.path_steps,
         "chunk_size": auto_chunk_size(work.n_scenarios),
         "inforce_seed": args.seed,
+        "lives": args.lives,
+        "with_spouse": int(inforce["spouse_age"].notna().sum()),
+        "spousal_protection": int(inforce["spousal_protection"].astype(bool).sum()),
         "allocations": int(inforce["allocation"].nunique()),
     }
     log(f"workload: {work.n_contracts} contracts x {work.n_scenarios} scenarios "
-        f"x {work.n_steps} steps")
+        f"x {work.n_steps} steps, {'single life' if args.lives == 'single' else 'two lives'}")
     load_start = load_average()
 
-    results = time_kernels(work, args.threads_list, args.repeats)
+    results = time_kernels(work, args.threads_list, args.repeats, args.minimal_repeats)
     ratios, scaling = summarise(results, args.threads_list)
     variants = time_variants(args, work, results) if args.variant_overrides else []
+    lives_cases = time_lives(args, work, results) if args.lives_cases else []
 
     report = {
         "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "measure": "contract·scenario·steps per second = sum over contracts of projected steps "
                    "x scenarios / kernel seconds",
-        "timing": f"best of {args.repeats} runs, compilation excluded (warm-up on a tiny block)",
+        "timing": f"best of {args.repeats} runs (minimal kernel: {args.minimal_repeats}), "
+                  "compilation excluded (warm-up on a tiny block)",
         "workload": workload,
         "machine": {**machine_info(), "load_average_at_start": load_start},
         "sim": sim_source(),
@@ -550,6 +678,7 @@ def main(argv: list[str] | None = None) -> dict:
         "target_ratio": TARGET_RATIO,
         "target_met": {k: v >= TARGET_RATIO for k, v in ratios.items()},
         "variants": variants,
+        "lives_cases": lives_cases,
     }
     print_report(report, args.threads_list)
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -13,11 +13,13 @@ the control variate, randomised QMC, and combinations), the script
    PV claims;
 2. predicts the scenarios needed for ``SE = target x PV claims`` as
    ``n = n0 (SE(n0) / target SE)**2`` (the Monte Carlo rate ``SE ~ n**-0.5``), rounded up to
-   whole sample groups (pairs, scrambles) and at least ``--min-scenarios``;
+   whole sample groups (pairs, scrambles; with QMC a power of 2 of points a scramble) and
+   at least ``--min-scenarios``;
 3. verifies by pricing at that size with a fresh seed. When the verification misses the
    target (the standard error is itself an estimate, and randomised QMC does not follow
-   ``n**-0.5``), it predicts again from the verification run (at least doubling) and
-   retries, up to ``--rounds`` times.
+   ``n**-0.5``), it predicts again from the verification run (with a 5 % margin, at least
+   one sample group more; with RQMC it doubles the points of each scramble) and retries,
+   up to ``--rounds`` times.
 
 The wall time is that of the verifying ``sim.valuation.price`` call (scenario generation,
 control, kernels; no break-even search), best of ``--repeats``. Everything, with every
@@ -39,7 +41,9 @@ from pathlib import Path
 
 import numba
 import numpy as np
-import pandas as pd
+
+# run from a source tree: this checkout's package, whatever the current folder
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import sim
 from sim.config import load_config
@@ -62,13 +66,20 @@ METHODS: dict[str, list[str]] = {
 }
 
 
-def _unit(config) -> int:
-    run = config.run
-    return run.qmc_scrambles if run.qmc else 2 if run.antithetic else 1
+def _unit(config, settings: list[str]) -> int:
+    """Scenarios per sample group of a method: scrambles, pairs or 1."""
+    if "run.qmc=true" in settings:
+        return config.run.qmc_scrambles
+    return 2 if "run.antithetic=true" in settings else 1
 
 
-def _round_up(n: float, unit: int, floor: int) -> int:
-    return max(floor, unit * math.ceil(max(n, 1.0) / unit))
+def _round_up(n: float, unit: int, floor: int, qmc: bool = False) -> int:
+    """Whole sample groups, at least ``floor``; with QMC a power of 2 of points a scramble
+    (Sobol points are balanced at powers of 2)."""
+    groups = math.ceil(max(n, floor, 1.0) / unit)
+    if qmc:
+        groups = 2 ** math.ceil(math.log2(groups))
+    return unit * groups
 
 
 def _price(config_path, overrides, inforce, repeats=1):
@@ -86,12 +97,12 @@ def _price(config_path, overrides, inforce, repeats=1):
 
 def run_method(name, config_path, base, inforce, args) -> dict:
     sets = base + METHODS[name]
-    unit = _unit(load_config(config_path, sets))
-    pilot_n = _round_up(args.pilot, unit, unit)
+    unit = _unit(load_config(config_path, base + ["run.qmc=false", "run.antithetic=false"]), METHODS[name])
+    qmc = "run.qmc=true" in METHODS[name]
+    pilot_n = _round_up(args.pilot, unit, unit, qmc)
     pilot = _price(config_path, sets + [f"run.scenarios={pilot_n}", f"run.seed={args.seed}"], inforce)
     target_se = args.target * abs(pilot["pv_claims"])
-    predicted = _round_up(pilot_n * (pilot["pv_claims_se"] / target_se) ** 2, unit,
-                          _round_up(args.min_scenarios, unit, unit))
+    predicted = _round_up(pilot_n * (pilot["pv_claims_se"] / target_se) ** 2, unit, args.min_scenarios, qmc)
     trials, n = [], predicted
     for k in range(args.rounds):
         seed = args.seed + 1 + k
@@ -102,7 +113,10 @@ def run_method(name, config_path, base, inforce, args) -> dict:
               f"({'met' if trial['met'] else 'missed'}), {trial['seconds']:.2f} s", file=sys.stderr)
         if trial["met"]:
             break
-        n = _round_up(max(2 * n, n * (trial["relative_se"] / args.target) ** 2), unit, n)
+        if qmc:  # QMC does not follow n**-0.5: the next power of 2 a scramble
+            n = 2 * n
+        else:  # predict again from this run (5 % margin), at least one group more
+            n = _round_up(1.05 * n * (trial["relative_se"] / args.target) ** 2, unit, n + unit)
     return {"method": name, "settings": METHODS[name], "pilot": pilot, "predicted_scenarios": predicted,
             "trials": trials, "scenarios": trials[-1]["scenarios"], "met": trials[-1]["met"],
             "seconds": trials[-1]["seconds"], "relative_se": trials[-1]["relative_se"]}
@@ -124,7 +138,7 @@ def _machine() -> dict:
                                     capture_output=True, text=True).stdout.strip())
     except (OSError, subprocess.CalledProcessError):
         commit, dirty = "unknown", None
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+    return {"cpu": cpu, "cores": os.cpu_count(), "load_average": list(os.getloadavg()), "python": platform.python_version(),
             "numpy": np.__version__, "numba": numba.__version__, "platform": platform.platform(),
             "commit": commit, "sim_modified": dirty, "sim_path": str(Path(sim.__file__).parent)}
 
@@ -181,7 +195,7 @@ def main(argv=None) -> int:
     text = table(results, args.target)
     print(text)
     out = {
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "config": str(args.config), "overrides": args.sets, "contracts": len(inforce),
         "contracts_in_config": all_contracts, "spouses": args.spouses, "target_relative_se": args.target,
         "pilot_scenarios": args.pilot, "seed": args.seed, "threads": args.threads,

@@ -243,6 +243,7 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f, co
     shortfall_from_fixed = params[P_FEE_SHORTFALL] > 0.5
     grid = int(params[P_CONT_GRID])
     lag_surrender = params[P_LAG_SURRENDER]
+    lag_death = params[P_LAG_DEATH]
     n_lapse = lapse_base.shape[0]
     n_wc = withdrawal_charges.shape[0]
     n_years = q_lives.shape[2]
@@ -527,7 +528,9 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f, co
                     if delay_within[k] > 0 and db_code > 0 and dbb > cv:
                         proceeds = dbb
                     if kind == K_TERMINATE:
-                        acc[M_DB] += amt * disc * math.exp(-r_t * params[P_LAG_DEATH]) * (proceeds - cv)
+                        if proceeds > cv:
+                            lag_factor = math.exp(-r_t * lag_death) if lag_death > 0.0 else 1.0
+                            acc[M_DB] += amt * disc * lag_factor * (proceeds - cv)
                         if params[P_TF_DEATH] > 0.5:
                             base = cv if fee_on_cv else bb
                             tf = fee * base
