@@ -155,8 +155,12 @@ def _quantile_se(sample, pct: float, delta: float = 0.01) -> float:
 
 
 def _calibration_text(cfg, scen, index: str | None, tolerance_se: float) -> str:
-    from .market.calibration import (LEFT_TAIL, calibration_table, wealth_ratio_percentiles,
-                                     wealth_ratios)
+    from .market.calibration import (
+        LEFT_TAIL,
+        calibration_table,
+        wealth_ratio_percentiles,
+        wealth_ratios,
+    )
 
     names = list(scen.index_names)
     if index is None:

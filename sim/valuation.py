@@ -14,7 +14,7 @@ from .config import Config, ConfigError
 from .control_variate import Control, control_estimate, gmab_control
 from .engine import kernels as K
 from .engine.driver import BlockRun, path_standard_errors, run_block
-from .engine.layout import Assumptions, Model, build_model, horizon_steps, contract_arrays
+from .engine.layout import Assumptions, Model, build_model, contract_arrays, horizon_steps
 from .inforce import load_inforce
 from .market import Scenarios, generate_scenarios, market_basis, slice_scenarios
 
@@ -239,7 +239,8 @@ def price(config: Config, inforce: pd.DataFrame | None = None, model: Model | No
     ----------
     config : Config
     inforce : DataFrame, optional
-        Validated model points; default: the config's ``[inforce]``.
+        Validated model points; default: the config's ``[inforce]``. With ``model`` and the
+        control variate, the inforce the model was built from (its allocation names).
     model : Model, optional
         An already lowered block to run as it is (``run.target_se`` is then refused).
     scenarios : Scenarios, optional
@@ -273,6 +274,9 @@ def price(config: Config, inforce: pd.DataFrame | None = None, model: Model | No
         if scenarios is None:
             scenarios = generate_scenarios(config, model.discount.shape[1] - 1, model.n_scenarios)
         names = inputs.allocation_names if inputs is not None else _allocation_names(config, inforce)
+        if len(names) != model.portfolio_growth.shape[0]:
+            raise ValueError("the control variate needs the inforce the model was built from: "
+                             "pass it as price(config, inforce, model=...)")
         return gmab_control(config, model, scenarios, names)
 
     raw = run_block(model, run.threads, run.chunk_size, run.progress)

@@ -40,7 +40,7 @@ def block_config(tmp_path, example_config_data, example_inforce_path, write_conf
     return write_config(data, "block.toml")
 
 
-def real_world_config(write_config, model: str, **run) -> "Path":  # noqa: F821
+def real_world_config(write_config, model: str, **run) -> Path:
     data = {
         "run": {"scenarios": 20000, "seed": 1, **run},
         "market": {"model": model, "rate": 0.03, "indices": [{"name": "sp500"}],

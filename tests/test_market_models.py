@@ -143,6 +143,26 @@ def test_hull_white_defaults_and_uncorrelated_rate():
     assert scen.short_rate.shape == (4, 12)
 
 
+@pytest.mark.parametrize(("run", "group"), [({"run.antithetic": True}, 2), ({"run.qmc": True}, 64 // 16)])
+def test_hull_white_takes_the_run_shock_method(run, group):
+    config = make_config(hull_white(**{"run.scenarios": 64, **run}))
+    scen = generate_scenarios(config, 24)
+    assert scen.sample_group == group
+    if group == 2:  # mirrored pairs: the rate moves in opposite directions
+        x = np.log(scen.discount[:, -1])
+        np.testing.assert_allclose(x[0::2] + x[1::2], 2 * np.log(market_curve(config.market).discount(2.0))
+                                   + integrated_variance_term(config), rtol=0, atol=1e-12)
+
+
+def integrated_variance_term(config) -> float:
+    """ln P_sim = -int alpha - Y with Y odd in the shocks: the pair sum is -2 int_0^T alpha =
+    2 ln P(0, T) - V(0, T)."""
+    from sim.market.hull_white import integrated_variance
+
+    hw = config.market.hull_white
+    return -float(integrated_variance(hw.mean_reversion, hw.volatility, 2.0))
+
+
 # --------------------------------------------------------------------------- real world
 
 
@@ -156,7 +176,7 @@ def test_rsln_config_generates_the_named_set_on_the_run_seed():
 
 
 def test_rsln_explicit_parameters_and_the_default_set():
-    explicit = dict(mu1=0.01, sigma1=0.035, p12=0.04, mu2=-0.015, sigma2=0.06, p21=0.2)
+    explicit = {"mu1": 0.01, "sigma1": 0.035, "p12": 0.04, "mu2": -0.015, "sigma2": 0.06, "p21": 0.2}
     config = config_from_dict(one_index("rsln", rsln=explicit))
     assert config.market.rsln.params() == RSLN2Params(**explicit)
     default = config_from_dict(one_index("rsln"))
@@ -212,7 +232,7 @@ def test_pricing_on_real_world_scenarios_is_refused_without_the_override():
 # --------------------------------------------------------------------------- scenario files
 
 
-def file_config(tmp_path, scen, name="scen.csv", **run) -> "Config":  # noqa: F821
+def file_config(tmp_path, scen, name="scen.csv", **run) -> Config:
     write_scenarios(scen, tmp_path / name)
     data = base_config_dict()
     data["market"].update(model="file", file=name)

@@ -3,6 +3,7 @@ standard error."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -152,7 +153,7 @@ def test_target_relative_se_doubles_the_scenarios_until_it_is_met(block):
     result = price(make_config({"run.breakeven": False, "run.scenarios": 128, "run.target_relative_se": 0.03}), block)
     b, counts = result.block, result.run["scenario_counts"]
     assert b["target_reached"] and b["pv_claims_se"] <= 0.03 * b["pv_claims"]
-    assert counts[0] == 128 and all(n2 == 2 * n1 for n1, n2 in zip(counts, counts[1:])) and len(counts) > 1
+    assert counts[0] == 128 and all(n2 == 2 * n1 for n1, n2 in itertools.pairwise(counts)) and len(counts) > 1
     assert b["scenarios"] == counts[-1] == len(result.scenarios)
     # it stopped at the first count that met the target
     before = priced(block, scenarios=counts[-2])
