@@ -112,23 +112,20 @@ def breakeven_fee(model: Model, threads: int = 0, chunk_size: int = 0,
 
     A root search (scipy ``brentq``) over the fee with the same scenarios at every
     evaluation, so the fee's effect on the paths (lower CV, higher claims) is included.
-    The standard error is the delta method: SE of (claims - fees) at the root divided by the
-    slope of the mean, from a central difference. With a ``control``, the mean of claims -
-    fees at each fee is the control-variate estimate (its beta refitted at each fee).
+    The bracket starts from the first-order guess PV claims / PV fee base at a zero fee and
+    widens until the sign changes; every evaluation is kept. The standard error is the
+    delta method: SE of (claims - fees) at the root divided by the slope of the mean,
+    taken between the evaluations nearest the root on either side. With a ``control``,
+    the mean of claims - fees at each fee is the control-variate estimate (its beta
+    refitted at each fee).
 
     Returns
     -------
     fee, fee_se, evaluations
         ``fee`` and ``fee_se`` are None when no fee up to MAX_FEE breaks even.
     """
-    calls = 0
     group = model.sample_group
-
-    def totals(f: float) -> np.ndarray:
-        nonlocal calls
-        calls += 1
-        r = run_block(model, threads, chunk_size, progress=False, fee_rate=f, contract_stats=False)
-        return r.scenario_totals[0] - r.scenario_totals[1]
+    seen: dict[float, tuple[float, float, np.ndarray]] = {}  # fee -> (gap, fee base, paths)
 
     def stat(x: np.ndarray) -> tuple[float, float]:
         if control is None:
@@ -136,23 +133,34 @@ def breakeven_fee(model: Model, threads: int = 0, chunk_size: int = 0,
         est = control_estimate(x, control, group)
         return est.mean, est.se
 
-    def gap(f: float) -> float:
-        return stat(totals(f))[0]
+    def evaluate(f: float) -> float:
+        f = float(f)
+        if f not in seen:
+            r = run_block(model, threads, chunk_size, progress=False, fee_rate=f, contract_stats=False)
+            paths = r.scenario_totals[0] - r.scenario_totals[1]
+            seen[f] = (stat(paths)[0], float(r.scenario_totals[4].mean()), paths)
+        return seen[f][0]
 
-    lo, g_lo = 0.0, gap(0.0)
-    if g_lo <= 0.0:
-        return 0.0, 0.0, calls
-    hi = 0.02
-    while gap(hi) > 0.0:
+    if evaluate(0.0) <= 0.0:
+        return 0.0, 0.0, len(seen)
+    base = seen[0.0][1]
+    guess = min(max(seen[0.0][0] / base, 1e-4), MAX_FEE) if base > 0 else 0.02
+    lo, hi = 0.0, guess
+    while evaluate(hi) > 0.0:  # fees lower the CV and raise claims: the root lies above
         if hi >= MAX_FEE:
-            return None, None, calls
-        lo, hi = hi, min(2.0 * hi, MAX_FEE)
-    root = brentq(gap, lo, hi, xtol=BREAKEVEN_TOL)
-    h = max(1e-5, 0.01 * root)
-    slope = (gap(root + h) - gap(max(root - h, 0.0))) / (root + h - max(root - h, 0.0))
-    _, se_gap = stat(totals(root))
+            return None, None, len(seen)
+        lo, hi = hi, min(1.5 * hi, MAX_FEE)
+    root = float(brentq(evaluate, lo, hi, xtol=BREAKEVEN_TOL))
+    below = max((f for f in seen if f <= root and seen[f][0] > 0.0), default=lo)
+    above = min((f for f in seen if f >= root and seen[f][0] <= 0.0), default=hi)
+    if above - below < 1e-6:  # too close for a stable slope: widen symmetrically
+        h = max(1e-5, 0.01 * root)
+        below, above = max(root - h, 0.0), root + h
+    slope = (evaluate(above) - evaluate(below)) / (above - below)
+    evaluate(root)
+    _, se_gap = stat(seen[root][2])
     fee_se = se_gap / abs(slope) if slope != 0 else float("nan")
-    return float(root), float(fee_se), calls
+    return root, float(fee_se), len(seen)
 
 
 def _block_figures(raw: BlockRun, model: Model, control: Control | None) -> dict:
