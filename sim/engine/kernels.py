@@ -215,6 +215,49 @@ def _file_claim(pend, kind, amount, t, delay_steps, delay_prob, simulated, seed,
 
 
 @jit
+def _push_segment(stack, n_stack, start, phase, var, mm, fix, bb, dbb, prem, first_left,
+                  second_left, withdrawn, cy, abf, fee, t_mat, next_anniv, window, cont_used,
+                  trade_used, sp_active, free_until, fixed_rate, renewal, owner_life, spouse_life,
+                  ann_life, owner_age, w0, w1, w2, w3, w4):
+    """Write a new segment's starting state on top of ``stack``; returns the new size."""
+    b = stack[n_stack]
+    b[S_START] = start
+    b[S_PHASE] = phase
+    b[S_VAR] = var
+    b[S_MM] = mm
+    b[S_FIX] = fix
+    b[S_BB] = bb
+    b[S_DBB] = dbb
+    b[S_PREM] = prem
+    b[S_FIRST_LEFT] = first_left
+    b[S_SECOND_LEFT] = second_left
+    b[S_WITHDRAWN] = withdrawn
+    b[S_CY] = cy
+    b[S_ABF] = abf
+    b[S_FEE] = fee
+    b[S_MAT] = t_mat
+    b[S_NEXT_ANNIV] = next_anniv
+    b[S_WINDOW] = window
+    b[S_CONT_USED] = 1.0 if cont_used else 0.0
+    b[S_TRADE_USED] = 1.0 if trade_used else 0.0
+    b[S_SP_ACTIVE] = 1.0 if sp_active else 0.0
+    b[S_FREE_UNTIL] = free_until
+    b[S_FIXED_RATE] = fixed_rate
+    b[S_RENEWAL] = renewal
+    b[S_OWNER_LIFE] = owner_life
+    b[S_SPOUSE_LIFE] = spouse_life
+    b[S_ANN_LIFE] = ann_life
+    b[S_OWNER_AGE] = owner_age
+    b[S_W0] = w0
+    b[S_W1] = w1
+    b[S_W2] = w2
+    b[S_W3] = w3
+    b[S_W4] = w4
+    b[S_MAIN] = 0.0
+    return n_stack + 1
+
+
+@jit
 def _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f, contract_i, q_lives,
              portfolio_growth, money_market_growth, short_rate, discount, params,
              withdrawal_charges, lapse_base, delay_steps, delay_prob, delay_within, trace):
@@ -558,51 +601,28 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f, co
                         w[4] += carry
                         ring_new[t % n_ring] += carry
                         continue
-                    b = stack[n_stack]
-                    n_stack += 1
-                    b[S_START] = t
-                    b[S_PHASE] = 1.0
                     if cv > 0.0:
                         # excess to the variable sub-accounts pro rata; the part due to the
                         # fixed account goes to Money Market [002 (c) 1.c]
-                        b[S_VAR] = var + excess * var / cv
-                        b[S_MM] = mm + excess * (mm + fix) / cv
+                        var_b = var + excess * var / cv
+                        mm_b = mm + excess * (mm + fix) / cv
                     else:
-                        b[S_VAR] = var
-                        b[S_MM] = mm + excess
-                    b[S_FIX] = fix
-                    b[S_BB] = bb
-                    b[S_DBB] = dbb  # the continued contract keeps its death benefit guarantee
-                    b[S_PREM] = prem
-                    b[S_FIRST_LEFT] = first_left
-                    b[S_SECOND_LEFT] = second_left
-                    b[S_WITHDRAWN] = withdrawn_this_year
-                    b[S_CY] = cy
-                    b[S_ABF] = abf
-                    b[S_FEE] = fee
-                    b[S_MAT] = t_mat
-                    b[S_NEXT_ANNIV] = next_anniv
-                    b[S_WINDOW] = window
-                    b[S_CONT_USED] = 1.0
-                    b[S_TRADE_USED] = 1.0 if trade_used else 0.0
-                    b[S_SP_ACTIVE] = 0.0
-                    b[S_FREE_UNTIL] = t + 1 + m  # one free withdrawal within the year
-                    b[S_FIXED_RATE] = fixed_rate
-                    b[S_RENEWAL] = renewal
+                        var_b = var
+                        mm_b = mm + excess
+                    # the survivor owns the contract: the spouse, or the owner after the
+                    # co-annuitant's death
+                    new_owner = owner_life
+                    new_owner_age = owner_age0
                     if kind == K_CONT_OWNER:
-                        b[S_OWNER_LIFE] = LIFE_SPOUSE
-                        b[S_OWNER_AGE] = contract_f[c, CF_SPOUSE_AGE]
-                    else:
-                        b[S_OWNER_LIFE] = owner_life
-                        b[S_OWNER_AGE] = owner_age0
-                    b[S_SPOUSE_LIFE] = -1.0
-                    b[S_ANN_LIFE] = -1.0
-                    b[S_W0] = carry
-                    b[S_W1] = 0.0
-                    b[S_W2] = 0.0
-                    b[S_W3] = 0.0
-                    b[S_W4] = 0.0
-                    b[S_MAIN] = 0.0
+                        new_owner = LIFE_SPOUSE
+                        new_owner_age = contract_f[c, CF_SPOUSE_AGE]
+                    # the continued contract keeps its death benefit guarantee; one free
+                    # withdrawal within the year; no further continuation
+                    n_stack = _push_segment(
+                        stack, n_stack, t, 1.0, var_b, mm_b, fix, bb, dbb, prem, first_left,
+                        second_left, withdrawn_this_year, cy, abf, fee, t_mat, next_anniv, window,
+                        True, trade_used, False, t + 1 + m, fixed_rate, renewal, new_owner, -1,
+                        -1, new_owner_age, carry, 0.0, 0.0, 0.0, 0.0)
         # 8. contract anniversary, for the contracts in force and the claims pending
         w_live = w[0] + w[1] + w[2] + w[3] + w[4]
         w_rider = w_live + pending
@@ -725,41 +745,18 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f, co
                 for k in range(n_ring):
                     ring_new[k] *= w[4] / pool_was
             if total > 0.0:
-                b = stack[n_stack]
-                n_stack += 1
-                b[S_START] = t + 1
-                b[S_PHASE] = 0.0
-                b[S_VAR] = var
-                b[S_MM] = mm
-                b[S_FIX] = fix
-                b[S_BB] = cv  # new Benefit Base = CV on the new Rider Date
-                b[S_DBB] = dbb
-                b[S_PREM] = prem
-                b[S_FIRST_LEFT] = first_left
-                b[S_SECOND_LEFT] = second_left
-                b[S_WITHDRAWN] = withdrawn_this_year
-                b[S_CY] = cy
-                b[S_ABF] = params[P_TRADE_ABF]
-                b[S_FEE] = params[P_TRADE_FEE]
-                b[S_MAT] = t + 1 + int(params[P_TRADE_PERIOD]) * m
-                b[S_NEXT_ANNIV] = t + 1 + m
-                b[S_WINDOW] = t + 1 + 10 * m if params[P_TRADE_PERIOD] > 10 else -1
-                b[S_CONT_USED] = 1.0 if cont_used else 0.0
-                b[S_TRADE_USED] = 1.0
-                b[S_SP_ACTIVE] = 1.0 if sp_active else 0.0
-                b[S_FREE_UNTIL] = -1  # a trade-in ends any free-withdrawal year
-                b[S_FIXED_RATE] = fixed_rate
-                b[S_RENEWAL] = renewal
-                b[S_OWNER_LIFE] = owner_life
-                b[S_SPOUSE_LIFE] = spouse_life
-                b[S_ANN_LIFE] = ann_life
-                b[S_W0] = traded[0]
-                b[S_W1] = traded[1]
-                b[S_W2] = traded[2]
-                b[S_W3] = traded[3]
-                b[S_W4] = traded[4]
-                b[S_OWNER_AGE] = owner_age0
-                b[S_MAIN] = 0.0
+                # new BB = CV on the new Rider Date; the New Rider's factor, fee and period;
+                # a trade-in ends any free-withdrawal year
+                new_maturity = t + 1 + int(params[P_TRADE_PERIOD]) * m
+                new_window = -1
+                if params[P_TRADE_PERIOD] > 10:
+                    new_window = t + 1 + 10 * m
+                n_stack = _push_segment(
+                    stack, n_stack, t + 1, 0.0, var, mm, fix, cv, dbb, prem, first_left,
+                    second_left, withdrawn_this_year, cy, params[P_TRADE_ABF], params[P_TRADE_FEE],
+                    new_maturity, t + 1 + m, new_window, cont_used, True, sp_active, -1,
+                    fixed_rate, renewal, owner_life, spouse_life, ann_life, owner_age0, traded[0],
+                    traded[1], traded[2], traded[3], traded[4])
         if do_trace:
             trace[c, s, t, 0] = w[0] + w[1] + w[2] + w[3]  # alive on the segment's own terms
             trace[c, s, t, 1] = var
