@@ -125,6 +125,17 @@ def _text(frame: pd.DataFrame, col: str, default: str) -> np.ndarray:
     return s.fillna(default).replace("", default).to_numpy(dtype=object)
 
 
+def _optional_sex(frame: pd.DataFrame, life: str, age: np.ndarray, problems: _Problems) -> np.ndarray:
+    """Sex codes (0/1, -1 = no such life) of an optional second life ``{life}_sex``, which
+    must be given exactly where ``{life}_age`` is."""
+    text = _text(frame, f"{life}_sex", "")
+    sex = np.array([SEXES.get(x, -1) for x in text], dtype=np.int64)
+    problems.add((text != "") & (sex < 0), f"{life}_sex", lambda r: f"'{text[r]}' is not M or F")
+    problems.add(np.isnan(age) != (sex < 0), f"{life}_age",
+                 f"{life}_age and {life}_sex must both be given or both blank")
+    return sex
+
+
 def _whole(values: np.ndarray) -> np.ndarray:
     return np.isnan(values) | (values != np.round(values))
 
@@ -175,12 +186,7 @@ def validate_inforce(frame: pd.DataFrame, config: Config, rider: AccumulationBen
           lambda r: f"'{owner_type[r]}' not one of {', '.join(sorted(OWNER_TYPES))}")
     spouse_age = num("spouse_age")
     p.add((spouse_age < 0) | (spouse_age > 115), "spouse_age", lambda r: f"{spouse_age[r]} not in 0-115")
-    spouse_sex_text = _text(frame, "spouse_sex", "")
-    spouse_sex = np.array([SEXES.get(s, -1) for s in spouse_sex_text], dtype=np.int64)
-    p.add((spouse_sex_text != "") & (spouse_sex < 0), "spouse_sex",
-          lambda r: f"'{spouse_sex_text[r]}' is not M or F")
-    p.add(np.isnan(spouse_age) != (spouse_sex < 0), "spouse_age",
-          "spouse_age and spouse_sex must both be given or both blank")
+    spouse_sex = _optional_sex(frame, "spouse", spouse_age, p)
     beneficiary = _text(frame, "beneficiary", "estate")
     p.add(~np.isin(beneficiary, list(BENEFICIARIES)), "beneficiary",
           lambda r: f"'{beneficiary[r]}' not one of {', '.join(sorted(BENEFICIARIES))}")
@@ -198,11 +204,7 @@ def validate_inforce(frame: pd.DataFrame, config: Config, rider: AccumulationBen
           lambda r: f"'{contingent[r]}' not one of {', '.join(sorted(CONTINGENTS))}")
     ann_age = num("annuitant_age")
     p.add((ann_age < 0) | (ann_age > 115), "annuitant_age", lambda r: f"{ann_age[r]} not in 0-115")
-    ann_sex_text = _text(frame, "annuitant_sex", "")
-    ann_sex = np.array([SEXES.get(x, -1) for x in ann_sex_text], dtype=np.int64)
-    p.add((ann_sex_text != "") & (ann_sex < 0), "annuitant_sex", lambda r: f"'{ann_sex_text[r]}' is not M or F")
-    p.add(np.isnan(ann_age) != (ann_sex < 0), "annuitant_age",
-          "annuitant_age and annuitant_sex must both be given or both blank")
+    ann_sex = _optional_sex(frame, "annuitant", ann_age, p)
     p.add(~np.isnan(ann_age) & (owner_type != "natural"), "annuitant_age",
           "a non-natural owner's annuitant is the life in owner_age / owner_sex; leave annuitant_* blank")
 

@@ -29,6 +29,7 @@ from sim.inforce import validate_inforce
 
 from .blocks import make_config, model_for
 from .reference import project_contract
+from .test_rider_rules import flat_config
 
 R = 0.03
 M = 12
@@ -45,26 +46,7 @@ def D(t_end: int) -> float:
 def flat(**changes):
     """Zero volatility, r = 3 %, no fund fee, no M&E, no decrements, fixed rate 0 % that
     renews at 0 %: the variable sub-accounts grow at e^{r dt} a step."""
-    base = {
-        "market.rate": R,
-        "market.indices": [{"name": "eq", "volatility": 0.0}],
-        "market.correlation": None,
-        "market.funds": [{"name": "equity", "indices": {"eq": 1.0}, "fee": 0.0},
-                         {"name": "money_market", "indices": {"money_market": 1.0}, "fee": 0.0}],
-        "allocations": {"mix": {"equity": 0.5, "money_market": 0.5}},
-        "product.me_charge": 0.0,
-        "product.maintenance_fee": 0.0,
-        "product.fixed_rate": 0.0,
-        "product.fixed_minimum_rate": 0.0,
-        "product.fixed_renewal_spread": 0.2,
-        "rider.fee_rate": 0.01,
-        "lapse.enabled": False,
-        "withdrawals.enabled": False,
-        "mortality.enabled": False,
-        "run.scenarios": 2,
-    }
-    base.update(changes)
-    return make_config(base)
+    return flat_config(**changes)
 
 
 def deaths(tmp_path, female=(), male=(), **changes):
