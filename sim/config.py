@@ -21,9 +21,14 @@ __all__ = [
     "load_config",
     "config_from_dict",
     "apply_overrides",
+    "decode_utf8",
+    "read_file_bytes",
 ]
 
 Rate = Annotated[float, Field(ge=0.0, le=1.0)]
+#: Plausible upper bounds of the run's sizes (docs/configuration.md).
+MAX_SCENARIOS = 10_000_000
+MAX_CONTRACTS = 10_000_000
 
 
 class ConfigError(ValueError):
@@ -35,12 +40,14 @@ class ConfigError(ValueError):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: nan, inf and -inf are refused for every float of every section
+    # (and inside lists and tables), before any range check.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class RunConfig(_Section):
-    seed: int = Field(20261123, ge=0)
-    scenarios: int = Field(1000, ge=2)
+    seed: int = Field(20261123, ge=0, le=2**63 - 1)
+    scenarios: int = Field(1000, ge=2, le=MAX_SCENARIOS)
     steps_per_year: int = Field(12, ge=1, le=365)
     decrements: Literal["expected", "simulated"] = "expected"
     antithetic: bool = False
@@ -53,13 +60,16 @@ class RunConfig(_Section):
     control_variate: bool = False
     # Add scenarios (doubling) until the standard error of PV claims is at most target_se
     # (currency) or target_relative_se (share of PV claims), up to max_scenarios.
-    target_se: float | None = Field(None, gt=0.0)
+    target_se: float | None = Field(None, gt=0.0, le=1e12)
     target_relative_se: float | None = Field(None, gt=0.0, lt=1.0)
-    max_scenarios: int = Field(100_000, ge=2)
+    max_scenarios: int = Field(100_000, ge=2, le=MAX_SCENARIOS)
     # Pricing on real-world scenarios (rsln, slv, a real-world file) is refused unless true.
     allow_real_world: bool = False
-    threads: int = Field(0, ge=0)
-    chunk_size: int = Field(0, ge=0)  # 0 = sized automatically from memory
+    threads: int = Field(0, ge=0, le=1024)
+    chunk_size: int = Field(0, ge=0, le=10_000_000)  # 0 = sized automatically from memory
+    # Refuse a run whose largest arrays need more than this many GiB (None: the memory the
+    # machine has available when the run starts; sim.validation.memory_need).
+    max_memory_gb: float | None = Field(None, gt=0.0, le=1e6)
     valuation_year: int = Field(2026, ge=1900, le=2200)
     breakeven: bool = True
     progress: bool | None = None  # None = shown on long runs when stderr is a terminal
@@ -94,7 +104,7 @@ class RunConfig(_Section):
 class CurveConfig(_Section):
     """Zero curve: continuously compounded zero rates at tenors (years), linear in rate."""
 
-    tenors: list[Annotated[float, Field(gt=0.0)]]
+    tenors: list[Annotated[float, Field(gt=0.0, le=200.0)]]
     zero_rates: list[Annotated[float, Field(ge=-0.1, le=0.5)]]
 
     @model_validator(mode="after")
@@ -110,7 +120,7 @@ class ParSwapConfig(_Section):
     """Par swap rates, bootstrapped into a zero curve (sim.market.curve.bootstrap_par_swaps):
     fixed leg paying ``rate / frequency`` every ``1 / frequency`` year, floating leg at par."""
 
-    tenors: list[Annotated[float, Field(gt=0.0)]]
+    tenors: list[Annotated[float, Field(gt=0.0, le=200.0)]]
     rates: list[Annotated[float, Field(ge=-0.1, le=0.5)]]
     frequency: int = Field(1, ge=1, le=12)
 
@@ -224,7 +234,7 @@ class MarketConfig(_Section):
     # maturity true-up). If no fund has this name it earns the short rate with no fee.
     money_market_fund: str = "money_market"
     indices: list[IndexConfig]
-    correlation: list[list[float]] | None = None
+    correlation: list[list[float]] | None = None  # checked: |c| <= 1, symmetric, PSD
     funds: list[FundConfig]
 
     @model_validator(mode="after")
@@ -302,7 +312,7 @@ class MarketConfig(_Section):
 
 class ProductConfig(_Section):
     me_charge: Rate = 0.0125
-    maintenance_fee: float = Field(0.0, ge=0.0)
+    maintenance_fee: float = Field(0.0, ge=0.0, le=10_000.0)  # a year, per contract
     withdrawal_charges: list[Rate] = [0.07, 0.07, 0.06, 0.05, 0.04, 0.03, 0.02]
     free_withdrawal: Rate = 0.10
     death_benefit: Literal["contract_value", "return_of_premium", "max_anniversary_value"] = (
@@ -350,10 +360,10 @@ class MortalityConfig(_Section):
 
 class DynamicLapseConfig(_Section):
     enabled: bool = True
-    floor: float = Field(0.2, ge=0.0)
-    cap: float = Field(1.0, ge=0.0)
-    slope: float = 1.25
-    shift: float = 1.1
+    floor: float = Field(0.2, ge=0.0, le=10.0)
+    cap: float = Field(1.0, ge=0.0, le=10.0)
+    slope: float = Field(1.25, ge=-100.0, le=100.0)
+    shift: float = Field(1.1, ge=0.0, le=10.0)
 
     @model_validator(mode="after")
     def _floor_below_cap(self):
@@ -389,7 +399,7 @@ class RateRule(_Section):
     ``threshold``, ``rate_above`` at or above it."""
 
     rate: Rate = 0.0
-    threshold: float = Field(1.2, gt=0.0)
+    threshold: float = Field(1.2, gt=0.0, le=100.0)
     rate_above: Rate = 0.0
 
 
@@ -398,14 +408,14 @@ class TradeInConfig(RateRule):
     anniversary) and the New Rider's terms."""
 
     rider_period: int = Field(10, ge=7, le=20)
-    guarantee_option: int = Field(1, ge=1)
+    guarantee_option: int = Field(1, ge=1, le=100)
     ab_factor: float | None = Field(None, ge=0.5, le=3.0)  # None: from the AB factor table
     fee_rate: Rate | None = None  # None: rider.fee_rate
 
 
 class AnnuitizationConfig(_Section):
     rate: Rate = 0.0  # annual rate of reaching the Payout Start Date
-    from_age: float = Field(0.0, ge=0.0)
+    from_age: float = Field(0.0, ge=0.0, le=115.0)
 
 
 class NonSpouseElections(_Section):
@@ -454,12 +464,12 @@ class TimingConfig(_Section):
     surrender_days: float = Field(0.0, ge=0.0, le=183.0)
     withdrawal_days: float = Field(0.0, ge=0.0, le=183.0)
     payment_days: float = Field(0.0, ge=0.0, le=15.0)  # a purchase payment by check clearing
-    fixed_interest_after_days: float = Field(30.0, ge=0.0)
+    fixed_interest_after_days: float = Field(30.0, ge=0.0, le=365.0)
 
 
 class SyntheticInforce(_Section):
-    contracts: int = Field(ge=1)
-    seed: int = Field(0, ge=0)
+    contracts: int = Field(ge=1, le=MAX_CONTRACTS)
+    seed: int = Field(0, ge=0, le=2**63 - 1)
 
 
 class InforceConfig(_Section):
@@ -637,6 +647,41 @@ def config_from_dict(data: dict, source: str = "config", base_dir: str | Path = 
         raise ConfigError(lines) from None
 
 
+def read_file_bytes(path: str | Path, what: str = "file") -> bytes:
+    """The bytes of a user's input file; a missing file, a folder or an unreadable file is a
+    one-line :class:`ConfigError` naming the path (never its content)."""
+    path = Path(path)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: {what} not found"]) from None
+    except IsADirectoryError:
+        raise ConfigError([f"{path}: is a folder; give the {what} itself"]) from None
+    except PermissionError:
+        raise ConfigError([f"{path}: cannot read the {what}: permission denied"]) from None
+    except OSError as err:
+        raise ConfigError([f"{path}: cannot read the {what}: {err.strerror or type(err).__name__}"]) from None
+
+
+def decode_utf8(data: bytes, source: str) -> str:
+    """``data`` as UTF-8 text (a leading byte order mark is dropped).
+
+    Raises
+    ------
+    ConfigError
+        One line naming ``source``, the first bad byte (its value, line and column) and
+        that the file must be saved as UTF-8; no content of the file is quoted.
+    """
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        start = err.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
+        line = data.count(b"\n", 0, start) + 1
+        column = start - (data.rfind(b"\n", 0, start) + 1) + 1
+        raise ConfigError([f"{source}: not UTF-8 text: byte 0x{data[start]:02x} at line {line}, "
+                           f"column {column} (byte offset {start}); save the file as UTF-8"]) from None
+
+
 def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
     """Read, override and validate a TOML config file.
 
@@ -646,11 +691,16 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
         One line per problem, each naming the file and the key.
     """
     path = Path(path)
+    text = decode_utf8(read_file_bytes(path, "file"), str(path))
     try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError([f"{path}: file not found"]) from None
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError([f"{path}: not valid TOML: {err}"]) from None
+    if "base_dir" in data:  # set from the file's folder, never by the user
+        raise ConfigError([f"{path}: base_dir: unknown key (relative paths start from the "
+                           "config file's folder)"])
     data = apply_overrides(data, overrides)
+    if "base_dir" in data:
+        raise ConfigError(["--set: base_dir: unknown key (relative paths start from the config "
+                           "file's folder)"])
     return config_from_dict(data, source=str(path), base_dir=path.parent)

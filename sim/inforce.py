@@ -38,12 +38,13 @@ fixed_months_remaining  no        months left in the fixed guarantee period (to 
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .config import MONEY_MARKET_INDEX, Config, ConfigError
+from .config import MONEY_MARKET_INDEX, Config, ConfigError, decode_utf8, read_file_bytes
 from .product.rider import AccumulationBenefitRider
 
 __all__ = [
@@ -70,19 +71,43 @@ BENEFICIARIES = {"spouse", "natural", "non_natural", "estate"}
 CONTINGENTS = {"natural", "non_natural", "estate", "none"}
 SEXES = {"m": 0, "male": 0, "f": 1, "female": 1}
 MAX_LINES_PER_RULE = 20
+#: Plausible upper bound of every amount column (contract_value, premiums, benefit_base,
+#: death_benefit_base, fixed_value, payment_amount), in the currency of the block.
+MAX_AMOUNT = 1e9
+#: Contract ids are whole numbers of at most this size (exact in a float64).
+MAX_CONTRACT_ID = 2**53
+MAX_QUOTED = 24  # characters of a bad cell quoted in a message
 
 
 def read_inforce(path: str | Path) -> pd.DataFrame:
-    """Read an inforce file (``.csv`` or ``.parquet``) without validating it."""
+    """Read an inforce file (``.csv`` or ``.parquet``) without validating it.
+
+    A CSV must be UTF-8 and comma-separated; only an empty cell is blank (the text ``nan``
+    is a bad number, not a blank). Errors name the file, never quote its content.
+    """
     path = Path(path)
+    data = read_file_bytes(path, "inforce file")
+    if path.suffix.lower() in (".parquet", ".pq"):
+        try:
+            return pd.read_parquet(io.BytesIO(data))
+        except Exception as err:  # noqa: BLE001 - any reader failure is a bad file
+            reason = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
+            raise ConfigError([f"{path}: cannot read inforce file: not a readable Parquet file "
+                               f"({reason})"]) from None
+    text = decode_utf8(data, str(path))
+    header = text.split("\n", 1)[0]
     try:
-        if path.suffix.lower() in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-        return pd.read_csv(path, skipinitialspace=True)
-    except FileNotFoundError:
-        raise ConfigError([f"{path}: inforce file not found"]) from None
+        frame = pd.read_csv(io.StringIO(text), skipinitialspace=True, keep_default_na=False,
+                            na_values=[""])
     except Exception as err:  # noqa: BLE001 - any reader failure is a bad file
-        raise ConfigError([f"{path}: cannot read inforce file: {str(err).splitlines()[0]}"]) from None
+        reason = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
+        raise ConfigError([f"{path}: cannot read inforce file as CSV: {reason}"]) from None
+    if frame.shape[1] == 1 and "," not in header:
+        for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")):
+            if sep in header:
+                raise ConfigError([f"{path}: the columns are separated by {name}; an inforce CSV "
+                                   "is comma-separated: save it with commas"])
+    return frame
 
 
 def allocation_weights(config: Config, name: str) -> dict[str, float] | None:
@@ -94,13 +119,32 @@ def allocation_weights(config: Config, name: str) -> dict[str, float] | None:
     return None
 
 
+def _quote(value) -> str:
+    """A cell for a message: at most MAX_QUOTED characters, in single quotes."""
+    text = str(value)
+    return repr(text if len(text) <= MAX_QUOTED else text[:MAX_QUOTED] + "...")
+
+
+def _num(x: float) -> str:
+    """A number for a message (never a numpy repr)."""
+    return f"{float(x):.10g}"
+
+
 class _Problems:
     def __init__(self, source: str, ids: np.ndarray):
-        self.source, self.ids, self.lines = source, ids, []
+        self.source, self.lines = source, []
+        self.ids = [_quote(i)[1:-1] for i in ids]
+        self.reported: set[tuple[int, str]] = set()  # (row, column): one problem per cell
 
     def add(self, mask, column: str, what):
-        """Report every row where ``mask`` is true (at most MAX_LINES_PER_RULE lines)."""
-        rows = np.flatnonzero(np.asarray(mask, dtype=bool))
+        """Report every row where ``mask`` is true (at most MAX_LINES_PER_RULE lines); a
+        cell already reported is not reported again."""
+        mask = np.asarray(mask, dtype=bool).copy()
+        for r, c in self.reported:
+            if c == column and r < mask.size:
+                mask[r] = False
+        rows = np.flatnonzero(mask)
+        self.reported.update((int(r), column) for r in rows)
         for r in rows[:MAX_LINES_PER_RULE]:
             text = what(r) if callable(what) else what
             self.lines.append(f"{self.source} row {r + 1} (contract_id {self.ids[r]}): {column}: {text}")
@@ -112,10 +156,16 @@ def _numeric(frame: pd.DataFrame, col: str, default, problems: _Problems) -> np.
     if col not in frame:
         return np.full(len(frame), default, dtype=float)
     raw = frame[col]
+    if raw.dtype == bool:
+        raw = raw.astype(float)
     vals = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
-    bad = np.isnan(vals) & raw.notna().to_numpy() & (raw.astype(str).str.strip() != "").to_numpy()
-    problems.add(bad, col, lambda r: f"'{raw.iloc[r]}' is not a number")
-    return np.where(np.isnan(vals), default, vals)
+    text = raw.astype(str).str.strip()
+    given = raw.notna().to_numpy() & (text != "").to_numpy()
+    literal_nan = given & text.str.lower().isin(["nan", "+nan", "-nan"]).to_numpy()
+    problems.add(np.isinf(vals) | literal_nan, col,
+                 lambda r: f"{_quote(text.iloc[r])} is not a finite number")
+    problems.add(np.isnan(vals) & given, col, lambda r: f"{_quote(text.iloc[r])} is not a number")
+    return np.where(np.isfinite(vals), vals, default)
 
 
 def _text(frame: pd.DataFrame, col: str, default: str) -> np.ndarray:
@@ -125,10 +175,19 @@ def _text(frame: pd.DataFrame, col: str, default: str) -> np.ndarray:
     return s.fillna(default).replace("", default).to_numpy(dtype=object)
 
 
+def _sex_text(frame: pd.DataFrame, col: str) -> np.ndarray:
+    """Lower-case sex text; the integer codes of a validated frame (0 = M, 1 = F, -1 = no
+    such life) read back as ``m``, ``f`` and blank, so a validated frame validates again."""
+    if col in frame and pd.api.types.is_integer_dtype(frame[col]):
+        codes = {0: "m", 1: "f", -1: ""}
+        return np.array([codes.get(int(v), str(v)) for v in frame[col]], dtype=object)
+    return _text(frame, col, "")
+
+
 def _optional_sex(frame: pd.DataFrame, life: str, age: np.ndarray, problems: _Problems) -> np.ndarray:
     """Sex codes (0/1, -1 = no such life) of an optional second life ``{life}_sex``, which
     must be given exactly where ``{life}_age`` is."""
-    text = _text(frame, f"{life}_sex", "")
+    text = _sex_text(frame, f"{life}_sex")
     sex = np.array([SEXES.get(x, -1) for x in text], dtype=np.int64)
     problems.add((text != "") & (sex < 0), f"{life}_sex", lambda r: f"'{text[r]}' is not M or F")
     problems.add(np.isnan(age) != (sex < 0), f"{life}_age",
@@ -160,8 +219,14 @@ def validate_inforce(frame: pd.DataFrame, config: Config, rider: AccumulationBen
     if missing:
         head.append(f"{source}: missing required column(s) {', '.join(missing)}")
     unknown = [c for c in frame.columns if c not in COLUMNS]
-    if unknown:
-        head.append(f"{source}: unknown column(s) {', '.join(unknown)}")
+    if len(unknown) == len(frame.columns):
+        # nothing in the header is an inforce column: this is likely not an inforce file,
+        # so its first line (which may be anything) is not quoted
+        head = [f"{source}: no inforce column in the header row ({len(unknown)} column(s) found); "
+                f"the first row must name the columns, at least {', '.join(REQUIRED)}"]
+    elif unknown:
+        head.append(f"{source}: unknown column(s) {', '.join(_quote(c)[1:-1] for c in unknown[:20])}"
+                    + (f" and {len(unknown) - 20} more" if len(unknown) > 20 else ""))
     if n == 0:
         head.append(f"{source}: no contracts")
     if head:
@@ -169,7 +234,8 @@ def validate_inforce(frame: pd.DataFrame, config: Config, rider: AccumulationBen
 
     ids_raw = pd.to_numeric(frame["contract_id"], errors="coerce").to_numpy(dtype=float)
     p = _Problems(source, frame["contract_id"].to_numpy())
-    p.add(_whole(ids_raw), "contract_id", "must be a whole number")
+    p.add(_whole(ids_raw) | (np.abs(ids_raw) > MAX_CONTRACT_ID), "contract_id",
+          f"must be a whole number of at most {MAX_CONTRACT_ID:,} in size")
     dup = pd.Series(ids_raw).duplicated(keep="first").to_numpy() & ~np.isnan(ids_raw)
     p.add(dup, "contract_id", "duplicate")
 
@@ -177,15 +243,15 @@ def validate_inforce(frame: pd.DataFrame, config: Config, rider: AccumulationBen
     num = lambda c, d=np.nan: _numeric(frame, c, d, p)  # noqa: E731
 
     age = num("owner_age")
-    p.add(np.isnan(age) | (age < 0) | (age > 115), "owner_age", lambda r: f"{age[r]} not in 0-115")
-    sex_text = _text(frame, "owner_sex", "")
+    p.add(np.isnan(age) | (age < 0) | (age > 115), "owner_age", lambda r: f"{_num(age[r])} not in 0-115")
+    sex_text = _sex_text(frame, "owner_sex")
     sex = np.array([SEXES.get(s, -1) for s in sex_text], dtype=np.int64)
     p.add(sex < 0, "owner_sex", lambda r: f"'{sex_text[r]}' is not M or F")
     owner_type = _text(frame, "owner_type", "natural")
     p.add(~np.isin(owner_type, list(OWNER_TYPES)), "owner_type",
           lambda r: f"'{owner_type[r]}' not one of {', '.join(sorted(OWNER_TYPES))}")
     spouse_age = num("spouse_age")
-    p.add((spouse_age < 0) | (spouse_age > 115), "spouse_age", lambda r: f"{spouse_age[r]} not in 0-115")
+    p.add((spouse_age < 0) | (spouse_age > 115), "spouse_age", lambda r: f"{_num(spouse_age[r])} not in 0-115")
     spouse_sex = _optional_sex(frame, "spouse", spouse_age, p)
     beneficiary = _text(frame, "beneficiary", "estate")
     p.add(~np.isin(beneficiary, list(BENEFICIARIES)), "beneficiary",
@@ -203,49 +269,51 @@ def validate_inforce(frame: pd.DataFrame, config: Config, rider: AccumulationBen
     p.add(~np.isin(contingent, list(CONTINGENTS)), "contingent_beneficiary",
           lambda r: f"'{contingent[r]}' not one of {', '.join(sorted(CONTINGENTS))}")
     ann_age = num("annuitant_age")
-    p.add((ann_age < 0) | (ann_age > 115), "annuitant_age", lambda r: f"{ann_age[r]} not in 0-115")
+    p.add((ann_age < 0) | (ann_age > 115), "annuitant_age", lambda r: f"{_num(ann_age[r])} not in 0-115")
     ann_sex = _optional_sex(frame, "annuitant", ann_age, p)
     p.add(~np.isnan(ann_age) & (owner_type != "natural"), "annuitant_age",
           "a non-natural owner's annuitant is the life in owner_age / owner_sex; leave annuitant_* blank")
 
     cv = num("contract_value")
-    p.add(np.isnan(cv) | (cv <= 0), "contract_value", lambda r: f"{cv[r]} must be > 0")
+    p.add(np.isnan(cv) | (cv <= 0) | (cv > MAX_AMOUNT), "contract_value",
+          lambda r: f"{_num(cv[r])} must be > 0 and <= {MAX_AMOUNT:g}")
     fixed = num("fixed_value", 0.0)
-    p.add((fixed < 0) | (fixed > cv), "fixed_value", lambda r: f"{fixed[r]} not in 0-contract_value")
+    p.add((fixed < 0) | (fixed > cv), "fixed_value", lambda r: f"{_num(fixed[r])} not in 0-contract_value")
     fgy = num("fixed_guarantee_years", 1.0)
-    p.add(~np.isin(fgy, [1, 5, 7]), "fixed_guarantee_years", lambda r: f"{fgy[r]} not 1, 5 or 7")
+    p.add(~np.isin(fgy, [1, 5, 7]), "fixed_guarantee_years", lambda r: f"{_num(fgy[r])} not 1, 5 or 7")
     fixed_rate = num("fixed_rate", config.product.fixed_rate)
-    p.add((fixed_rate < 0) | (fixed_rate > 0.2), "fixed_rate", lambda r: f"{fixed_rate[r]} not in 0-0.2")
+    p.add((fixed_rate < 0) | (fixed_rate > 0.2), "fixed_rate", lambda r: f"{_num(fixed_rate[r])} not in 0-0.2")
     fixed_months = num("fixed_months_remaining")
     premiums = num("premiums")
     premiums = np.where(np.isnan(premiums), cv, premiums)
-    p.add(premiums < 0, "premiums", lambda r: f"{premiums[r]} must be >= 0")
+    p.add((premiums < 0) | (premiums > MAX_AMOUNT), "premiums", lambda r: f"{_num(premiums[r])} must be >= 0 and <= {MAX_AMOUNT:g}")
 
     period = num("rider_period")
     p.add(np.isnan(period) | _whole(period) | (period < 7) | (period > 20), "rider_period",
-          lambda r: f"{period[r]} not a whole number of years in 7-20")
+          lambda r: f"{_num(period[r])} not a whole number of years in 7-20")
     elapsed = num("rider_years_elapsed", 0.0)
     p.add(_whole(elapsed) | (elapsed < 0) | (elapsed >= np.nan_to_num(period, nan=99)), "rider_years_elapsed",
-          lambda r: f"{elapsed[r]} must be a whole number in 0-(rider_period - 1)")
+          lambda r: f"{_num(elapsed[r])} must be a whole number in 0-(rider_period - 1)")
     cy = num("contract_year")
     cy = np.where(np.isnan(cy), elapsed + 1, cy)
-    p.add(_whole(cy) | (cy < elapsed + 1), "contract_year",
-          lambda r: f"{cy[r]} must be a whole number >= rider_years_elapsed + 1")
+    p.add(_whole(cy) | (cy < elapsed + 1) | (cy > 100), "contract_year",
+          lambda r: f"{_num(cy[r])} must be a whole number >= rider_years_elapsed + 1 and <= 100")
     months = num("months_to_anniversary", 12.0)
     p.add(_whole(months) | (months < 1) | (months > 12), "months_to_anniversary",
-          lambda r: f"{months[r]} not a whole number in 1-12")
+          lambda r: f"{_num(months[r])} not a whole number in 1-12")
     spy = config.run.steps_per_year
     p.add((months * spy) % 12 != 0 if spy % 12 else np.zeros(n, bool), "months_to_anniversary",
-          lambda r: f"{months[r]} months is not a whole number of steps at {spy} steps a year")
+          lambda r: f"{_num(months[r])} months is not a whole number of steps at {spy} steps a year")
     # the current guarantee period started on the last anniversary unless stated
     fixed_months = np.where(np.isnan(fixed_months), months + 12 * (np.nan_to_num(fgy, nan=1) - 1), fixed_months)
     p.add(_whole(fixed_months) | (fixed_months < 1) | (fixed_months > 84), "fixed_months_remaining",
-          lambda r: f"{fixed_months[r]} not a whole number of months in 1-84")
+          lambda r: f"{_num(fixed_months[r])} not a whole number of months in 1-84")
     bb = num("benefit_base")
     bb = np.where(np.isnan(bb), cv, bb)
-    p.add(bb < 0, "benefit_base", lambda r: f"{bb[r]} must be >= 0")
+    p.add((bb < 0) | (bb > MAX_AMOUNT), "benefit_base", lambda r: f"{_num(bb[r])} must be >= 0 and <= {MAX_AMOUNT:g}")
     option = num("guarantee_option", 1.0)
-    p.add(_whole(option) | (option < 1), "guarantee_option", lambda r: f"{option[r]} not a whole number >= 1")
+    p.add(_whole(option) | (option < 1) | (option > 100), "guarantee_option",
+          lambda r: f"{_num(option[r])} not a whole number >= 1 and <= 100")
     ab = num("ab_factor")
     from_table = np.array([
         rider.ab_factors.lookup(int(g), int(k)) if not (np.isnan(g) or np.isnan(k)) else None
@@ -255,20 +323,20 @@ def validate_inforce(frame: pd.DataFrame, config: Config, rider: AccumulationBen
     p.add(need_table & np.equal(from_table, None) & ~_whole(period) & ~_whole(option), "ab_factor",
           lambda r: f"blank and the AB factor table ({rider.ab_factors.source}) has no option {int(option[r])}, period {int(period[r])}")
     ab = np.where(need_table, np.array([np.nan if v is None else v for v in from_table], float), ab)
-    p.add(~need_table & ((ab < 0.5) | (ab > 3.0)), "ab_factor", lambda r: f"{ab[r]} not in 0.50-3.00")
+    p.add(~need_table & ((ab < 0.5) | (ab > 3.0)), "ab_factor", lambda r: f"{_num(ab[r])} not in 0.50-3.00")
     fee = num("rider_fee_rate", rider.fee_rate)
-    p.add((fee < 0) | (fee > 0.2), "rider_fee_rate", lambda r: f"{fee[r]} not in 0-0.2")
+    p.add((fee < 0) | (fee > 0.2), "rider_fee_rate", lambda r: f"{_num(fee[r])} not in 0-0.2")
     db_default = cv if config.product.death_benefit == "max_anniversary_value" else premiums
     dbb = num("death_benefit_base")
     dbb = np.where(np.isnan(dbb), db_default, dbb)
-    p.add(dbb < 0, "death_benefit_base", lambda r: f"{dbb[r]} must be >= 0")
+    p.add((dbb < 0) | (dbb > MAX_AMOUNT), "death_benefit_base", lambda r: f"{_num(dbb[r])} must be >= 0 and <= {MAX_AMOUNT:g}")
     pay = num("payment_amount", 0.0)
-    p.add(pay < 0, "payment_amount", lambda r: f"{pay[r]} must be >= 0")
+    p.add((pay < 0) | (pay > MAX_AMOUNT), "payment_amount", lambda r: f"{_num(pay[r])} must be >= 0 and <= {MAX_AMOUNT:g}")
     pay_month = num("payment_month", 0.0)
-    p.add((pay > 0) & (_whole(pay_month) | (pay_month < 1)), "payment_month",
-          lambda r: f"{pay_month[r]} must be a whole number of months >= 1 when payment_amount > 0")
+    p.add((pay > 0) & (_whole(pay_month) | (pay_month < 1) | (pay_month > 1200)), "payment_month",
+          lambda r: f"{_num(pay_month[r])} must be a whole number of months >= 1 and <= 1200 when payment_amount > 0")
     p.add((pay > 0) & (spy % 12 != 0) & ((pay_month * spy) % 12 != 0), "payment_month",
-          lambda r: f"{pay_month[r]} months is not a whole number of steps at {spy} steps a year")
+          lambda r: f"{_num(pay_month[r])} months is not a whole number of steps at {spy} steps a year")
 
     allocation = _text(frame, "allocation", "")
     alloc_raw = frame["allocation"].astype("string").str.strip().fillna("").to_numpy(dtype=object)
