@@ -5,11 +5,41 @@ The public API::
     from sim import load_config, price
     result = price(load_config("configs/example.toml"))
     result.block["pv_claims"], result.block["pv_claims_se"], result.block["breakeven_fee"]
+
+The names are imported on first use (module ``__getattr__``), so ``import sim`` and the
+``abrsim`` command line start without loading the engine.
 """
 
-from .config import Config, ConfigError, load_config
-from .inforce import load_inforce, synthetic_inforce
-from .valuation import Result, price
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import PackageNotFoundError, version
 
 __all__ = ["Config", "ConfigError", "Result", "load_config", "load_inforce", "price", "synthetic_inforce"]
-__version__ = "0.1.0"
+
+_WHERE = {
+    "Config": "config",
+    "ConfigError": "config",
+    "load_config": "config",
+    "load_inforce": "inforce",
+    "synthetic_inforce": "inforce",
+    "Result": "valuation",
+    "price": "valuation",
+}
+
+try:  # one source for the version: the package metadata (pyproject.toml)
+    __version__ = version("sim")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])

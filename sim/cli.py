@@ -1,39 +1,96 @@
 """The ``abrsim`` command line.
 
 Bad input never gives a traceback: each problem is one line on stderr naming the file,
-row or key, and the exit status is 2.
+row or key, and the exit status is 2. Ctrl-C prints one line and exits with 130, leaving
+nothing half-written. Every heavy import (the engine, scipy, pandas) happens inside the
+command that needs it, so ``abrsim --help`` and ``abrsim --version`` start quickly.
 """
 
 from __future__ import annotations
 
+import functools
 import json
-import shutil
+import re
 import sys
-import tempfile
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from .config import ConfigError, load_config
-
+# rich_markup_mode=None: plain help, where a flag (--json, --force) shows no value
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  rich_markup_mode=None,
                   help="Monte Carlo pricing of the Accumulation Benefit Rider.")
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+# A numpy scalar's repr, e.g. np.float64(-0.01): never shown to a user.
+_NUMPY_REPR = re.compile(r"\bnp\.(?:float|int|uint|bool|str)_?\d*\(([^()]*)\)")
+
+
+def _clean(line: str) -> str:
+    """One message line as the user sees it: numpy scalar reprs become their values."""
+    return _NUMPY_REPR.sub(lambda m: m.group(1).strip("'\""), str(line)).replace("\n", " ")
 
 
 def _fail(problems: list[str]) -> None:
     for line in problems:
-        typer.echo(f"error: {line}", err=True)
+        typer.echo(f"error: {_clean(line)}", err=True)
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
+def _bad_input(err: Exception) -> list[str]:
+    """The lines of a ConfigError, or the first line of another ValueError."""
+    problems = getattr(err, "problems", None)
+    if problems:
+        return list(problems)
+    return [str(err).splitlines()[0] if str(err) else type(err).__name__]
+
+
 def _load(config: Path, overrides: list[str] | None):
+    from .config import ConfigError, load_config
+
     try:
         return load_config(config, overrides)
     except ConfigError as err:
         _fail(err.problems)
+
+
+def _interruptible(message: str = "interrupted: nothing written"):
+    """Turn Ctrl-C (KeyboardInterrupt) inside a command into one line on stderr and exit
+    status 130; the command's own ``with`` blocks have already removed partial files."""
+
+    def decorate(command):
+        @functools.wraps(command)
+        def wrapper(*args, **kwargs):
+            try:
+                return command(*args, **kwargs)
+            except KeyboardInterrupt:
+                typer.echo(message, err=True)
+                raise typer.Exit(EXIT_INTERRUPTED) from None
+
+        return wrapper
+
+    return decorate
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"abrsim (sim) {version('sim')}")
+        except PackageNotFoundError:  # pragma: no cover - running from a source tree
+            typer.echo("abrsim (sim) unknown version: the package is not installed")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: bool = typer.Option(False, "--version", is_eager=True, callback=_version_callback,
+                                      help="print the package version and exit"),
+) -> None:
+    """Monte Carlo pricing of the Accumulation Benefit Rider."""
 
 
 def _fmt(x: float | None, digits: int = 2) -> str:
@@ -77,43 +134,68 @@ def _table(result) -> str:
     return "\n".join(lines)
 
 
-def _write_outputs(result, output: Path) -> None:
-    """Write every file into a temporary folder first, then move them into ``output``."""
-    with tempfile.TemporaryDirectory(dir=output, prefix=".partial-") as tmp:
-        tmp = Path(tmp)
-        result.contracts.to_parquet(tmp / "contracts.parquet", index=False)
-        result.scenarios.to_parquet(tmp / "scenarios.parquet", index=False)
-        (tmp / "summary.json").write_text(json.dumps(result.summary(), indent=2) + "\n")
-        for f in tmp.iterdir():
-            shutil.move(str(f), output / f.name)
+def _config_problems(config: Path, problems: list[str]) -> list[str]:
+    """Name the config file in front of a problem that names a config key."""
+    sections = ("run.", "market.", "product.", "rider.", "mortality.", "lapse.", "behaviour.",
+                "timing.", "withdrawals.", "inforce.", "allocations.", "spousal_protection.")
+    return [f"{config}: {p}" if p.startswith(sections) else p for p in problems]
 
 
 @app.command()
 def price(
-    config: Path = typer.Argument(..., help="TOML config file"),
-    set_: Optional[list[str]] = typer.Option(None, "--set", help="override a key: key.path=value"),
+    config: Path = typer.Argument(..., metavar="CONFIG", help="TOML config file"),
+    set_: Optional[list[str]] = typer.Option(None, "--set", metavar="KEY.PATH=VALUE", help="override a config key (repeatable)"),
     as_json: bool = typer.Option(False, "--json", help="print the summary JSON only"),
-    output: Optional[Path] = typer.Option(None, "--output", help="folder for Parquet and JSON results"),
+    output: Optional[Path] = typer.Option(None, "--output", metavar="DIR", help="folder for the result set: "
+                                          "contracts.parquet, scenarios.parquet, summary.json"),
+    force: bool = typer.Option(False, "--force", help="replace a previous result set in --output"),
 ) -> None:
     """Price the rider on the config's block and print PVs with standard errors."""
-    from .valuation import price as run_price
+    from contextlib import ExitStack
+    from datetime import UTC, datetime
 
+    started = datetime.now(UTC)
     cfg = _load(config, set_)
-    if output is not None:
-        if output.exists() and not output.is_dir():
-            _fail([f"{output}: --output must be a folder, and this is a file"])
-        try:
-            output.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            _fail([f"{output}: cannot create the output folder: {err.strerror}"])
+    from .config import ConfigError
+    from .outputs import ResultSetWriter, provenance
+
+    writer = None
     try:
-        result = run_price(cfg)
+        if output is not None:  # bad input is refused before the folder is locked
+            from .validation import check_inputs
+
+            check_inputs(cfg)
+        with ExitStack() as stack:
+            if output is not None:
+                writer = stack.enter_context(ResultSetWriter(output, force))
+            try:
+                origin = provenance(cfg, config, set_, started)
+            except OSError:
+                origin = None  # an unreadable inforce file: reported by the run below
+            from .valuation import price as run_price
+
+            result = run_price(cfg)
+            summary = result.summary()
+            summary["provenance"] = origin
+            if writer is not None:
+                text = json.dumps(summary, indent=2, allow_nan=False) + "\n"
+                writer.write({
+                    "contracts.parquet": lambda p: result.contracts.to_parquet(p, index=False),
+                    "scenarios.parquet": lambda p: result.scenarios.to_parquet(p, index=False),
+                    "summary.json": lambda p: p.write_text(text, encoding="utf-8"),
+                })
+    except KeyboardInterrupt:
+        if writer is not None and writer.swapped:
+            typer.echo(f"interrupted after the results were written to {output}", err=True)
+        elif writer is not None and writer.had_previous:
+            typer.echo(f"interrupted: nothing written ({output} keeps the previous results)", err=True)
+        else:
+            typer.echo("interrupted: nothing written", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     except (ConfigError, ValueError) as err:
-        _fail(err.problems if isinstance(err, ConfigError) else [str(err).splitlines()[0]])
-    if output is not None:
-        _write_outputs(result, output)
+        _fail(_config_problems(config, _bad_input(err)))
     if as_json:
-        typer.echo(json.dumps(result.summary()))
+        typer.echo(json.dumps(summary))
     else:
         typer.echo(_table(result))
         if output is not None:
@@ -121,26 +203,22 @@ def price(
 
 
 @app.command()
+@_interruptible()
 def validate(
-    config: Path = typer.Argument(..., help="TOML config file"),
-    set_: Optional[list[str]] = typer.Option(None, "--set", help="override a key: key.path=value"),
+    config: Path = typer.Argument(..., metavar="CONFIG", help="TOML config file"),
+    set_: Optional[list[str]] = typer.Option(None, "--set", metavar="KEY.PATH=VALUE", help="override a config key (repeatable)"),
 ) -> None:
-    """Check the config and its inforce file; print every problem."""
-    from .inforce import load_inforce
-    from .product.rider import AccumulationBenefitRider
-
+    """Check the config, its inforce file, its tables and a run's memory; print every problem."""
     cfg = _load(config, set_)
-    try:
-        rider = AccumulationBenefitRider.from_config(cfg)
-        frame = load_inforce(cfg, rider)
-        from .engine.layout import Assumptions
+    from .validation import check_inputs
 
-        Assumptions.from_config(cfg)  # mortality table and other files
-    except ConfigError as err:
-        _fail(err.problems)
-    except ValueError as err:
-        _fail([str(err).splitlines()[0]])
-    typer.echo(f"{config}: OK ({len(frame)} contracts)")
+    try:
+        checked = check_inputs(cfg)
+    except ValueError as err:  # ConfigError included
+        _fail(_config_problems(config, _bad_input(err)))
+    memory = "" if checked.memory_bytes is None else \
+        f", about {checked.memory_bytes / 2**30:,.2f} GiB of memory for a run"
+    typer.echo(f"{config}: OK ({len(checked.inforce)} contracts, {checked.n_steps} steps{memory})")
 
 
 def _quantile_se(sample, pct: float, delta: float = 0.01) -> float:
@@ -201,10 +279,11 @@ def _calibration_text(cfg, scen, index: str | None, tolerance_se: float) -> str:
 
 
 @app.command()
+@_interruptible()
 def scenarios(
-    config: Path = typer.Argument(..., help="TOML config file"),
-    set_: Optional[list[str]] = typer.Option(None, "--set", help="override a key: key.path=value"),
-    output: Optional[Path] = typer.Option(None, "--output", help=".csv or .parquet scenario file to write"),
+    config: Path = typer.Argument(..., metavar="CONFIG", help="TOML config file"),
+    set_: Optional[list[str]] = typer.Option(None, "--set", metavar="KEY.PATH=VALUE", help="override a config key (repeatable)"),
+    output: Optional[Path] = typer.Option(None, "--output", metavar="FILE", help=".csv or .parquet scenario file to write"),
     years: Optional[float] = typer.Option(None, "--years", min=0.0, help="horizon in years "
                                           "(default: the block's last Rider Maturity Date)"),
     calibration: bool = typer.Option(False, "--calibration", help="print the wealth ratio "
@@ -212,12 +291,15 @@ def scenarios(
     index: Optional[str] = typer.Option(None, "--index", help="index to calibrate (default: the first)"),
     tolerance_se: float = typer.Option(0.0, "--tolerance-se", min=0.0, help="calibration allowance "
                                        "in standard errors of each percentile (default 0: strict)"),
+    force: bool = typer.Option(False, "--force", help="replace an existing --output file"),
 ) -> None:
     """Write the config's scenarios to a file, or check them against the calibration points."""
     import math
 
+    from .config import ConfigError
     from .market import generate_scenarios, read_market_file
     from .market.files import SUFFIXES, write_scenarios
+    from .outputs import check_output_file, write_file_atomically
 
     if output is None and not calibration:
         _fail(["give --output FILE (.csv or .parquet), --calibration, or both"])
@@ -228,6 +310,8 @@ def scenarios(
     cfg = _load(config, set_)
     spy = cfg.run.steps_per_year
     try:
+        if output is not None:
+            check_output_file(output, SUFFIXES, force)
         if years is not None:
             n_steps = max(1, math.ceil(years * spy - 1e-9))
         elif output is not None:
@@ -243,13 +327,9 @@ def scenarios(
             text = _calibration_text(cfg, cal, index, tolerance_se)
         if output is not None:
             scen = generate_scenarios(cfg, n_steps)
-            try:
-                output.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as err:
-                _fail([f"{output}: cannot create its folder: {err.strerror}"])
-            write_scenarios(scen, output)
+            write_file_atomically(output, lambda path: write_scenarios(scen, path))
     except (ConfigError, ValueError) as err:
-        _fail(err.problems if isinstance(err, ConfigError) else [str(err).splitlines()[0]])
+        _fail(_config_problems(config, _bad_input(err)))
     if calibration:
         typer.echo(text)
     if output is not None:
@@ -258,37 +338,41 @@ def scenarios(
 
 
 @app.command()
+@_interruptible()
 def inforce(
     contracts: int = typer.Option(..., "--contracts", min=1, help="number of contracts"),
     seed: int = typer.Option(0, "--seed", min=0, help="random seed"),
-    output: Path = typer.Option(..., "--output", help=".csv or .parquet file to write"),
-    config: Optional[Path] = typer.Option(None, "--config", help="take allocation models and options from this config"),
+    output: Path = typer.Option(..., "--output", metavar="FILE", help=".csv or .parquet file to write"),
+    config: Optional[Path] = typer.Option(None, "--config", metavar="CONFIG", help="take allocation models and "
+                                          "options from this config (default: the allocation "
+                                          "models conservative, balanced, growth; options 1-3)"),
+    force: bool = typer.Option(False, "--force", help="replace an existing --output file"),
 ) -> None:
     """Write a synthetic portfolio of model points."""
+    from .config import ConfigError
     from .inforce import synthetic_inforce
+    from .outputs import check_output_file, write_file_atomically
 
     cfg = _load(config, None) if config is not None else None
-    if output.suffix.lower() not in (".csv", ".parquet"):
-        _fail([f"{output}: the output must end in .csv or .parquet"])
     try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        _fail([f"{output}: cannot create its folder: {err.strerror}"])
-    frame = synthetic_inforce(contracts, seed, cfg)
-    tmp = output.with_name(f".{output.name}.partial")
-    if output.suffix.lower() == ".parquet":
-        frame.to_parquet(tmp, index=False)
-    else:
-        frame.to_csv(tmp, index=False)
-    tmp.replace(output)
+        check_output_file(output, (".csv", ".parquet"), force)
+        frame = synthetic_inforce(contracts, seed, cfg)
+        if output.suffix.lower() == ".parquet":
+            write_file_atomically(output, lambda path: frame.to_parquet(path, index=False))
+        else:
+            write_file_atomically(output, lambda path: frame.to_csv(path, index=False))
+    except (ConfigError, ValueError) as err:
+        _fail(_bad_input(err))
     typer.echo(f"wrote {len(frame)} contracts to {output}")
 
 
 def main() -> None:
+    """The ``abrsim`` console script."""
     try:
         app()
-    except KeyboardInterrupt:  # pragma: no cover
-        sys.exit(130)
+    except KeyboardInterrupt:  # outside a command (e.g. while importing): still one line
+        print("interrupted: nothing written", file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)
 
 
 if __name__ == "__main__":  # pragma: no cover

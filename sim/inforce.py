@@ -232,8 +232,8 @@ def validate_inforce(frame: pd.DataFrame, config: Config, rider: AccumulationBen
     if head:
         return frame, head
 
-    ids_raw = pd.to_numeric(frame["contract_id"], errors="coerce").to_numpy(dtype=float)
     p = _Problems(source, frame["contract_id"].to_numpy())
+    ids_raw = _numeric(frame, "contract_id", np.nan, p)
     p.add(_whole(ids_raw) | (np.abs(ids_raw) > MAX_CONTRACT_ID), "contract_id",
           f"must be a whole number of at most {MAX_CONTRACT_ID:,} in size")
     dup = pd.Series(ids_raw).duplicated(keep="first").to_numpy() & ~np.isnan(ids_raw)
@@ -405,7 +405,9 @@ def synthetic_inforce(n_contracts: int, seed: int, config: Config | None = None,
     a fixed account share for a third of contracts, rider periods 7-20, guarantee options
     1-3 with an allocation that meets the option's limits, half new business and half in
     force part-way through the rider period, 60 % with a spouse (a third of those with the
-    Spousal Protection rider).
+    Spousal Protection rider). Without a config the allocation is one of the models
+    ``conservative``, ``balanced`` and ``growth`` (as in configs/example.toml), drawn
+    uniformly, and the guarantee options are 1-3.
     """
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed)))
     n = int(n_contracts)
@@ -431,8 +433,11 @@ def synthetic_inforce(n_contracts: int, seed: int, config: Config | None = None,
         if config is not None:
             ok = [m for m in models if not rider.allocation_problems(int(option[i]), allocation_weights(config, m))]
             allocation[i] = rng.choice(ok) if ok else models[0]
-        else:
-            allocation[i] = models[0]
+    if config is None:
+        # the three model names, drawn from a stream of their own so that every other
+        # column is the same as before
+        own = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 1])))
+        allocation[:] = own.choice(models, n)
     has_spouse = rng.random(n) < 0.6
     spouse_age = np.where(has_spouse, np.round(age + rng.normal(-2, 4, n), 1).clip(30, 100), np.nan)
     spouse_sex = np.where(has_spouse, np.where(sex == "M", "F", "M"), "")

@@ -55,7 +55,7 @@ class Result:
     raw: BlockRun | None = field(default=None, repr=False)
 
     def summary(self) -> dict:
-        """The summary JSON of DESIGN.md (plus extra keys)."""
+        """The summary JSON (docs/outputs.md)."""
         return {"block": dict(self.block), "run": dict(self.run)}
 
 
@@ -70,10 +70,19 @@ class BlockInputs:
 
 
 def block_inputs(config: Config, inforce: pd.DataFrame | None = None) -> BlockInputs:
-    """Load (or take) the inforce, build the assumptions and find the block's horizon."""
+    """Load (or take and validate) the inforce, build the assumptions and find the block's
+    horizon.
+
+    Raises
+    ------
+    ConfigError
+        Every problem :func:`sim.validation.check_inputs` finds (the inforce rows, the
+        mortality table's coverage, the memory the run needs), before any allocation.
+    """
+    from .validation import check_inputs
+
+    inforce = check_inputs(config, inforce).inforce
     assumptions = Assumptions.from_config(config)
-    if inforce is None:
-        inforce = load_inforce(config, assumptions.rider)
     names = sorted(set(inforce["allocation"]))
     n_steps = horizon_steps(contract_arrays(inforce, assumptions, names), assumptions)
     return BlockInputs(inforce, assumptions, n_steps, names)
@@ -247,7 +256,8 @@ def price(config: Config, inforce: pd.DataFrame | None = None, model: Model | No
     ----------
     config : Config
     inforce : DataFrame, optional
-        Validated model points; default: the config's ``[inforce]``. With ``model`` and the
+        Model points (raw, as read from a file, or validated); they are validated like the
+        CLI's inforce file. Default: the config's ``[inforce]``. With ``model`` and the
         control variate, the inforce the model was built from (its allocation names).
     model : Model, optional
         An already lowered block to run as it is (``run.target_se`` is then refused).
@@ -258,7 +268,10 @@ def price(config: Config, inforce: pd.DataFrame | None = None, model: Model | No
     Raises
     ------
     ConfigError
-        Real-world scenarios without ``run.allow_real_world``; an unusable scenario file.
+        Every problem of the inputs, one line each, as ``abrsim validate`` prints them (an
+        invalid inforce frame, a mortality table that does not cover the block, more memory
+        than available); real-world scenarios without ``run.allow_real_world``; an
+        unusable scenario file.
     """
     t_start = time.perf_counter()
     run = config.run

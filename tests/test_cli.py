@@ -75,7 +75,7 @@ def example_json(tmp_path_factory):
 def test_price_json_prints_only_the_summary_json(example_json):
     result, summary = example_json
     assert result.stdout.count("\n") == 1 and result.stdout.endswith("}\n")  # one document
-    assert set(summary) == {"block", "run"}
+    assert set(summary) == {"block", "run", "provenance"}  # provenance: docs/outputs.md
     assert BLOCK_KEYS <= set(summary["block"])
     assert RUN_KEYS <= set(summary["run"])
 
@@ -162,7 +162,8 @@ def test_price_json_with_output_prints_what_it_writes(small_config, tmp_path):
     assert result.exit_code == 0, (result.stderr, result.exception)
     assert strict_json(result.stdout) == strict_json((out / "summary.json").read_text())
     # a second run into the same folder replaces the files and still leaves no partial folder
-    again = run("price", small_config, "--json", "--output", out, "--set", "run.scenarios=100")
+    again = run("price", small_config, "--json", "--output", out, "--set", "run.scenarios=100",
+                "--force")
     assert again.exit_code == 0
     assert strict_json((out / "summary.json").read_text())["block"]["scenarios"] == 100
     assert len(pd.read_parquet(out / "scenarios.parquet")) == 100

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
+import io
 import math
 import os
 from dataclasses import dataclass
@@ -74,6 +75,10 @@ class MortalityTable:
     base_year : int
         Calendar year of ``q_base`` (2012 for the 2012 IAM tables, 2000 for
         Annuity 2000). Irrelevant when ``improvement`` is all zero.
+    covered_ages : (int, int)
+        First and last age the source gives a rate for; rates outside were filled in.
+        (0, 120) for the SOA tables (they end with a rate of 1); for a CSV table its first
+        age, and its last age unless the last rates are 1 (then 120).
 
     Notes
     -----
@@ -87,6 +92,7 @@ class MortalityTable:
     q_base: np.ndarray
     improvement: np.ndarray
     base_year: int
+    covered_ages: tuple[int, int] = (0, MAX_AGE)
 
     def __post_init__(self) -> None:
         for field_name in ("q_base", "improvement"):
@@ -177,11 +183,15 @@ def load_mortality(table: str = "2012IAM", improvement: str = "G2") -> Mortality
     if table_key is not None:
         return _load_builtin_table(table_key, improvement_key)
     csv_path = _csv_path_or_raise(table)
-    q_base = _read_csv_table(csv_path)
+    q_base, covered_ages = _read_csv_table(csv_path)
     improvement_rates, improvement_name = _improvement_rates(improvement_key)
     name = f"CSV {csv_path.name}" + (f" + {improvement_name}" if improvement_name else "")
     return MortalityTable(
-        name=name, q_base=q_base, improvement=improvement_rates, base_year=CSV_BASE_YEAR
+        name=name,
+        q_base=q_base,
+        improvement=improvement_rates,
+        base_year=CSV_BASE_YEAR,
+        covered_ages=covered_ages,
     )
 
 
@@ -412,49 +422,92 @@ def _fill_to_full_age_range(ages: np.ndarray, rates: np.ndarray, fill_above: flo
     return full
 
 
-def _read_csv_table(path: Path) -> np.ndarray:
-    """Read a user mortality CSV (columns age,male,female) into q of shape (2, 121)."""
+def _rows(mask: np.ndarray, limit: int = 10) -> str:
+    """1-based data rows where ``mask`` is true, as text: every row, or the first ``limit``
+    and how many more."""
+    rows = [str(r + 1) for r in np.flatnonzero(mask)]
+    more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
+    return ", ".join(rows[:limit]) + more
+
+
+def _read_csv_table(path: Path) -> tuple[np.ndarray, tuple[int, int]]:
+    """Read a user mortality CSV (columns age,male,female).
+
+    Returns
+    -------
+    q : np.ndarray
+        float64, shape (2, 121): annual q by [sex, age]; ages below the first take the
+        first rate, ages above the last take 1.
+    covered_ages : (int, int)
+        The first age, and the last age (120 when both last rates are 1).
+
+    Raises
+    ------
+    ValueError
+        One line naming the file, the column and every bad data row; never the file's
+        content.
+    """
     try:
-        frame = pd.read_csv(path)
-    except (OSError, ValueError, pd.errors.ParserError) as error:
-        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+        data = path.read_bytes()
+    except OSError as error:
+        raise ValueError(f"mortality CSV {path}: cannot read file: {error.strerror}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise ValueError(
+            f"mortality CSV {path}: not UTF-8 text (byte 0x{data[error.start]:02x} on line {line}); "
+            "save the file as UTF-8"
+        ) from None
+    try:
+        frame = pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""])
+    except (ValueError, pd.errors.ParserError) as error:
+        first_line = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
         raise ValueError(f"mortality CSV {path}: cannot read file: {first_line}") from None
     frame.columns = [str(column).strip().lower() for column in frame.columns]
     missing = [column for column in _CSV_COLUMNS if column not in frame.columns]
     if missing:
         raise ValueError(
             f"mortality CSV {path}: missing column(s) {', '.join(missing)}; "
-            f"expected columns {','.join(_CSV_COLUMNS)}"
+            f"expected comma-separated columns {','.join(_CSV_COLUMNS)}"
         )
     if frame.empty:
         raise ValueError(f"mortality CSV {path}: no data rows")
 
     numeric = frame[list(_CSV_COLUMNS)].apply(pd.to_numeric, errors="coerce")
+    problems = []
     for column in _CSV_COLUMNS:
-        if numeric[column].isna().any():
-            raise ValueError(
-                f"mortality CSV {path}: column {column} has missing or non-numeric values"
-            )
+        bad = ~np.isfinite(numeric[column].to_numpy(dtype=np.float64))
+        if bad.any():
+            problems.append(f"column {column} is blank or not a finite number on row(s) {_rows(bad)}")
     age_values = numeric["age"].to_numpy(dtype=np.float64)
-    if np.any(age_values != np.round(age_values)):
-        raise ValueError(f"mortality CSV {path}: ages must be integers")
+    fractional = np.isfinite(age_values) & (age_values != np.round(age_values))
+    if fractional.any():
+        problems.append(f"ages must be whole numbers (row(s) {_rows(fractional)})")
+    for column in ("male", "female"):
+        rates = numeric[column].to_numpy(dtype=np.float64)
+        out_of_range = (rates < 0.0) | (rates > 1.0)
+        if np.any(out_of_range):
+            problems.append(f"column {column}: q outside [0, 1] on row(s) {_rows(out_of_range)}")
+    if problems:
+        raise ValueError(f"mortality CSV {path}: " + "; ".join(problems))
     ages = age_values.astype(np.int64)
-    if np.any(np.diff(ages) != 1):
-        raise ValueError(f"mortality CSV {path}: ages must be consecutive increasing integers")
+    steps = np.diff(ages) != 1
+    if np.any(steps):
+        raise ValueError(
+            f"mortality CSV {path}: ages must be consecutive increasing integers "
+            f"(row(s) {_rows(np.concatenate([[False], steps]))})"
+        )
     if ages[0] < 0 or ages[-1] > MAX_AGE:
         raise ValueError(
             f"mortality CSV {path}: ages {ages[0]}..{ages[-1]} "
             f"outside the supported range 0..{MAX_AGE}"
         )
     q_by_sex = []
+    closes = True
     for column in ("male", "female"):
         rates = numeric[column].to_numpy(dtype=np.float64)
-        out_of_range = (rates < 0.0) | (rates > 1.0)
-        if np.any(out_of_range):
-            bad_age = int(ages[np.argmax(out_of_range)])
-            raise ValueError(
-                f"mortality CSV {path}: {column} q outside [0, 1] "
-                f"(age {bad_age}: {rates[np.argmax(out_of_range)]!r})"
-            )
+        closes = closes and rates[-1] == 1.0
         q_by_sex.append(_fill_to_full_age_range(ages, rates, fill_above=1.0))
-    return np.stack(q_by_sex)
+    covered = (int(ages[0]), MAX_AGE if closes else int(ages[-1]))
+    return np.stack(q_by_sex), covered
