@@ -169,7 +169,12 @@ def price(
             if output is not None:
                 writer = stack.enter_context(ResultSetWriter(output, force))
             try:
-                origin = provenance(cfg, config, set_, started)
+                command = ["abrsim", "price", str(config)]
+                command += [f"--set={item}" for item in set_ or []]
+                command += ["--json"] if as_json else []
+                command += ["--output", str(output)] if output is not None else []
+                command += ["--force"] if force else []
+                origin = provenance(cfg, config, set_, started, command)
             except OSError:
                 origin = None  # an unreadable inforce file: reported by the run below
             from .valuation import price as run_price
@@ -216,9 +221,7 @@ def validate(
         checked = check_inputs(cfg)
     except ValueError as err:  # ConfigError included
         _fail(_config_problems(config, _bad_input(err)))
-    memory = "" if checked.memory_bytes is None else \
-        f", about {checked.memory_bytes / 2**30:,.2f} GiB of memory for a run"
-    typer.echo(f"{config}: OK ({len(checked.inforce)} contracts, {checked.n_steps} steps{memory})")
+    typer.echo(f"{config}: OK ({len(checked.inforce)} contracts)")
 
 
 def _quantile_se(sample, pct: float, delta: float = 0.01) -> float:

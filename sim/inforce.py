@@ -405,9 +405,10 @@ def synthetic_inforce(n_contracts: int, seed: int, config: Config | None = None,
     a fixed account share for a third of contracts, rider periods 7-20, guarantee options
     1-3 with an allocation that meets the option's limits, half new business and half in
     force part-way through the rider period, 60 % with a spouse (a third of those with the
-    Spousal Protection rider). Without a config the allocation is one of the models
-    ``conservative``, ``balanced`` and ``growth`` (as in configs/example.toml), drawn
-    uniformly, and the guarantee options are 1-3.
+    Spousal Protection rider). Without a config the guarantee options are 1-3 and the
+    allocation is drawn uniformly from the models the option allows under the investment
+    limits of configs/example.toml: ``conservative`` (option 1), also ``balanced``
+    (option 2), also ``growth`` (option 3).
     """
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed)))
     n = int(n_contracts)
@@ -435,9 +436,14 @@ def synthetic_inforce(n_contracts: int, seed: int, config: Config | None = None,
             allocation[i] = rng.choice(ok) if ok else models[0]
     if config is None:
         # the three model names, drawn from a stream of their own so that every other
-        # column is the same as before
+        # column is the same as before; the riskier the model, the higher the Guarantee
+        # Option it needs (the investment limits of configs/example.toml)
         own = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 1])))
-        allocation[:] = own.choice(models, n)
+        allowed = {1: 1, 2: 2, 3: 3}  # option -> how many of the models, safest first
+        draws = own.random(n)
+        for i in range(n):
+            k = allowed.get(int(option[i]), len(models))
+            allocation[i] = models[int(draws[i] * k)]
     has_spouse = rng.random(n) < 0.6
     spouse_age = np.where(has_spouse, np.round(age + rng.normal(-2, 4, n), 1).clip(30, 100), np.nan)
     spouse_sex = np.where(has_spouse, np.where(sex == "M", "F", "M"), "")

@@ -81,7 +81,8 @@ def provenance(
     Returns
     -------
     dict
-        ``started`` (UTC, ISO 8601), ``command`` (the command line, shell-quoted),
+        ``started`` (UTC, ISO 8601), ``command`` (the command line, shell-quoted; default
+        ``sys.argv``),
         ``version`` (the package), ``python``, ``config_file`` and ``config_file_sha256``
         (the file as given), ``overrides`` (the ``--set`` items), ``config`` (the resolved
         config: every key with its value after defaults and overrides) and ``config_sha256``
