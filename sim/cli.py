@@ -134,11 +134,13 @@ def _table(result) -> str:
     return "\n".join(lines)
 
 
+_KEY_FIRST = re.compile(r"^[a-z_]+(?:\.[A-Za-z0-9_]+)+: ")
+
+
 def _config_problems(config: Path, problems: list[str]) -> list[str]:
-    """Name the config file in front of a problem that names a config key."""
-    sections = ("run.", "market.", "product.", "rider.", "mortality.", "lapse.", "behaviour.",
-                "timing.", "withdrawals.", "inforce.", "allocations.", "spousal_protection.")
-    return [f"{config}: {p}" if p.startswith(sections) else p for p in problems]
+    """Name the config file in front of a problem that starts with a config key
+    (``mortality.table: ...``), as the config's own problems are named."""
+    return [f"{config}: {p}" if _KEY_FIRST.match(p) else p for p in problems]
 
 
 @app.command()
