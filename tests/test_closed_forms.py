@@ -66,6 +66,7 @@ def textbook_put(config, years=10):
     return bs_put(spot, 100_000.0, config.market.rate, q, idx.volatility, years)
 
 
+@pytest.mark.slow  # 100,000 scenarios
 def test_textbook_gmab_pv_claims_is_the_black_scholes_put_within_3_5_standard_errors():
     config = textbook_config()
     inforce = one_contract(config)
@@ -78,6 +79,7 @@ def test_textbook_gmab_pv_claims_is_the_black_scholes_put_within_3_5_standard_er
     assert abs(mean - expected) < N_SE * se, (mean, expected, se)
 
 
+@pytest.mark.slow  # 100,000 scenarios
 def test_textbook_gmab_with_antithetic_paths_is_the_same_put():
     config = textbook_config(**{"run.antithetic": True, "run.scenarios": 100_000})
     model, _, _ = model_for(config, one_contract(config))
@@ -86,6 +88,7 @@ def test_textbook_gmab_with_antithetic_paths_is_the_same_put():
     assert abs(mean - textbook_put(config)) < N_SE * se
 
 
+@pytest.mark.slow  # 100,000 scenarios
 def test_textbook_gmab_with_deterministic_mortality_is_the_put_times_the_survival_probability():
     config = textbook_config(**{"mortality.enabled": True, "mortality.table": "2012IAM", "mortality.improvement": "G2"})
     model, _, _ = model_for(config, one_contract(config, owner_age=65.0, owner_sex="F"))

@@ -13,6 +13,9 @@ from sim.engine.driver import run_block
 from .blocks import make_config, model_for, random_inforce
 from .reference import project_contract
 
+# The reference twin is slow: `pytest -m "not slow"` skips it in a quick loop.
+pytestmark = pytest.mark.slow
+
 REL = 1e-10
 
 
