@@ -23,6 +23,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="Monte Carlo pricing of the Accumulation Benefit Rider.")
 
 EXIT_BAD_INPUT = 2
+_SET_HELP = "override a config key (repeatable)"
 EXIT_INTERRUPTED = 130
 # A numpy scalar's repr, e.g. np.float64(-0.01): never shown to a user.
 _NUMPY_REPR = re.compile(r"\bnp\.(?:float|int|uint|bool|str)_?\d*\(([^()]*)\)")
@@ -146,10 +147,12 @@ def _config_problems(config: Path, problems: list[str]) -> list[str]:
 @app.command()
 def price(
     config: Path = typer.Argument(..., metavar="CONFIG", help="TOML config file"),
-    set_: Optional[list[str]] = typer.Option(None, "--set", metavar="KEY.PATH=VALUE", help="override a config key (repeatable)"),
+    set_: Optional[list[str]] = typer.Option(None, "--set", metavar="KEY.PATH=VALUE",
+                                             help=_SET_HELP),
     as_json: bool = typer.Option(False, "--json", help="print the summary JSON only"),
-    output: Optional[Path] = typer.Option(None, "--output", metavar="DIR", help="folder for the result set: "
-                                          "contracts.parquet, scenarios.parquet, summary.json"),
+    output: Optional[Path] = typer.Option(
+        None, "--output", metavar="DIR",
+        help="folder for the result set: contracts.parquet, scenarios.parquet, summary.json"),
     force: bool = typer.Option(False, "--force", help="replace a previous result set in --output"),
 ) -> None:
     """Price the rider on the config's block and print PVs with standard errors."""
@@ -195,7 +198,8 @@ def price(
         if writer is not None and writer.swapped:
             typer.echo(f"interrupted after the results were written to {output}", err=True)
         elif writer is not None and writer.had_previous:
-            typer.echo(f"interrupted: nothing written ({output} keeps the previous results)", err=True)
+            typer.echo(f"interrupted: nothing written ({output} keeps the previous results)",
+                       err=True)
         else:
             typer.echo("interrupted: nothing written", err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
@@ -213,7 +217,8 @@ def price(
 @_interruptible()
 def validate(
     config: Path = typer.Argument(..., metavar="CONFIG", help="TOML config file"),
-    set_: Optional[list[str]] = typer.Option(None, "--set", metavar="KEY.PATH=VALUE", help="override a config key (repeatable)"),
+    set_: Optional[list[str]] = typer.Option(None, "--set", metavar="KEY.PATH=VALUE",
+                                             help=_SET_HELP),
 ) -> None:
     """Check the config, its inforce file, its tables and a run's memory; print every problem."""
     cfg = _load(config, set_)
@@ -287,8 +292,10 @@ def _calibration_text(cfg, scen, index: str | None, tolerance_se: float) -> str:
 @_interruptible()
 def scenarios(
     config: Path = typer.Argument(..., metavar="CONFIG", help="TOML config file"),
-    set_: Optional[list[str]] = typer.Option(None, "--set", metavar="KEY.PATH=VALUE", help="override a config key (repeatable)"),
-    output: Optional[Path] = typer.Option(None, "--output", metavar="FILE", help=".csv or .parquet scenario file to write"),
+    set_: Optional[list[str]] = typer.Option(None, "--set", metavar="KEY.PATH=VALUE",
+                                             help=_SET_HELP),
+    output: Optional[Path] = typer.Option(None, "--output", metavar="FILE",
+                                          help=".csv or .parquet scenario file to write"),
     years: Optional[float] = typer.Option(None, "--years", min=0.0, help="horizon in years "
                                           "(default: the block's last Rider Maturity Date)"),
     calibration: bool = typer.Option(False, "--calibration", help="print the wealth ratio "
@@ -347,8 +354,10 @@ def scenarios(
 def inforce(
     contracts: int = typer.Option(..., "--contracts", min=1, help="number of contracts"),
     seed: int = typer.Option(0, "--seed", min=0, help="random seed"),
-    output: Path = typer.Option(..., "--output", metavar="FILE", help=".csv or .parquet file to write"),
-    config: Optional[Path] = typer.Option(None, "--config", metavar="CONFIG", help="take allocation models and "
+    output: Path = typer.Option(..., "--output", metavar="FILE",
+                                help=".csv or .parquet file to write"),
+    config: Optional[Path] = typer.Option(None, "--config", metavar="CONFIG",
+                                          help="take allocation models and "
                                           "options from this config (default: the allocation "
                                           "models conservative, balanced, growth; options 1-3)"),
     force: bool = typer.Option(False, "--force", help="replace an existing --output file"),

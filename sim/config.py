@@ -660,7 +660,8 @@ def read_file_bytes(path: str | Path, what: str = "file") -> bytes:
     except PermissionError:
         raise ConfigError([f"{path}: cannot read the {what}: permission denied"]) from None
     except OSError as err:
-        raise ConfigError([f"{path}: cannot read the {what}: {err.strerror or type(err).__name__}"]) from None
+        reason = err.strerror or type(err).__name__
+        raise ConfigError([f"{path}: cannot read the {what}: {reason}"]) from None
 
 
 def decode_utf8(data: bytes, source: str) -> str:
@@ -679,7 +680,8 @@ def decode_utf8(data: bytes, source: str) -> str:
         line = data.count(b"\n", 0, start) + 1
         column = start - (data.rfind(b"\n", 0, start) + 1) + 1
         raise ConfigError([f"{source}: not UTF-8 text: byte 0x{data[start]:02x} at line {line}, "
-                           f"column {column} (byte offset {start}); save the file as UTF-8"]) from None
+                           f"column {column} (byte offset {start}); save the file as UTF-8"]
+                          ) from None
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:

@@ -456,8 +456,8 @@ def _read_csv_table(path: Path) -> tuple[np.ndarray, tuple[int, int]]:
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
         raise ValueError(
-            f"mortality CSV {path}: not UTF-8 text (byte 0x{data[error.start]:02x} on line {line}); "
-            "save the file as UTF-8"
+            f"mortality CSV {path}: not UTF-8 text (byte 0x{data[error.start]:02x} on line "
+            f"{line}); save the file as UTF-8"
         ) from None
     try:
         frame = pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""])
@@ -479,7 +479,9 @@ def _read_csv_table(path: Path) -> tuple[np.ndarray, tuple[int, int]]:
     for column in _CSV_COLUMNS:
         bad = ~np.isfinite(numeric[column].to_numpy(dtype=np.float64))
         if bad.any():
-            problems.append(f"column {column} is blank or not a finite number on row(s) {_rows(bad)}")
+            problems.append(
+                f"column {column} is blank or not a finite number on row(s) {_rows(bad)}"
+            )
     age_values = numeric["age"].to_numpy(dtype=np.float64)
     fractional = np.isfinite(age_values) & (age_values != np.round(age_values))
     if fractional.any():
