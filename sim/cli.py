@@ -94,11 +94,14 @@ def price(
     set_: Optional[list[str]] = typer.Option(None, "--set", help="override a key: key.path=value"),
     as_json: bool = typer.Option(False, "--json", help="print the summary JSON only"),
     output: Optional[Path] = typer.Option(None, "--output", help="folder for Parquet and JSON results"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address "
+                                            "(tcp://HOST:PORT): project contract chunks on the cluster"),
 ) -> None:
     """Price the rider on the config's block and print PVs with standard errors."""
     from .valuation import price as run_price
 
     cfg = _load(config, set_)
+
     if output is not None:
         if output.exists() and not output.is_dir():
             _fail([f"{output}: --output must be a folder, and this is a file"])
@@ -107,7 +110,13 @@ def price(
         except OSError as err:
             _fail([f"{output}: cannot create the output folder: {err.strerror}"])
     try:
-        result = run_price(cfg)
+        if scheduler is None:
+            result = run_price(cfg)
+        else:  # the same price, bit for bit: contract chunks on the cluster
+            from .distributed import cluster_client, price_on_cluster
+
+            with cluster_client(scheduler=scheduler) as client:
+                result = price_on_cluster(cfg, client)
     except (ConfigError, ValueError) as err:
         _fail(err.problems if isinstance(err, ConfigError) else [str(err).splitlines()[0]])
     if output is not None:
@@ -282,6 +291,66 @@ def inforce(
         frame.to_csv(tmp, index=False)
     tmp.replace(output)
     typer.echo(f"wrote {len(frame)} contracts to {output}")
+
+
+def _sweep_table(frame, keys) -> str:
+    """The summary table of a sweep: axes, net cost in bp and break-even fee in %."""
+
+    def pm(value, se, scale, digits):
+        if value != value:  # NaN: no break-even fee
+            return "n/a"
+        return f"{scale * value:.{digits}f} ± {scale * se:.{digits}f}"
+
+    table = frame[["cell", *keys]].copy()
+    table["net cost, bp"] = [pm(v, e, 1, 2) for v, e in zip(frame["net_cost_bps"], frame["net_cost_bps_se"])]
+    table["break-even fee, %"] = [pm(v, e, 100, 4) for v, e in zip(frame["breakeven_fee"], frame["breakeven_fee_se"])]
+    table["seconds"] = frame["seconds"].map(lambda x: f"{x:.1f}")
+    return table.to_string(index=False)
+
+
+@app.command()
+def sweep(
+    config: Path = typer.Argument(..., help="TOML config file (its [sweep] section is the grid)"),
+    sweep_file: Optional[Path] = typer.Option(None, "--sweep", help="TOML file with the [sweep] section"),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="override a key of the base config"),
+    output: Optional[Path] = typer.Option(None, "--output", help="results folder (default: "
+                                          "sweep-<config name>); rerun on it to resume"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address "
+                                            "(tcp://HOST:PORT): run the cells on that cluster"),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="start a local Dask cluster "
+                                          "of N worker processes (one thread each)"),
+) -> None:
+    """Price a grid of cells: axes over config keys and inforce columns (docs/sweeps.md)."""
+    from .sweep import parse_sweep, read_sweep_file
+    from .sweep import sweep as run_sweep
+
+    if scheduler is not None and workers is not None:
+        _fail(["give --scheduler ADDRESS or --workers N, not both"])
+    cfg = _load(config, set_)
+    output = output if output is not None else Path(f"sweep-{config.stem}")
+    try:
+        if sweep_file is not None:
+            definition = parse_sweep(read_sweep_file(sweep_file), source=str(sweep_file))
+        elif cfg.sweep is not None:
+            definition = parse_sweep(cfg.sweep, source=str(config))
+        else:
+            _fail([f"{config}: no [sweep] section; give one or --sweep FILE"])
+        kwargs = dict(definition=definition, output=output, progress=True)
+        if scheduler is None and workers is None:
+            frame = run_sweep(cfg, **kwargs)
+        else:
+            from .distributed import cluster_client
+
+            with cluster_client(scheduler=scheduler, workers=workers) as client:
+                frame = run_sweep(cfg, client=client, **kwargs)
+    except (ConfigError, ValueError) as err:
+        _fail(err.problems if isinstance(err, ConfigError) else [str(err).splitlines()[0]])
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted: finished cells are saved in {output}/; rerun the same command "
+                   "to compute the rest", err=True)
+        raise typer.Exit(130)
+    typer.echo(_sweep_table(frame, definition.keys))
+    typer.echo(f"{len(frame)} cells; results in {output}/sweep.parquet, plots in {output}/")
 
 
 def main() -> None:
