@@ -27,10 +27,6 @@ from .engine.layout import Model
 
 __all__ = ["DaskBlockRunner", "cluster_client", "price_on_cluster", "worker_threads"]
 
-#: Seconds to wait for a scheduler before giving up.
-CONNECT_TIMEOUT = 20
-
-
 # ------------------------------------------------------------------------------------------
 # ADAPTER over today's driver (swap at merge): the new driver offers
 #   sim.engine.driver.project_paths(model, lo, hi, threads=0) -> ndarray
@@ -80,7 +76,8 @@ def cluster_client(scheduler: str | None = None, workers: int | None = None,
     Parameters
     ----------
     scheduler : str, optional
-        Address of a running scheduler, e.g. ``tcp://10.0.0.5:8786`` (``dask scheduler``).
+        Address of a running scheduler, e.g. ``tcp://10.0.0.5:8786`` (``dask scheduler``);
+        tried for Dask's ``distributed.comm.timeouts.connect`` (30 s by default).
     workers : int, optional
         Start a ``LocalCluster`` with this many worker processes instead.
     threads_per_worker : int
@@ -97,7 +94,7 @@ def cluster_client(scheduler: str | None = None, workers: int | None = None,
     distributed = _import_distributed()
     if scheduler is not None:
         try:
-            client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT)
+            client = distributed.Client(scheduler)  # waits distributed.comm.timeouts.connect
         except (OSError, TimeoutError, ValueError) as err:
             raise ConfigError([f"--scheduler {scheduler}: cannot connect: "
                                f"{str(err).splitlines()[0] if str(err) else type(err).__name__}"]) from None

@@ -37,6 +37,7 @@ import json
 import math
 import os
 import re
+import sys
 import time
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
@@ -286,6 +287,7 @@ def cell_inputs(base: dict, inforce: pd.DataFrame | None, keys: tuple[str, ...],
     data = json.loads(json.dumps(base))  # a deep copy
     columns = {}
     for key, value in zip(keys, values):
+        _check_type(key, value, data)
         if _is_column(key):
             columns[key] = value
             continue
@@ -308,6 +310,37 @@ def cell_inputs(base: dict, inforce: pd.DataFrame | None, keys: tuple[str, ...],
     if problems:
         raise ConfigError([_name_axis(problems, keys, values, label)])
     return config, clean
+
+
+def _kind(value) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "a list" if isinstance(value, (list, tuple)) else "a table"
+
+
+def _check_type(key: str, value, base: dict) -> None:
+    """Refuse a value of another kind than the base config's (pydantic would read ``true``
+    as 1.0); an inforce column takes one number or string per contract."""
+    if _is_column(key):
+        if isinstance(value, (list, tuple, dict)) or (isinstance(value, bool) and key != "spousal_protection"):
+            raise ConfigError([f"sweep axis {key} = {_show(value)}: an inforce column takes a number or a "
+                               "string, the same for every contract"])
+        return
+    node = base
+    for part in key.split("."):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return  # not in the base config: pydantic judges the key and the value
+    if node is not None and _kind(node) != _kind(value):
+        raise ConfigError([f"sweep axis {key} = {_show(value)}: {_kind(node)} is expected "
+                           f"(the config has {_show(node)})"])
 
 
 def _name_axis(problems: list[str], keys, values, label: str) -> str:
@@ -357,7 +390,7 @@ class SweepFolder:
         self.path = Path(path)
         self.definition = definition
         self.stamp = {"definition_hash": definition.hash(), "config_hash": config_hash,
-                      "keys": list(definition.keys), "cells": len(definition.cells)}
+                      "definition": definition.to_json()}
 
     @property
     def cells_dir(self) -> Path:
@@ -374,8 +407,9 @@ class SweepFolder:
             except (OSError, ValueError):
                 raise ConfigError([f"{stamp_file}: unreadable; use another --output folder"]) from None
             if old.get("definition_hash") != self.stamp["definition_hash"]:
-                raise ConfigError([f"{self.path}: the sweep definition changed since this folder was "
-                                   "started (sweep.json); use another --output folder to run it"])
+                raise ConfigError([f"{_changed_axis(old.get('definition') or {}, self.definition)} "
+                                   f"since {self.path} was started (sweep.json); use another --output "
+                                   "folder to run the new definition"])
             if old.get("config_hash") != self.stamp["config_hash"]:
                 raise ConfigError([f"{self.path}: the config or its inforce changed since this folder "
                                    "was started (sweep.json); use another --output folder to run it"])
@@ -408,6 +442,23 @@ class SweepFolder:
     def save(self, i: int, result: dict) -> None:
         record = {"cell": i, "values": list(self.definition.cells[i]), "result": result}
         _write_atomic(self.cell_file(i), json.dumps(record, allow_nan=True) + "\n")
+
+
+def _changed_axis(old: dict, new: SweepDefinition) -> str:
+    """``sweep axis K: added`` (removed, values changed): what differs from the stamp."""
+    old_keys = list(old.get("keys") or [])
+    for key in new.keys:
+        if key not in old_keys:
+            return f"sweep axis {key}: added"
+    for key in old_keys:
+        if key not in new.keys:
+            return f"sweep axis {key}: removed"
+    old_cells = old.get("cells") or []
+    for j, key in enumerate(new.keys):
+        was = [c[old_keys.index(key)] for c in old_cells]
+        if was != json.loads(json.dumps([c[j] for c in new.cells])):
+            return f"sweep axis {key}: its values changed"
+    return "sweep: the order of the axes or cells changed"
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -578,6 +629,9 @@ def sweep(config: Config | str | Path, axes: Mapping | None = None, *, cells: It
         folder.check()
         folder.start()
         rows = folder.done()
+        if rows and progress:
+            print(f"resuming: {len(rows)} of {len(definition.cells)} cells already done in {folder.path}/",
+                  file=sys.stderr)
     todo = [i for i in range(len(definition.cells)) if i not in rows]
 
     from tqdm import tqdm
