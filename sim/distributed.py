@@ -27,6 +27,7 @@ from .engine.layout import Model
 
 __all__ = ["DaskBlockRunner", "cluster_client", "price_on_cluster", "worker_threads"]
 
+
 # ------------------------------------------------------------------------------------------
 # ADAPTER over today's driver (swap at merge): the new driver offers
 #   sim.engine.driver.project_paths(model, lo, hi, threads=0) -> ndarray
@@ -56,6 +57,8 @@ def add_to_totals(paths: np.ndarray, totals: np.ndarray) -> None:
     from .engine import kernels as K
 
     K.accumulate_scenario_totals(paths, totals)
+
+
 # END OF ADAPTER
 # ------------------------------------------------------------------------------------------
 
@@ -64,13 +67,16 @@ def _import_distributed():
     try:
         import distributed
     except ImportError:
-        raise ConfigError(["Dask is not installed: pip install -e '.[dask]' (or '.[dev]')"]) from None
+        raise ConfigError(
+            ["Dask is not installed: pip install -e '.[dask]' (or '.[dev]')"]
+        ) from None
     return distributed
 
 
 @contextmanager
-def cluster_client(scheduler: str | None = None, workers: int | None = None,
-                   threads_per_worker: int = 1) -> Iterator:
+def cluster_client(
+    scheduler: str | None = None, workers: int | None = None, threads_per_worker: int = 1
+) -> Iterator:
     """A ``distributed.Client`` on a running cluster or on a new local one; closed on exit.
 
     Parameters
@@ -96,8 +102,12 @@ def cluster_client(scheduler: str | None = None, workers: int | None = None,
         try:
             client = distributed.Client(scheduler)  # waits distributed.comm.timeouts.connect
         except (OSError, TimeoutError, ValueError) as err:
-            raise ConfigError([f"--scheduler {scheduler}: cannot connect: "
-                               f"{str(err).splitlines()[0] if str(err) else type(err).__name__}"]) from None
+            raise ConfigError(
+                [
+                    f"--scheduler {scheduler}: cannot connect: "
+                    f"{str(err).splitlines()[0] if str(err) else type(err).__name__}"
+                ]
+            ) from None
         try:
             yield client
         finally:
@@ -105,8 +115,12 @@ def cluster_client(scheduler: str | None = None, workers: int | None = None,
         return
     if workers < 1:
         raise ConfigError([f"--workers {workers}: must be at least 1"])
-    cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=threads_per_worker,
-                                       processes=True, dashboard_address=None)
+    cluster = distributed.LocalCluster(
+        n_workers=workers,
+        threads_per_worker=threads_per_worker,
+        processes=True,
+        dashboard_address=None,
+    )
     client = distributed.Client(cluster)
     try:
         yield client
@@ -171,9 +185,16 @@ class DaskBlockRunner:
         slots = max(1, sum(self.client.nthreads().values()))
         return max(1, min(auto_chunk_size(n_scenarios), -(-n_contracts // (4 * slots))))
 
-    def __call__(self, model: Model, threads: int = 0, chunk_size: int = 0,
-                 progress: bool | None = None, trace: bool = False, fee_rate: float | None = None,
-                 contract_stats: bool = True) -> BlockRun:
+    def __call__(
+        self,
+        model: Model,
+        threads: int = 0,
+        chunk_size: int = 0,
+        progress: bool | None = None,
+        trace: bool = False,
+        fee_rate: float | None = None,
+        contract_stats: bool = True,
+    ) -> BlockRun:
         """Same parameters and result as :func:`sim.engine.driver.run_block` (no trace;
         ``progress`` is ignored; ``seconds`` is the wall time of the whole run)."""
         if trace:
@@ -195,8 +216,15 @@ class DaskBlockRunner:
             while next_start < len(starts) and len(pending) < in_flight:
                 lo = starts[next_start]
                 hi = min(lo + chunk, n_c)
-                pending.append((lo, hi, self.client.submit(_chunk_task, model_future, lo, hi, fee_rate,
-                                                           threads, pure=False)))
+                pending.append(
+                    (
+                        lo,
+                        hi,
+                        self.client.submit(
+                            _chunk_task, model_future, lo, hi, fee_rate, threads, pure=False
+                        ),
+                    )
+                )
                 next_start += 1
             lo, hi, future = pending.popleft()  # contract order
             paths = future.result()

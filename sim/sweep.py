@@ -51,12 +51,31 @@ from .config import Config, ConfigError, config_from_dict, load_config, set_key
 from .inforce import COLUMNS as INFORCE_COLUMNS
 from .inforce import read_inforce, synthetic_inforce, validate_inforce
 
-__all__ = ["RESULT_COLUMNS", "SweepDefinition", "SweepFolder", "cell_inputs", "parse_sweep",
-           "price_cell", "read_sweep_file", "sweep", "write_plots"]
+__all__ = [
+    "RESULT_COLUMNS",
+    "SweepDefinition",
+    "SweepFolder",
+    "cell_inputs",
+    "parse_sweep",
+    "price_cell",
+    "read_sweep_file",
+    "sweep",
+    "write_plots",
+]
 
 #: Result columns of a cell (each figure with its standard error), then ``seconds``.
-RESULT_COLUMNS = ("pv_claims", "pv_claims_se", "pv_fees", "pv_fees_se", "net_cost", "net_cost_se",
-                  "net_cost_bps", "net_cost_bps_se", "breakeven_fee", "breakeven_fee_se")
+RESULT_COLUMNS = (
+    "pv_claims",
+    "pv_claims_se",
+    "pv_fees",
+    "pv_fees_se",
+    "net_cost",
+    "net_cost_se",
+    "net_cost_bps",
+    "net_cost_bps_se",
+    "breakeven_fee",
+    "breakeven_fee_se",
+)
 #: Inforce columns an axis may set (every column but the contract's identity).
 SWEEPABLE_COLUMNS = tuple(c for c in INFORCE_COLUMNS if c != "contract_id")
 #: Columns whose change makes the AB factor come from the table again.
@@ -116,8 +135,12 @@ def _range_values(key: str, spec: Mapping) -> list:
     allowed = {"start", "stop", "step", "num"}
     unknown = sorted(set(spec) - allowed)
     if unknown:
-        raise ConfigError([f"sweep axis {key}: unknown range key(s) {', '.join(unknown)} "
-                           "(a range is {start, stop, step} or {start, stop, num})"])
+        raise ConfigError(
+            [
+                f"sweep axis {key}: unknown range key(s) {', '.join(unknown)} "
+                "(a range is {start, stop, step} or {start, stop, num})"
+            ]
+        )
     if "start" not in spec or "stop" not in spec or ("step" in spec) == ("num" in spec):
         raise ConfigError([f"sweep axis {key}: a range needs start, stop and one of step or num"])
     numbers = {k: v for k, v in spec.items()}
@@ -128,9 +151,13 @@ def _range_values(key: str, spec: Mapping) -> list:
     if "num" in numbers:
         num = numbers["num"]
         if not isinstance(num, int) or num < 0:
-            raise ConfigError([f"sweep axis {key}: range num = {_show(num)} is not a whole number >= 0"])
+            raise ConfigError(
+                [f"sweep axis {key}: range num = {_show(num)} is not a whole number >= 0"]
+            )
         values = np.linspace(start, stop, num) if num != 1 else np.array([start])
-        ints = all(isinstance(v, int) for v in (start, stop)) and all(float(v).is_integer() for v in values)
+        ints = all(isinstance(v, int) for v in (start, stop)) and all(
+            float(v).is_integer() for v in values
+        )
     else:
         step = numbers["step"]
         if step <= 0:
@@ -149,8 +176,12 @@ def _axis_values(key: str, spec) -> list:
     elif isinstance(spec, (list, tuple)):
         values = list(spec)
     else:
-        raise ConfigError([f"sweep axis {key}: give a list of values or a range "
-                           f"{{start, stop, step}}, not {_show(spec)}"])
+        raise ConfigError(
+            [
+                f"sweep axis {key}: give a list of values or a range "
+                f"{{start, stop, step}}, not {_show(spec)}"
+            ]
+        )
     if not values:
         raise ConfigError([f"sweep axis {key}: no values"])
     return values
@@ -161,15 +192,24 @@ def _check_key(key) -> str:
         raise ConfigError([f"sweep axis {_show(key)}: not a config key or an inforce column"])
     key = key.strip()
     if _is_column(key) and key not in SWEEPABLE_COLUMNS:
-        raise ConfigError([f"sweep axis {key}: not an inforce column (a config key has a section, "
-                           "e.g. rider.fee_rate)"])
+        raise ConfigError(
+            [
+                f"sweep axis {key}: not an inforce column (a config key has a section, "
+                "e.g. rider.fee_rate)"
+            ]
+        )
     if key.split(".")[0] == "sweep" or key == "base_dir":
         raise ConfigError([f"sweep axis {key}: cannot be swept"])
     return key
 
 
-def parse_sweep(section: Mapping | None = None, *, axes: Mapping | None = None,
-                cells: Iterable[Mapping] | None = None, source: str = "sweep") -> SweepDefinition:
+def parse_sweep(
+    section: Mapping | None = None,
+    *,
+    axes: Mapping | None = None,
+    cells: Iterable[Mapping] | None = None,
+    source: str = "sweep",
+) -> SweepDefinition:
     """The sweep definition of a ``[sweep]`` section, or of ``axes`` / ``cells``.
 
     Parameters
@@ -193,10 +233,14 @@ def parse_sweep(section: Mapping | None = None, *, axes: Mapping | None = None,
             raise ConfigError([f"{source}: [sweep] must be a table with axes or cells"])
         unknown = sorted(set(section) - {"axes", "cells"})
         if unknown:
-            raise ConfigError([f"{source}: sweep.{unknown[0]}: unknown key (give sweep.axes or sweep.cells)"])
+            raise ConfigError(
+                [f"{source}: sweep.{unknown[0]}: unknown key (give sweep.axes or sweep.cells)"]
+            )
         axes, cells = section.get("axes"), section.get("cells")
     if (axes is None) == (cells is None):
-        raise ConfigError([f"{source}: give exactly one of sweep.axes (a grid) or sweep.cells (a list)"])
+        raise ConfigError(
+            [f"{source}: give exactly one of sweep.axes (a grid) or sweep.cells (a list)"]
+        )
     if axes is not None:
         if not isinstance(axes, Mapping) or not axes:
             raise ConfigError([f"{source}: sweep.axes needs at least one axis: key = [values]"])
@@ -208,7 +252,11 @@ def parse_sweep(section: Mapping | None = None, *, axes: Mapping | None = None,
             keys.append(key)
             value_lists.append(_axis_values(key, spec))
         return SweepDefinition(tuple(keys), tuple(itertools.product(*value_lists)))
-    cells = list(cells) if isinstance(cells, Iterable) and not isinstance(cells, (str, Mapping)) else None
+    cells = (
+        list(cells)
+        if isinstance(cells, Iterable) and not isinstance(cells, (str, Mapping))
+        else None
+    )
     if not cells:
         raise ConfigError([f"{source}: sweep.cells needs at least one cell: {{key = value, ...}}"])
     if not isinstance(cells[0], Mapping) or not cells[0]:
@@ -217,12 +265,18 @@ def parse_sweep(section: Mapping | None = None, *, axes: Mapping | None = None,
     rows = []
     for i, cell in enumerate(cells):
         if not isinstance(cell, Mapping):
-            raise ConfigError([f"{source}: sweep.cells[{i}]: a cell is a table {{key = value, ...}}"])
+            raise ConfigError(
+                [f"{source}: sweep.cells[{i}]: a cell is a table {{key = value, ...}}"]
+            )
         got = tuple(k.strip() if isinstance(k, str) else k for k in cell)
         if set(got) != set(keys):
             diff = sorted(map(str, set(got) ^ set(keys)))
-            raise ConfigError([f"sweep axis {diff[0]}: sweep.cells[{i}] does not name the same keys as "
-                               f"sweep.cells[0] ({', '.join(keys)})"])
+            raise ConfigError(
+                [
+                    f"sweep axis {diff[0]}: sweep.cells[{i}] does not name the same keys as "
+                    f"sweep.cells[0] ({', '.join(keys)})"
+                ]
+            )
         values = {k.strip(): v for k, v in cell.items()}
         rows.append(tuple(values[k] for k in keys))
     return SweepDefinition(keys, tuple(rows))
@@ -264,8 +318,13 @@ def _raw_inforce(config: Config, frame: pd.DataFrame | None) -> tuple[pd.DataFra
     return synthetic_inforce(syn.contracts, syn.seed, config, rider), "synthetic inforce"
 
 
-def cell_inputs(base: dict, inforce: pd.DataFrame | None, keys: tuple[str, ...],
-                values: tuple, label: str = "cell") -> tuple[Config, pd.DataFrame]:
+def cell_inputs(
+    base: dict,
+    inforce: pd.DataFrame | None,
+    keys: tuple[str, ...],
+    values: tuple,
+    label: str = "cell",
+) -> tuple[Config, pd.DataFrame]:
     """The validated config and inforce of one cell.
 
     Parameters
@@ -303,7 +362,11 @@ def cell_inputs(base: dict, inforce: pd.DataFrame | None, keys: tuple[str, ...],
         frame = frame.copy()
         for column, value in columns.items():
             frame[column] = [value] * len(frame)
-        if "ab_factor" in frame and "ab_factor" not in columns and set(columns) & set(AB_FACTOR_KEYS):
+        if (
+            "ab_factor" in frame
+            and "ab_factor" not in columns
+            and set(columns) & set(AB_FACTOR_KEYS)
+        ):
             frame["ab_factor"] = np.nan  # from the table for the cell's option and period
     rider = AccumulationBenefitRider.from_config(config)
     clean, problems = validate_inforce(frame, config, rider, source)
@@ -326,9 +389,15 @@ def _check_type(key: str, value, base: dict) -> None:
     """Refuse a value of another kind than the base config's (pydantic would read ``true``
     as 1.0); an inforce column takes one number or string per contract."""
     if _is_column(key):
-        if isinstance(value, (list, tuple, dict)) or (isinstance(value, bool) and key != "spousal_protection"):
-            raise ConfigError([f"sweep axis {key} = {_show(value)}: an inforce column takes a number or a "
-                               "string, the same for every contract"])
+        if isinstance(value, (list, tuple, dict)) or (
+            isinstance(value, bool) and key != "spousal_protection"
+        ):
+            raise ConfigError(
+                [
+                    f"sweep axis {key} = {_show(value)}: an inforce column takes a number or a "
+                    "string, the same for every contract"
+                ]
+            )
         return
     node = base
     for part in key.split("."):
@@ -339,8 +408,12 @@ def _check_type(key: str, value, base: dict) -> None:
         else:
             return  # not in the base config: pydantic judges the key and the value
     if node is not None and _kind(node) != _kind(value):
-        raise ConfigError([f"sweep axis {key} = {_show(value)}: {_kind(node)} is expected "
-                           f"(the config has {_show(node)})"])
+        raise ConfigError(
+            [
+                f"sweep axis {key} = {_show(value)}: {_kind(node)} is expected "
+                f"(the config has {_show(node)})"
+            ]
+        )
 
 
 def _name_axis(problems: list[str], keys, values, label: str) -> str:
@@ -359,7 +432,9 @@ def price_cell(config: Config, inforce: pd.DataFrame, block_runner: Callable | N
 
     t0 = time.perf_counter()
     block = price(config, inforce, block_runner=block_runner).block
-    row = {name: (np.nan if block.get(name) is None else float(block[name])) for name in RESULT_COLUMNS}
+    row = {
+        name: (np.nan if block.get(name) is None else float(block[name])) for name in RESULT_COLUMNS
+    }
     row["seconds"] = time.perf_counter() - t0
     return row
 
@@ -389,8 +464,11 @@ class SweepFolder:
     def __init__(self, path: Path, definition: SweepDefinition, config_hash: str):
         self.path = Path(path)
         self.definition = definition
-        self.stamp = {"definition_hash": definition.hash(), "config_hash": config_hash,
-                      "definition": definition.to_json()}
+        self.stamp = {
+            "definition_hash": definition.hash(),
+            "config_hash": config_hash,
+            "definition": definition.to_json(),
+        }
 
     @property
     def cells_dir(self) -> Path:
@@ -405,17 +483,31 @@ class SweepFolder:
             try:
                 old = json.loads(stamp_file.read_text())
             except (OSError, ValueError):
-                raise ConfigError([f"{stamp_file}: unreadable; use another --output folder"]) from None
+                raise ConfigError(
+                    [f"{stamp_file}: unreadable; use another --output folder"]
+                ) from None
             if old.get("definition_hash") != self.stamp["definition_hash"]:
-                raise ConfigError([f"{_changed_axis(old.get('definition') or {}, self.definition)} "
-                                   f"since {self.path} was started (sweep.json); use another --output "
-                                   "folder to run the new definition"])
+                raise ConfigError(
+                    [
+                        f"{_changed_axis(old.get('definition') or {}, self.definition)} "
+                        f"since {self.path} was started (sweep.json); use another --output "
+                        "folder to run the new definition"
+                    ]
+                )
             if old.get("config_hash") != self.stamp["config_hash"]:
-                raise ConfigError([f"{self.path}: the config or its inforce changed since this folder "
-                                   "was started (sweep.json); use another --output folder to run it"])
+                raise ConfigError(
+                    [
+                        f"{self.path}: the config or its inforce changed since this folder "
+                        "was started (sweep.json); use another --output folder to run it"
+                    ]
+                )
         elif self.path.exists() and any(self.path.iterdir()):
-            raise ConfigError([f"{self.path}: the folder is not empty and holds no sweep.json; "
-                               "give a new or empty --output folder"])
+            raise ConfigError(
+                [
+                    f"{self.path}: the folder is not empty and holds no sweep.json; "
+                    "give a new or empty --output folder"
+                ]
+            )
 
     def start(self) -> None:
         self.cells_dir.mkdir(parents=True, exist_ok=True)
@@ -512,14 +604,26 @@ def write_plots(frame: pd.DataFrame, keys: tuple[str, ...], folder: Path) -> lis
     for key in keys:
         others = [k for k in keys if k != key]
         fig, ax = plt.subplots(figsize=(6.4, 4.2))
-        groups = frame.groupby([frame[k].astype(str) for k in others], sort=False) if others else [("", frame)]
+        groups = (
+            frame.groupby([frame[k].astype(str) for k in others], sort=False)
+            if others
+            else [("", frame)]
+        )
         for n_line, (name, part) in enumerate(groups):
             x = part[key]
             numeric = pd.api.types.is_numeric_dtype(x)
             xs = x.to_numpy() if numeric else np.arange(len(x))
-            label = ", ".join(f"{k}={v}" for k, v in zip(others, name if isinstance(name, tuple) else (name,)))
-            ax.errorbar(xs, y[part.index], yerr=yerr[part.index], marker="o", capsize=3,
-                        label=label if others and n_line < 12 else None)
+            label = ", ".join(
+                f"{k}={v}" for k, v in zip(others, name if isinstance(name, tuple) else (name,))
+            )
+            ax.errorbar(
+                xs,
+                y[part.index],
+                yerr=yerr[part.index],
+                marker="o",
+                capsize=3,
+                label=label if others and n_line < 12 else None,
+            )
             if not numeric:
                 ax.set_xticks(xs, [str(v) for v in x])
         ax.set_xlabel(key)
@@ -531,10 +635,13 @@ def write_plots(frame: pd.DataFrame, keys: tuple[str, ...], folder: Path) -> lis
         written.append(_save(fig, folder / f"breakeven_fee_by_{_file_name(key)}.png"))
         plt.close(fig)
     if len(keys) == 2:
-        table = frame.pivot_table(index=keys[0], columns=keys[1], values="breakeven_fee", aggfunc="first",
-                                  sort=False)
+        table = frame.pivot_table(
+            index=keys[0], columns=keys[1], values="breakeven_fee", aggfunc="first", sort=False
+        )
         fig, ax = plt.subplots(figsize=(6.4, 4.8))
-        im = ax.imshow(100 * table.to_numpy(dtype=float), origin="lower", aspect="auto", cmap="viridis")
+        im = ax.imshow(
+            100 * table.to_numpy(dtype=float), origin="lower", aspect="auto", cmap="viridis"
+        )
         ax.set_xticks(range(table.shape[1]), [str(v) for v in table.columns])
         ax.set_yticks(range(table.shape[0]), [str(v) for v in table.index])
         ax.set_xlabel(keys[1])
@@ -559,10 +666,19 @@ def _save(fig, path: Path) -> Path:
 # ----------------------------------------------------------------------------- sweep()
 
 
-def sweep(config: Config | str | Path, axes: Mapping | None = None, *, cells: Iterable[Mapping] | None = None,
-          definition: SweepDefinition | None = None, inforce: pd.DataFrame | None = None, output: str | Path | None = None, client=None,
-          progress: bool = False, plots: bool = True,
-          on_cell: Callable[[int, dict], None] | None = None) -> pd.DataFrame:
+def sweep(
+    config: Config | str | Path,
+    axes: Mapping | None = None,
+    *,
+    cells: Iterable[Mapping] | None = None,
+    definition: SweepDefinition | None = None,
+    inforce: pd.DataFrame | None = None,
+    output: str | Path | None = None,
+    client=None,
+    progress: bool = False,
+    plots: bool = True,
+    on_cell: Callable[[int, dict], None] | None = None,
+) -> pd.DataFrame:
     """Price every cell of a sweep; one row per cell.
 
     Parameters
@@ -630,14 +746,21 @@ def sweep(config: Config | str | Path, axes: Mapping | None = None, *, cells: It
         folder.start()
         rows = folder.done()
         if rows and progress:
-            print(f"resuming: {len(rows)} of {len(definition.cells)} cells already done in {folder.path}/",
-                  file=sys.stderr)
+            print(
+                f"resuming: {len(rows)} of {len(definition.cells)} cells already done in {folder.path}/",
+                file=sys.stderr,
+            )
     todo = [i for i in range(len(definition.cells)) if i not in rows]
 
     from tqdm import tqdm
 
-    bar = tqdm(total=len(definition.cells), initial=len(rows), disable=not progress, desc="cells",
-               unit="cell")
+    bar = tqdm(
+        total=len(definition.cells),
+        initial=len(rows),
+        disable=not progress,
+        desc="cells",
+        unit="cell",
+    )
 
     def finish(i: int, row: dict) -> None:
         rows[i] = row
@@ -650,13 +773,21 @@ def sweep(config: Config | str | Path, axes: Mapping | None = None, *, cells: It
     try:
         if client is None:
             for i in todo:
-                finish(i, price_cell(*cell_inputs(base, inforce, definition.keys, definition.cells[i])))
+                finish(
+                    i, price_cell(*cell_inputs(base, inforce, definition.keys, definition.cells[i]))
+                )
         elif todo:
             from distributed import as_completed
 
-            shared = client.scatter(inforce, broadcast=True, hash=False) if inforce is not None else None
-            futures = {client.submit(_cell_task, base, shared, definition.keys, definition.cells[i],
-                                     pure=False): i for i in todo}
+            shared = (
+                client.scatter(inforce, broadcast=True, hash=False) if inforce is not None else None
+            )
+            futures = {
+                client.submit(
+                    _cell_task, base, shared, definition.keys, definition.cells[i], pure=False
+                ): i
+                for i in todo
+            }
             for future in as_completed(futures):
                 finish(futures[future], future.result())
     finally:
