@@ -31,6 +31,7 @@ import platform
 import sys
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 
 import pandas as pd
@@ -41,11 +42,8 @@ sys.path.insert(0, str(ROOT))
 from sim import load_config, price  # noqa: E402
 from sim.sweep import RESULT_COLUMNS, sweep  # noqa: E402
 
-GRID = {
-    "market.indices.0.volatility": [0.15, 0.18, 0.21],
-    "market.rate": [0.03, 0.035, 0.04],
-    "ab_factor": [1.0, 1.1],
-}
+#: The grid of configs/example_sweep.toml: volatility x rate x AB factor, 3 x 3 x 2.
+GRID = tomllib.loads((ROOT / "configs" / "example_sweep.toml").read_text())["sweep"]["axes"]
 
 
 def _worker_cpu(client) -> float:
