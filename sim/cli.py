@@ -101,7 +101,6 @@ def price(
     from .valuation import price as run_price
 
     cfg = _load(config, set_)
-
     if output is not None:
         if output.exists() and not output.is_dir():
             _fail([f"{output}: --output must be a folder, and this is a file"])
@@ -321,8 +320,7 @@ def sweep(
                                           "of N worker processes (one thread each)"),
 ) -> None:
     """Price a grid of cells: axes over config keys and inforce columns (docs/sweeps.md)."""
-    from .sweep import parse_sweep, read_sweep_file
-    from .sweep import sweep as run_sweep
+    from .sweep import parse_sweep, prepare_sweep, read_sweep_file
 
     if scheduler is not None and workers is not None:
         _fail(["give --scheduler ADDRESS or --workers N, not both"])
@@ -335,14 +333,14 @@ def sweep(
             definition = parse_sweep(cfg.sweep, source=str(config))
         else:
             _fail([f"{config}: no [sweep] section; give one or --sweep FILE"])
-        kwargs = dict(definition=definition, output=output, progress=True)
+        prepared = prepare_sweep(cfg, definition=definition, output=output)  # checks, writes nothing
         if scheduler is None and workers is None:
-            frame = run_sweep(cfg, **kwargs)
+            frame = prepared.run(progress=None)  # a progress bar when stderr is a terminal
         else:
             from .distributed import cluster_client
 
             with cluster_client(scheduler=scheduler, workers=workers) as client:
-                frame = run_sweep(cfg, client=client, **kwargs)
+                frame = prepared.run(client=client, progress=None)
     except (ConfigError, ValueError) as err:
         _fail(err.problems if isinstance(err, ConfigError) else [str(err).splitlines()[0]])
     except KeyboardInterrupt:

@@ -52,6 +52,8 @@ from .inforce import COLUMNS as INFORCE_COLUMNS
 from .inforce import read_inforce, synthetic_inforce, validate_inforce
 
 __all__ = [
+    "PreparedSweep",
+    "prepare_sweep",
     "RESULT_COLUMNS",
     "SweepDefinition",
     "SweepFolder",
@@ -666,6 +668,132 @@ def _save(fig, path: Path) -> Path:
 # ----------------------------------------------------------------------------- sweep()
 
 
+@dataclass
+class PreparedSweep:
+    """A checked sweep, ready to run: every cell is valid and the output folder (if any)
+    belongs to this sweep. Made by :func:`prepare_sweep`; nothing is written until
+    :meth:`run`."""
+
+    config: Config
+    definition: SweepDefinition
+    base: dict  # the base config as a mapping
+    inforce: pd.DataFrame | None  # the unvalidated base inforce (None: per cell, synthetic)
+    folder: SweepFolder | None
+
+    def run(
+        self,
+        client=None,
+        progress: bool | None = False,
+        plots: bool = True,
+        on_cell: Callable[[int, dict], None] | None = None,
+    ) -> pd.DataFrame:
+        """Price the missing cells; see :func:`sweep` for the parameters and the result."""
+        from tqdm import tqdm
+
+        definition, folder, base, inforce = self.definition, self.folder, self.base, self.inforce
+        rows: dict[int, dict] = {}
+        if folder is not None:
+            folder.start()
+            rows = folder.done()
+            if rows and progress is not False:
+                print(
+                    f"resuming: {len(rows)} of {len(definition.cells)} cells already done "
+                    f"in {folder.path}/",
+                    file=sys.stderr,
+                )
+        todo = [i for i in range(len(definition.cells)) if i not in rows]
+        show = progress if progress is not None else sys.stderr.isatty()
+        bar = tqdm(
+            total=len(definition.cells),
+            initial=len(rows),
+            disable=not show,
+            desc="cells",
+            unit="cell",
+        )
+
+        def finish(i: int, row: dict) -> None:
+            rows[i] = row
+            if folder is not None:
+                folder.save(i, row)
+            bar.update(1)
+            if on_cell is not None:
+                on_cell(i, row)
+
+        try:
+            if client is None:
+                for i in todo:
+                    config, clean = cell_inputs(base, inforce, definition.keys, definition.cells[i])
+                    finish(i, price_cell(config, clean))
+            elif todo:
+                from distributed import as_completed
+
+                shared = None
+                if inforce is not None:
+                    shared = client.scatter(inforce, broadcast=True, hash=False)
+                futures = {
+                    client.submit(
+                        _cell_task, base, shared, definition.keys, definition.cells[i], pure=False
+                    ): i
+                    for i in todo
+                }
+                for future in as_completed(futures):
+                    finish(futures[future], future.result())
+        finally:
+            bar.close()
+        frame = _frame(definition, rows)
+        if folder is not None:
+            tmp = folder.path / f".sweep.parquet.tmp{os.getpid()}"
+            frame.to_parquet(tmp, index=False)
+            os.replace(tmp, folder.path / "sweep.parquet")
+            if plots:
+                write_plots(frame, definition.keys, folder.path)
+        return frame
+
+
+def prepare_sweep(
+    config: Config | str | Path,
+    axes: Mapping | None = None,
+    *,
+    cells: Iterable[Mapping] | None = None,
+    definition: SweepDefinition | None = None,
+    inforce: pd.DataFrame | None = None,
+    output: str | Path | None = None,
+) -> PreparedSweep:
+    """Check a sweep without writing anything: the definition, every cell's config and
+    inforce, and the output folder (see :func:`sweep` for the parameters).
+
+    Raises
+    ------
+    ConfigError
+        One line naming the axis (or the cell, or the folder).
+    """
+    if not isinstance(config, Config):
+        config = load_config(config)
+    if definition is not None:
+        if axes is not None or cells is not None:
+            raise ConfigError(["give a definition or axes/cells, not both"])
+    elif axes is None and cells is None:
+        if config.sweep is None:
+            raise ConfigError(["no sweep definition: give a [sweep] section, --sweep FILE or axes"])
+        definition = parse_sweep(config.sweep)
+    else:
+        definition = parse_sweep(axes=axes, cells=cells)
+    base = _base_data(config)
+    if (
+        inforce is None
+        and config.inforce.file is not None
+        and not any(k.startswith("inforce.") for k in definition.keys)
+    ):
+        inforce, _ = _raw_inforce(config, None)  # read once; every cell sets its columns on it
+    for i, values in enumerate(definition.cells):
+        cell_inputs(base, inforce, definition.keys, values, label=definition.label(i))
+    folder = None
+    if output is not None:
+        folder = SweepFolder(Path(output), definition, _config_hash(config, inforce))
+        folder.check()
+    return PreparedSweep(config, definition, base, inforce, folder)
+
+
 def sweep(
     config: Config | str | Path,
     axes: Mapping | None = None,
@@ -675,7 +803,7 @@ def sweep(
     inforce: pd.DataFrame | None = None,
     output: str | Path | None = None,
     client=None,
-    progress: bool = False,
+    progress: bool | None = False,
     plots: bool = True,
     on_cell: Callable[[int, dict], None] | None = None,
 ) -> pd.DataFrame:
@@ -699,8 +827,9 @@ def sweep(
         same folder computes only the missing cells.
     client : distributed.Client, optional
         Run the cells on this Dask cluster; default: one after another in this process.
-    progress : bool
-        A progress bar across cells (stderr).
+    progress : bool or None
+        A progress bar across cells (stderr); None = when stderr is a terminal. Unless
+        False, a resumed sweep says how many cells were already done.
     plots : bool
         Write the plots into ``output``.
     on_cell : callable, optional
@@ -720,83 +849,7 @@ def sweep(
         A bad definition or cell, or an output folder of another sweep: one line naming the
         axis; nothing is written.
     """
-    if not isinstance(config, Config):
-        config = load_config(config)
-    if definition is not None:
-        if axes is not None or cells is not None:
-            raise ConfigError(["give a definition or axes/cells, not both"])
-    elif axes is None and cells is None:
-        if config.sweep is None:
-            raise ConfigError(["no sweep definition: give a [sweep] section, --sweep FILE or axes"])
-        definition = parse_sweep(config.sweep)
-    else:
-        definition = parse_sweep(axes=axes, cells=cells)
-    base = _base_data(config)
-    if inforce is None and config.inforce.file is not None:
-        inforce, _ = _raw_inforce(config, None)  # read once; every cell sets its columns on it
-    # every cell checked before anything is written or run
-    for i, values in enumerate(definition.cells):
-        cell_inputs(base, inforce, definition.keys, values, label=definition.label(i))
-
-    folder = None
-    rows: dict[int, dict] = {}
-    if output is not None:
-        folder = SweepFolder(Path(output), definition, _config_hash(config, inforce))
-        folder.check()
-        folder.start()
-        rows = folder.done()
-        if rows and progress:
-            print(
-                f"resuming: {len(rows)} of {len(definition.cells)} cells already done in {folder.path}/",
-                file=sys.stderr,
-            )
-    todo = [i for i in range(len(definition.cells)) if i not in rows]
-
-    from tqdm import tqdm
-
-    bar = tqdm(
-        total=len(definition.cells),
-        initial=len(rows),
-        disable=not progress,
-        desc="cells",
-        unit="cell",
+    prepared = prepare_sweep(
+        config, axes, cells=cells, definition=definition, inforce=inforce, output=output
     )
-
-    def finish(i: int, row: dict) -> None:
-        rows[i] = row
-        if folder is not None:
-            folder.save(i, row)
-        bar.update(1)
-        if on_cell is not None:
-            on_cell(i, row)
-
-    try:
-        if client is None:
-            for i in todo:
-                finish(
-                    i, price_cell(*cell_inputs(base, inforce, definition.keys, definition.cells[i]))
-                )
-        elif todo:
-            from distributed import as_completed
-
-            shared = (
-                client.scatter(inforce, broadcast=True, hash=False) if inforce is not None else None
-            )
-            futures = {
-                client.submit(
-                    _cell_task, base, shared, definition.keys, definition.cells[i], pure=False
-                ): i
-                for i in todo
-            }
-            for future in as_completed(futures):
-                finish(futures[future], future.result())
-    finally:
-        bar.close()
-    frame = _frame(definition, rows)
-    if folder is not None:
-        tmp = folder.path / f".sweep.parquet.tmp{os.getpid()}"
-        frame.to_parquet(tmp, index=False)
-        os.replace(tmp, folder.path / "sweep.parquet")
-        if plots:
-            write_plots(frame, definition.keys, folder.path)
-    return frame
+    return prepared.run(client=client, progress=progress, plots=plots, on_cell=on_cell)
