@@ -219,7 +219,8 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|")
     for name, r in (
         ("plain loop of sim.price", loop),
-        ("sim.sweep in-process, with --output", local),
+        ("sim.sweep in-process, no output folder", bare),
+        ("sim.sweep in-process, output folder (cell files, Parquet, plot)", local),
         ("sim.sweep on a 1-worker LocalCluster", dask),
     ):
         print(
