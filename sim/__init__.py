@@ -15,7 +15,8 @@ from __future__ import annotations
 import importlib
 from importlib.metadata import PackageNotFoundError, version
 
-__all__ = ["Config", "ConfigError", "Result", "load_config", "load_inforce", "price", "synthetic_inforce"]
+__all__ = ["Config", "ConfigError", "Result", "load_config", "load_inforce", "price", "sweep",
+           "synthetic_inforce"]
 
 _WHERE = {
     "Config": "config",
@@ -25,6 +26,7 @@ _WHERE = {
     "synthetic_inforce": "inforce",
     "Result": "valuation",
     "price": "valuation",
+    "sweep": "sweep",  # the function; import the module's other names with `from sim.sweep import`
 }
 
 try:  # one source for the version: the package metadata (pyproject.toml)

@@ -154,6 +154,8 @@ def price(
         None, "--output", metavar="DIR",
         help="folder for the result set: contracts.parquet, scenarios.parquet, summary.json"),
     force: bool = typer.Option(False, "--force", help="replace a previous result set in --output"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address "
+                                            "(tcp://HOST:PORT): project contract chunks on the cluster"),
 ) -> None:
     """Price the rider on the config's block and print PVs with standard errors."""
     from contextlib import ExitStack
@@ -179,12 +181,19 @@ def price(
                 command += ["--json"] if as_json else []
                 command += ["--output", str(output)] if output is not None else []
                 command += ["--force"] if force else []
+                command += ["--scheduler", scheduler] if scheduler else []
                 origin = provenance(cfg, config, set_, started, command)
             except OSError:
                 origin = None  # an unreadable inforce file: reported by the run below
             from .valuation import price as run_price
 
-            result = run_price(cfg)
+            if scheduler is None:
+                result = run_price(cfg)
+            else:  # the same price, bit for bit: contract chunks on the cluster
+                from .distributed import cluster_client, price_on_cluster
+
+                with cluster_client(scheduler=scheduler) as client:
+                    result = price_on_cluster(cfg, client)
             summary = result.summary()
             summary["provenance"] = origin
             if writer is not None:
@@ -378,6 +387,65 @@ def inforce(
     except (ConfigError, ValueError) as err:
         _fail(_bad_input(err))
     typer.echo(f"wrote {len(frame)} contracts to {output}")
+
+
+def _sweep_table(frame, keys) -> str:
+    """The summary table of a sweep: axes, net cost in bp and break-even fee in %."""
+
+    def pm(value, se, scale, digits):
+        if value != value:  # NaN: no break-even fee
+            return "n/a"
+        return f"{scale * value:.{digits}f} ± {scale * se:.{digits}f}"
+
+    table = frame[["cell", *keys]].copy()
+    table["net cost, bp"] = [pm(v, e, 1, 2) for v, e in zip(frame["net_cost_bps"], frame["net_cost_bps_se"])]
+    table["break-even fee, %"] = [pm(v, e, 100, 4) for v, e in zip(frame["breakeven_fee"], frame["breakeven_fee_se"])]
+    table["seconds"] = frame["seconds"].map(lambda x: f"{x:.1f}")
+    return table.to_string(index=False)
+
+
+@app.command()
+def sweep(
+    config: Path = typer.Argument(..., help="TOML config file (its [sweep] section is the grid)"),
+    sweep_file: Optional[Path] = typer.Option(None, "--sweep", help="TOML file with the [sweep] section"),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="override a key of the base config"),
+    output: Optional[Path] = typer.Option(None, "--output", help="results folder (default: "
+                                          "sweep-<config name>); rerun on it to resume"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address "
+                                            "(tcp://HOST:PORT): run the cells on that cluster"),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="start a local Dask cluster "
+                                          "of N worker processes (one thread each)"),
+) -> None:
+    """Price a grid of cells: axes over config keys and inforce columns (docs/sweeps.md)."""
+    from .sweep import parse_sweep, prepare_sweep, read_sweep_file
+
+    if scheduler is not None and workers is not None:
+        _fail(["give --scheduler ADDRESS or --workers N, not both"])
+    cfg = _load(config, set_)
+    output = output if output is not None else Path(f"sweep-{config.stem}")
+    try:
+        if sweep_file is not None:
+            definition = parse_sweep(read_sweep_file(sweep_file), source=str(sweep_file))
+        elif cfg.sweep is not None:
+            definition = parse_sweep(cfg.sweep, source=str(config))
+        else:
+            _fail([f"{config}: no [sweep] section; give one or --sweep FILE"])
+        prepared = prepare_sweep(cfg, definition=definition, output=output)  # checks, writes nothing
+        if scheduler is None and workers is None:
+            frame = prepared.run(progress=None)  # a progress bar when stderr is a terminal
+        else:
+            from .distributed import cluster_client
+
+            with cluster_client(scheduler=scheduler, workers=workers) as client:
+                frame = prepared.run(client=client, progress=None)
+    except (ConfigError, ValueError) as err:
+        _fail(err.problems if isinstance(err, ConfigError) else [str(err).splitlines()[0]])
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted: finished cells are saved in {output}/; rerun the same command "
+                   "to compute the rest", err=True)
+        raise typer.Exit(130)
+    typer.echo(_sweep_table(frame, definition.keys))
+    typer.echo(f"{len(frame)} cells; results in {output}/sweep.parquet, plots in {output}/")
 
 
 def main() -> None:

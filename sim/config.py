@@ -23,6 +23,7 @@ __all__ = [
     "apply_overrides",
     "decode_utf8",
     "read_file_bytes",
+    "set_key",
 ]
 
 Rate = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -498,6 +499,9 @@ class Config(_Section):
     inforce: InforceConfig
     # Directory that relative paths (inforce file, AB factor CSV, mortality CSV) start from.
     base_dir: str = "."
+    # The [sweep] section (axes or cells of a pricing grid), read and checked by sim.sweep;
+    # pricing one block ignores it.
+    sweep: dict | None = None
 
     @model_validator(mode="after")
     def _allocations_name_funds(self):
@@ -598,8 +602,38 @@ def _parse_value(text: str):
         return text
 
 
+def set_key(data: dict, key: str, value) -> str | None:
+    """Set ``key`` (``section.sub.key``; a whole number indexes a list, as in
+    ``market.indices.0.volatility``) in the mapping ``data``, in place.
+
+    Missing sections are created (pydantic then reports an unknown key). Returns None, or
+    the problem (without the source) when a part of the path is neither a section nor a
+    position in a list.
+    """
+    parts = key.strip().split(".")
+    node = data
+    for depth, p in enumerate(parts):
+        last = depth == len(parts) - 1
+        if isinstance(node, list):
+            if not p.isdigit() or int(p) >= len(node):
+                where = ".".join(parts[:depth])
+                return f"{key}: '{p}' is not a position in {where} (0-{len(node) - 1})"
+            p = int(p)
+        elif not isinstance(node, dict):
+            return f"{key}: '{parts[depth - 1]}' is not a section"
+        if last:
+            node[p] = value
+            return None
+        child = node.get(p) if isinstance(node, dict) else node[p]
+        if child is None:
+            child = node[p] = {}
+        node = child
+    return None  # pragma: no cover - the loop returns
+
+
 def apply_overrides(data: dict, overrides: list[str] | None, source: str = "--set") -> dict:
-    """Apply ``key.path=value`` overrides (values parsed as TOML, else strings)."""
+    """Apply ``key.path=value`` overrides (values parsed as TOML, else strings); a whole
+    number in the path indexes a list (``market.indices.0.volatility=0.2``)."""
     data = _deep_copy(data)
     problems = []
     for item in overrides or []:
@@ -607,18 +641,9 @@ def apply_overrides(data: dict, overrides: list[str] | None, source: str = "--se
         if not sep or not key.strip():
             problems.append(f"{source}: '{item}' is not of the form key.path=value")
             continue
-        node = data
-        parts = key.strip().split(".")
-        for p in parts[:-1]:
-            child = node.get(p)
-            if child is None:
-                child = node[p] = {}
-            if not isinstance(child, dict):
-                problems.append(f"{source}: {key}: '{p}' is not a section")
-                break
-            node = child
-        else:
-            node[parts[-1]] = _parse_value(value.strip())
+        problem = set_key(data, key, _parse_value(value.strip()))
+        if problem:
+            problems.append(f"{source}: {problem}")
     if problems:
         raise ConfigError(problems)
     return data

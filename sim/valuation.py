@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 
@@ -116,7 +117,8 @@ def _block_stat(x: np.ndarray, group: int) -> tuple[float, float]:
 
 
 def breakeven_fee(model: Model, threads: int = 0, chunk_size: int = 0,
-                  control: Control | None = None) -> tuple[float, float, int]:
+                  control: Control | None = None,
+                  block_runner: Callable[..., BlockRun] | None = None) -> tuple[float, float, int]:
     """The single Rider Fee Percentage at which block PV fees = PV claims.
 
     A root search (scipy ``brentq``) over the fee with the same scenarios at every
@@ -126,7 +128,8 @@ def breakeven_fee(model: Model, threads: int = 0, chunk_size: int = 0,
     delta method: SE of (claims - fees) at the root divided by the slope of the mean,
     taken between the evaluations nearest the root on either side. With a ``control``,
     the mean of claims - fees at each fee is the control-variate estimate (its beta
-    refitted at each fee).
+    refitted at each fee). ``block_runner`` (default :func:`run_block`, same signature)
+    projects the block at each fee, e.g. on a Dask cluster (sim.distributed).
 
     Returns
     -------
@@ -134,6 +137,7 @@ def breakeven_fee(model: Model, threads: int = 0, chunk_size: int = 0,
         ``fee`` and ``fee_se`` are None when no fee up to MAX_FEE breaks even.
     """
     group = model.sample_group
+    runner = block_runner or run_block
     seen: dict[float, tuple[float, float, np.ndarray]] = {}  # fee -> (gap, fee base, paths)
 
     def stat(x: np.ndarray) -> tuple[float, float]:
@@ -145,7 +149,7 @@ def breakeven_fee(model: Model, threads: int = 0, chunk_size: int = 0,
     def evaluate(f: float) -> float:
         f = float(f)
         if f not in seen:
-            r = run_block(model, threads, chunk_size, progress=False, fee_rate=f, contract_stats=False)
+            r = runner(model, threads, chunk_size, progress=False, fee_rate=f, contract_stats=False)
             paths = r.scenario_totals[0] - r.scenario_totals[1]
             seen[f] = (stat(paths)[0], float(r.scenario_totals[4].mean()), paths)
         return seen[f][0]
@@ -249,7 +253,8 @@ def _allocation_names(config: Config, inforce: pd.DataFrame | None) -> list[str]
 
 
 def price(config: Config, inforce: pd.DataFrame | None = None, model: Model | None = None,
-          scenarios: Scenarios | None = None) -> Result:
+          scenarios: Scenarios | None = None,
+          block_runner: Callable[..., BlockRun] | None = None) -> Result:
     """Price the block of the config: PVs, standard errors, net cost, break-even fee.
 
     Parameters
@@ -264,6 +269,10 @@ def price(config: Config, inforce: pd.DataFrame | None = None, model: Model | No
     scenarios : Scenarios, optional
         The scenarios ``model`` was built from: their basis is checked, and the control
         variate reads their index paths. Default: generated again from the config.
+    block_runner : callable, optional
+        Projects a lowered block; same signature and result as
+        :func:`sim.engine.driver.run_block` (the default). ``sim.distributed`` passes one
+        that runs contract chunks on a Dask cluster; the figures are the same bit for bit.
 
     Raises
     ------
@@ -275,6 +284,7 @@ def price(config: Config, inforce: pd.DataFrame | None = None, model: Model | No
     """
     t_start = time.perf_counter()
     run = config.run
+    run_block_ = block_runner or run_block
     inputs = None
     if model is None:
         inputs = block_inputs(config, inforce)
@@ -300,7 +310,7 @@ def price(config: Config, inforce: pd.DataFrame | None = None, model: Model | No
                              "pass it as price(config, inforce, model=...)")
         return gmab_control(config, model, scenarios, names)
 
-    raw = run_block(model, run.threads, run.chunk_size, run.progress)
+    raw = run_block_(model, run.threads, run.chunk_size, run.progress)
     control = control_for(model, scenarios)
     block = _block_figures(raw, model, control)
     counts = [model.n_scenarios]
@@ -315,12 +325,12 @@ def price(config: Config, inforce: pd.DataFrame | None = None, model: Model | No
             scenarios = generate_scenarios(config, inputs.n_steps, n_new)
             if by_batch:
                 part = build_model(config, inputs.inforce, slice_scenarios(scenarios, n, n_new), inputs.assumptions)
-                raw = _concat_runs(raw, run_block(part, run.threads, run.chunk_size, run.progress),
+                raw = _concat_runs(raw, run_block_(part, run.threads, run.chunk_size, run.progress),
                                    n, n_new - n, model.sample_group)
                 model = build_model(config, inputs.inforce, scenarios, inputs.assumptions)
             else:
                 model = build_model(config, inputs.inforce, scenarios, inputs.assumptions)
-                raw = run_block(model, run.threads, run.chunk_size, run.progress)
+                raw = run_block_(model, run.threads, run.chunk_size, run.progress)
             n = n_new
             counts.append(n)
             control = control_for(model, scenarios)
@@ -332,7 +342,7 @@ def price(config: Config, inforce: pd.DataFrame | None = None, model: Model | No
     block["breakeven_fee"] = block["breakeven_fee_se"] = None
     evaluations = 0
     if run.breakeven:
-        fee, fee_se, evaluations = breakeven_fee(model, run.threads, run.chunk_size, control)
+        fee, fee_se, evaluations = breakeven_fee(model, run.threads, run.chunk_size, control, run_block_)
         block["breakeven_fee"], block["breakeven_fee_se"] = fee, fee_se
     block["contracts"] = len(c)
     block["scenarios"] = model.n_scenarios

@@ -503,3 +503,20 @@ def test_several_allocation_problems_are_all_reported():
                   "rider.investment_limits.1: unknown fund 'crypto'"):
         assert sum(words in p for p in problems) == 1, (words, problems)
     assert all(p.startswith("cfg.toml: ") for p in problems)
+
+
+def test_a_whole_number_in_an_override_path_indexes_a_list():
+    data = {"market": {"indices": [{"name": "a", "volatility": 0.1}, {"name": "b", "volatility": 0.2}]}}
+    out = apply_overrides(data, ["market.indices.1.volatility=0.3"])
+    assert out["market"]["indices"] == [{"name": "a", "volatility": 0.1}, {"name": "b", "volatility": 0.3}]
+    assert data["market"]["indices"][1]["volatility"] == 0.2
+    with pytest.raises(ConfigError, match=r"--set: market.indices.2.volatility: '2' is not a position in "
+                                          r"market.indices \(0-1\)"):
+        apply_overrides(data, ["market.indices.2.volatility=0.3"])
+
+
+def test_a_sweep_section_is_accepted_and_kept_apart_from_the_block(example_config_data):
+    example_config_data["sweep"] = {"axes": {"market.rate": [0.03, 0.04]}}
+    config = config_from_dict(example_config_data)
+    assert config.sweep == {"axes": {"market.rate": [0.03, 0.04]}}
+    assert config.market.rate == example_config_data["market"]["rate"]
