@@ -10,6 +10,8 @@ The public API::
 from .config import Config, ConfigError, load_config
 from .inforce import load_inforce, synthetic_inforce
 from .valuation import Result, price
+from .risk import greeks, hedge_report
 
-__all__ = ["Config", "ConfigError", "Result", "load_config", "load_inforce", "price", "synthetic_inforce"]
+__all__ = ["Config", "ConfigError", "Result", "greeks", "hedge_report", "load_config", "load_inforce", "price",
+           "synthetic_inforce"]
 __version__ = "0.1.0"

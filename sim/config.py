@@ -496,6 +496,7 @@ class HedgeConfig(_Section):
     rate_bump_bp: float = Field(1.0, gt=0.0, le=100.0)  # zero-curve shift, basis points
     key_rate_tenors: list[Annotated[float, Field(gt=0.0)]] = [1.0, 2.0, 5.0, 10.0, 20.0, 30.0]
     equity_shocks: list[Annotated[float, Field(gt=-1.0, le=2.0)]] = [-0.4, -0.2, 0.0, 0.2, 0.4]
+    equity_shock_indices: list[str] | None = None  # indices the grid's equity shocks move; None = all
     rate_shocks_bp: list[Annotated[float, Field(ge=-500.0, le=500.0)]] = [-100.0, 0.0, 100.0]
     vol_shocks: list[Annotated[float, Field(ge=-0.5, le=0.5)]] = [-0.05, 0.05]
     real_world: RealWorldTailConfig = RealWorldTailConfig()
@@ -537,6 +538,19 @@ class Config(_Section):
         problems = run_market_problems(self.run, self.market)
         if problems:
             raise ValueError(problems[0])
+        return self
+
+    @model_validator(mode="after")
+    def _hedge_names_indices(self):
+        names = [i.name for i in self.market.indices]
+        h = self.hedge
+        unknown = [n for n in (h.equity_shock_indices or []) if n not in names]
+        if unknown:
+            raise ValueError(f"hedge.equity_shock_indices: unknown index {', '.join(map(repr, unknown))} "
+                             f"(market.indices: {', '.join(names)})")
+        if h.real_world.index is not None and h.real_world.index not in names:
+            raise ValueError(f"hedge.real_world.index: '{h.real_world.index}' is not one of market.indices "
+                             f"({', '.join(names)})")
         return self
 
     def resolve(self, path: str) -> Path:

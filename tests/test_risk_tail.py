@@ -82,7 +82,6 @@ def test_real_world_scenarios_drive_the_chosen_index_and_discount_on_the_curve()
 
 
 def test_a_real_world_index_that_is_not_a_market_index_is_one_line_naming_the_key():
-    config = make_config({"hedge.real_world.index": "nikkei"})
     with pytest.raises(ConfigError) as err:
-        real_world_scenarios(config, 12)
+        make_config({"hedge.real_world.index": "nikkei"})
     assert len(err.value.problems) == 1 and "hedge.real_world.index" in err.value.problems[0]
