@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 from scipy.stats import norm
 
 from sim.risk import greeks
-from sim.risk.bumps import index_shares, key_rate_weights, shock_index_levels, with_curve_shift
-from sim.market import market_curve
 
 from .blocks import make_config
 from .test_closed_forms import one_contract
@@ -72,8 +69,9 @@ def textbook(years, vol, rate, fee, cv, bb, scenarios=20_000, **extra):
     }
     changes.update(extra)
     config = make_config(changes)
-    inforce = one_contract(config, rider_period=years, contract_value=cv, benefit_base=bb,
-                           premiums=bb)
+    inforce = one_contract(
+        config, rider_period=years, contract_value=cv, benefit_base=bb, premiums=bb
+    )
     return config, inforce
 
 
@@ -100,12 +98,25 @@ def test_textbook_gmab_greeks_of_pv_claims_equal_the_black_scholes_put_greeks(pa
     # the same finite differences on the closed form: their distance to the analytic
     # greek is the bump's bias, which must be negligible next to the Monte Carlo error
     fd = {
-        "delta": (bs_put(spot * (1 + h), strike, r, q, vol, t) - bs_put(spot * (1 - h), strike, r, q, vol, t))
-        / (2 * h) * 0.01,
-        "gamma": (bs_put(spot * (1 + h), strike, r, q, vol, t) - 2 * bs_put(spot, strike, r, q, vol, t)
-                  + bs_put(spot * (1 - h), strike, r, q, vol, t)) / h**2 * 1e-4,
-        "vega": (bs_put(spot, strike, r, q, vol + b, t) - bs_put(spot, strike, r, q, vol - b, t)) / (2 * b) * 0.01,
-        "rho": (bs_put(spot, strike, r + bp, q, vol, t) - bs_put(spot, strike, r - bp, q, vol, t)) / (2 * bp) * 1e-4,
+        "delta": (
+            bs_put(spot * (1 + h), strike, r, q, vol, t)
+            - bs_put(spot * (1 - h), strike, r, q, vol, t)
+        )
+        / (2 * h)
+        * 0.01,
+        "gamma": (
+            bs_put(spot * (1 + h), strike, r, q, vol, t)
+            - 2 * bs_put(spot, strike, r, q, vol, t)
+            + bs_put(spot * (1 - h), strike, r, q, vol, t)
+        )
+        / h**2
+        * 1e-4,
+        "vega": (bs_put(spot, strike, r, q, vol + b, t) - bs_put(spot, strike, r, q, vol - b, t))
+        / (2 * b)
+        * 0.01,
+        "rho": (bs_put(spot, strike, r + bp, q, vol, t) - bs_put(spot, strike, r - bp, q, vol, t))
+        / (2 * bp)
+        * 1e-4,
     }
     for greek, factor in (("delta", "eq"), ("gamma", "eq"), ("vega", "eq"), ("rho", "parallel")):
         value, se = claims.loc[(greek, factor), ["value", "se"]]

@@ -35,15 +35,25 @@ def test_cte_of_a_lognormal_sample_equals_the_closed_form_within_its_standard_er
     assert se < 0.05 * cte  # and the check has power
 
 
-@pytest.mark.parametrize("estimator, exact, level",
-                         [(cte_estimate, lognormal_cte, 0.9), (cte_estimate, lognormal_cte, 0.98),
-                          (var_estimate, lognormal_var, 0.95), (var_estimate, lognormal_var, 0.99)])
-def test_the_reported_standard_errors_match_the_spread_over_300_independent_samples(estimator, exact, level):
+@pytest.mark.parametrize(
+    "estimator, exact, level",
+    [
+        (cte_estimate, lognormal_cte, 0.9),
+        (cte_estimate, lognormal_cte, 0.98),
+        (var_estimate, lognormal_var, 0.95),
+        (var_estimate, lognormal_var, 0.99),
+    ],
+)
+def test_the_reported_standard_errors_match_the_spread_over_300_independent_samples(
+    estimator, exact, level
+):
     """The reported SE is the estimator's real spread: over 300 independent samples of
     10,000 the estimates' standard deviation is the mean reported SE, the estimates centre
     on the closed form, and about 68 % fall within one reported SE of it."""
     rng = np.random.default_rng(11)
-    runs = np.array([estimator(np.exp(MU + SIGMA * rng.standard_normal(10_000)), level) for _ in range(300)])
+    runs = np.array(
+        [estimator(np.exp(MU + SIGMA * rng.standard_normal(10_000)), level) for _ in range(300)]
+    )
     estimates, ses = runs[:, 0], runs[:, 1]
     spread = estimates.std(ddof=1)
     # the SD of 300 draws is known to ~4 % (1/sqrt(2 x 299)); 15 % is ~4 of those

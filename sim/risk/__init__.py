@@ -15,6 +15,18 @@ from .hedge import hedge_positions, residual_risks
 from .report import HedgeReport, build_hedge_report, hedge_report, write_hedge_report
 from .tail import cte_estimate, tail_table, var_estimate
 
-__all__ = ["HedgeReport", "build_hedge_report", "check_cashflows", "cte_estimate", "greeks",
-           "hedge_positions", "hedge_report", "plot_cashflows", "reconcile_with_block", "residual_risks",
-           "tail_table", "var_estimate", "write_hedge_report"]
+__all__ = [
+    "HedgeReport",
+    "build_hedge_report",
+    "check_cashflows",
+    "cte_estimate",
+    "greeks",
+    "hedge_positions",
+    "hedge_report",
+    "plot_cashflows",
+    "reconcile_with_block",
+    "residual_risks",
+    "tail_table",
+    "var_estimate",
+    "write_hedge_report",
+]

@@ -22,15 +22,15 @@ from ..valuation import Result, block_inputs, price
 __all__ = [
     "MEASURES",
     "Revaluation",
-    "revaluation_config",
     "base_inforce",
     "index_shares",
-    "shock_index_levels",
-    "with_volatility_shift",
-    "with_curve_shift",
     "key_rate_weights",
-    "revalue",
     "mean_and_se",
+    "revaluation_config",
+    "revalue",
+    "shock_index_levels",
+    "with_curve_shift",
+    "with_volatility_shift",
 ]
 
 #: Block measures the risk report follows (columns of :attr:`Result.scenarios`).
@@ -64,11 +64,25 @@ def revaluation_config(config: Config, seed_offset: int = 0) -> Config:
         Real-world market models: greeks need risk-neutral scenarios.
     """
     if config.market.model in ("rsln", "slv"):
-        raise ConfigError([f"market.model = '{config.market.model}' gives real-world scenarios; greeks and "
-                           "the shock grid need a risk-neutral model (gbm, hull_white or a risk-neutral file)"])
-    return _replace(config, {"run.breakeven": False, "run.control_variate": False, "run.target_se": None,
-                             "run.target_relative_se": None, "run.progress": False,
-                             "run.seed": config.run.seed + seed_offset})
+        raise ConfigError(
+            [
+                (
+                    f"market.model = '{config.market.model}' gives real-world scenarios; greeks and "
+                    "the shock grid need a risk-neutral model (gbm, hull_white or a risk-neutral file)"
+                )
+            ]
+        )
+    return _replace(
+        config,
+        {
+            "run.breakeven": False,
+            "run.control_variate": False,
+            "run.target_se": None,
+            "run.target_relative_se": None,
+            "run.progress": False,
+            "run.seed": config.run.seed + seed_offset,
+        },
+    )
 
 
 def base_inforce(config: Config) -> pd.DataFrame:
@@ -97,7 +111,9 @@ def index_shares(config: Config, inforce: pd.DataFrame) -> np.ndarray:
                 if idx != MONEY_MARKET_INDEX:
                     share[names.index(idx)] += alpha * w
         by_allocation[name] = share
-    return np.array([by_allocation[a] for a in inforce["allocation"]]).reshape(len(inforce), len(names))
+    return np.array([by_allocation[a] for a in inforce["allocation"]]).reshape(
+        len(inforce), len(names)
+    )
 
 
 def shock_index_levels(inforce: pd.DataFrame, shares: np.ndarray, shocks) -> pd.DataFrame:
@@ -166,9 +182,17 @@ def with_curve_shift(config: Config, shift_bp: float, key: int | None = None) ->
     rates = base.zero_rate(knots)
     bump = np.ones_like(knots) if key is None else key_rate_weights(knots, keys)[key]
     rates = rates + 1e-4 * shift_bp * bump
-    return _replace(config, {"market.rate": None, "market.par_swaps": None,
-                             "market.curve": {"tenors": [float(x) for x in knots],
-                                              "zero_rates": [float(x) for x in rates]}})
+    return _replace(
+        config,
+        {
+            "market.rate": None,
+            "market.par_swaps": None,
+            "market.curve": {
+                "tenors": [float(x) for x in knots],
+                "zero_rates": [float(x) for x in rates],
+            },
+        },
+    )
 
 
 @dataclass

@@ -13,19 +13,40 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["MONEY_COLUMNS", "CASHFLOW_COLUMNS", "PV_OF_BLOCK", "cashflows_of", "check_cashflows",
-           "reconcile_with_block", "plot_cashflows"]
+__all__ = [
+    "CASHFLOW_COLUMNS",
+    "MONEY_COLUMNS",
+    "PV_OF_BLOCK",
+    "cashflows_of",
+    "check_cashflows",
+    "plot_cashflows",
+    "reconcile_with_block",
+]
 
-MONEY_COLUMNS = ("true_up", "rider_fee", "db_excess", "death_proceeds", "surrender_payments",
-                 "withdrawals", "withdrawal_charges", "me_charges", "spousal_charge")
+MONEY_COLUMNS = (
+    "true_up",
+    "rider_fee",
+    "db_excess",
+    "death_proceeds",
+    "surrender_payments",
+    "withdrawals",
+    "withdrawal_charges",
+    "me_charges",
+    "spousal_charge",
+)
 CASHFLOW_COLUMNS = ("year", *MONEY_COLUMNS, "inforce_year_end", *(c + "_pv" for c in MONEY_COLUMNS))
 #: Discounted cash-flow column -> the block PV it sums to (Result.block keys).
 PV_OF_BLOCK = {"true_up_pv": "pv_claims", "rider_fee_pv": "pv_fees", "db_excess_pv": "pv_db_excess"}
 
 LABELS = {
-    "true_up": "maturity true-ups", "rider_fee": "Rider Fees", "db_excess": "death benefit excess",
-    "death_proceeds": "death proceeds", "surrender_payments": "surrenders", "withdrawals": "withdrawals",
-    "withdrawal_charges": "withdrawal charges", "me_charges": "M&E charges",
+    "true_up": "maturity true-ups",
+    "rider_fee": "Rider Fees",
+    "db_excess": "death benefit excess",
+    "death_proceeds": "death proceeds",
+    "surrender_payments": "surrenders",
+    "withdrawals": "withdrawals",
+    "withdrawal_charges": "withdrawal charges",
+    "me_charges": "M&E charges",
     "spousal_charge": "Spousal Protection charges",
 }
 
@@ -65,8 +86,15 @@ def reconcile_with_block(frame: pd.DataFrame, block: dict) -> pd.DataFrame:
     for column, key in PV_OF_BLOCK.items():
         total, pv = float(frame[column].sum()), float(block[key])
         rel = abs(total - pv) / max(abs(pv), 1e-300) if pv else abs(total)
-        rows.append({"column": column, "block_key": key, "sum_of_years": total, "block_pv": pv,
-                     "relative_difference": rel})
+        rows.append(
+            {
+                "column": column,
+                "block_key": key,
+                "sum_of_years": total,
+                "block_pv": pv,
+                "relative_difference": rel,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -76,19 +104,39 @@ def plot_cashflows(frame: pd.DataFrame, ax) -> None:
     flows as lines, the in-force weight at year end on a second axis."""
     years = frame["year"].to_numpy()
     width = 0.28
-    ax.bar(years - width, -frame["true_up"], width, label=LABELS["true_up"] + " (out)", color="#c0392b")
+    ax.bar(
+        years - width, -frame["true_up"], width, label=LABELS["true_up"] + " (out)", color="#c0392b"
+    )
     ax.bar(years, -frame["db_excess"], width, label=LABELS["db_excess"] + " (out)", color="#e67e22")
-    ax.bar(years + width, frame["rider_fee"], width, label=LABELS["rider_fee"] + " (in)", color="#27ae60")
-    for name, style in (("death_proceeds", ":"), ("surrender_payments", "--"), ("withdrawals", "-."),
-                        ("withdrawal_charges", "-"), ("me_charges", "-"), ("spousal_charge", "--")):
+    ax.bar(
+        years + width,
+        frame["rider_fee"],
+        width,
+        label=LABELS["rider_fee"] + " (in)",
+        color="#27ae60",
+    )
+    for name, style in (
+        ("death_proceeds", ":"),
+        ("surrender_payments", "--"),
+        ("withdrawals", "-."),
+        ("withdrawal_charges", "-"),
+        ("me_charges", "-"),
+        ("spousal_charge", "--"),
+    ):
         ax.plot(years, frame[name], style, linewidth=1, label=LABELS[name])
     ax.axhline(0.0, color="black", linewidth=0.5)
     ax.set_xlabel("projection year")
     ax.set_ylabel("expected amount (undiscounted)")
     ax.legend(fontsize=7, ncol=2, loc="upper left")
     twin = ax.twinx()
-    twin.plot(years, frame["inforce_year_end"], color="black", marker="o", markersize=3,
-              label="in force at year end")
+    twin.plot(
+        years,
+        frame["inforce_year_end"],
+        color="black",
+        marker="o",
+        markersize=3,
+        label="in force at year end",
+    )
     twin.set_ylabel("in-force weight at year end")
     twin.set_ylim(bottom=0.0)
     twin.legend(fontsize=7, loc="upper right")

@@ -44,7 +44,7 @@ from .bumps import (
     with_volatility_shift,
 )
 
-__all__ = ["greeks", "greeks_with_runs", "run_plan", "GREEK_UNITS"]
+__all__ = ["GREEK_UNITS", "greeks", "greeks_with_runs", "run_plan"]
 
 GREEK_UNITS = {
     "delta": "currency per +1 % index level",
@@ -55,8 +55,11 @@ GREEK_UNITS = {
 }
 
 
-def run_plan(tasks: list[tuple[str, Config, pd.DataFrame]], progress: bool | None = None,
-             desc: str = "revaluations") -> dict[str, Revaluation]:
+def run_plan(
+    tasks: list[tuple[str, Config, pd.DataFrame]],
+    progress: bool | None = None,
+    desc: str = "revaluations",
+) -> dict[str, Revaluation]:
     """Run every ``(label, config, inforce)`` once, with one progress bar across them."""
     show = progress if progress is not None else sys.stderr.isatty()
     out: dict[str, Revaluation] = {}
@@ -80,26 +83,42 @@ def _plan(config: Config, inforce: pd.DataFrame, common_random_numbers: bool):
         for sign, tag in ((1, "up"), (-1, "down")):
             shock = np.zeros(len(names))
             shock[i] = sign * h.equity_bump
-            tasks.append((f"delta:{name}:{tag}", cfg(config), shock_index_levels(inforce, shares, shock)))
+            tasks.append(
+                (f"delta:{name}:{tag}", cfg(config), shock_index_levels(inforce, shares, shock))
+            )
     if config.market.model in GENERATED_MODELS:
         for i, name in enumerate(names):
             for sign, tag in ((1, "up"), (-1, "down")):
                 shift = np.zeros(len(names))
                 shift[i] = sign * h.vol_bump
-                tasks.append((f"vega:{name}:{tag}", cfg(with_volatility_shift(config, shift)), inforce))
+                tasks.append(
+                    (f"vega:{name}:{tag}", cfg(with_volatility_shift(config, shift)), inforce)
+                )
         keys = [None, *range(len(h.key_rate_tenors))]
         for key in keys:
             factor = "parallel" if key is None else f"{h.key_rate_tenors[key]:g}y"
             for sign, tag in ((1, "up"), (-1, "down")):
-                tasks.append((f"rho:{factor}:{tag}",
-                              cfg(with_curve_shift(config, sign * h.rate_bump_bp, key)), inforce))
+                tasks.append(
+                    (
+                        f"rho:{factor}:{tag}",
+                        cfg(with_curve_shift(config, sign * h.rate_bump_bp, key)),
+                        inforce,
+                    )
+                )
     return tasks
 
 
 def _row(greek, factor, measure, diff_paths, group, bump, unit):
     value, se = mean_and_se(diff_paths, group)
-    return {"greek": greek, "factor": factor, "measure": measure, "value": value, "se": se,
-            "bump": bump, "unit": unit}
+    return {
+        "greek": greek,
+        "factor": factor,
+        "measure": measure,
+        "value": value,
+        "se": se,
+        "bump": bump,
+        "unit": unit,
+    }
 
 
 def _frame(config: Config, runs: dict[str, Revaluation]) -> pd.DataFrame:
@@ -121,7 +140,9 @@ def _frame(config: Config, runs: dict[str, Revaluation]) -> pd.DataFrame:
                 v = (up.paths[m] - down.paths[m]) / width * 0.01
                 rows.append(_row("vega", index.name, m, v, group, h.vol_bump, GREEK_UNITS["vega"]))
     if "rho:parallel:up" in runs:
-        for factor, greek in [("parallel", "rho")] + [(f"{t:g}y", "key_rate_rho") for t in h.key_rate_tenors]:
+        for factor, greek in [("parallel", "rho")] + [
+            (f"{t:g}y", "key_rate_rho") for t in h.key_rate_tenors
+        ]:
             up, down = runs[f"rho:{factor}:up"], runs[f"rho:{factor}:down"]
             for m in MEASURES:
                 r = (up.paths[m] - down.paths[m]) / (2 * h.rate_bump_bp)
@@ -129,9 +150,13 @@ def _frame(config: Config, runs: dict[str, Revaluation]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["greek", "factor", "measure", "value", "se", "bump", "unit"])
 
 
-def greeks_with_runs(config: Config, inforce: pd.DataFrame | None = None, *,
-                     common_random_numbers: bool = True, progress: bool | None = None,
-                     ) -> tuple[pd.DataFrame, dict[str, Revaluation]]:
+def greeks_with_runs(
+    config: Config,
+    inforce: pd.DataFrame | None = None,
+    *,
+    common_random_numbers: bool = True,
+    progress: bool | None = None,
+) -> tuple[pd.DataFrame, dict[str, Revaluation]]:
     """:func:`greeks` and the revaluations behind them (``runs["base"]`` is the base run)."""
     if inforce is None:
         inforce = base_inforce(config)
@@ -140,8 +165,13 @@ def greeks_with_runs(config: Config, inforce: pd.DataFrame | None = None, *,
     return _frame(config, runs), runs
 
 
-def greeks(config: Config, inforce: pd.DataFrame | None = None, *, common_random_numbers: bool = True,
-           progress: bool | None = None) -> pd.DataFrame:
+def greeks(
+    config: Config,
+    inforce: pd.DataFrame | None = None,
+    *,
+    common_random_numbers: bool = True,
+    progress: bool | None = None,
+) -> pd.DataFrame:
     """Delta, gamma, vega, parallel and key-rate rho of the block, with standard errors.
 
     Parameters
@@ -165,8 +195,9 @@ def greeks(config: Config, inforce: pd.DataFrame | None = None, *, common_random
         ``bump`` and ``unit``. Vega and rho need a generated model (gbm, hull_white):
         with scenario files only delta and gamma are given.
     """
-    return greeks_with_runs(config, inforce, common_random_numbers=common_random_numbers,
-                            progress=progress)[0]
+    return greeks_with_runs(
+        config, inforce, common_random_numbers=common_random_numbers, progress=progress
+    )[0]
 
 
 def passes_of_greeks(config: Config) -> int:

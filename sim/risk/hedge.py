@@ -65,19 +65,49 @@ def hedge_positions(config: Config, greeks: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for _, g in _net(greeks, "delta").iterrows():
         notional = 100.0 * g.value
-        rows.append({"instrument": "index_future", "factor": g.factor, "neutralises": "delta",
-                     "exposure": g.value, "exposure_se": g.se, "notional": notional,
-                     "notional_se": 100.0 * g.se, "side": _side(notional, "long", "short"),
-                     "dv01": np.nan})
+        rows.append(
+            {
+                "instrument": "index_future",
+                "factor": g.factor,
+                "neutralises": "delta",
+                "exposure": g.value,
+                "exposure_se": g.se,
+                "notional": notional,
+                "notional_se": 100.0 * g.se,
+                "side": _side(notional, "long", "short"),
+                "dv01": np.nan,
+            }
+        )
     for _, g in _net(greeks, "key_rate_rho").iterrows():
         annuity = swap_annuity(config, float(g.factor.rstrip("y")))
         notional = g.value / (annuity * 1e-4)
-        rows.append({"instrument": "payer_swap", "factor": g.factor, "neutralises": "key_rate_rho",
-                     "exposure": g.value, "exposure_se": g.se, "notional": notional,
-                     "notional_se": g.se / (annuity * 1e-4),
-                     "side": _side(notional, "pay fixed", "receive fixed"), "dv01": g.value})
-    return pd.DataFrame(rows, columns=["instrument", "factor", "neutralises", "exposure", "exposure_se",
-                                       "notional", "notional_se", "side", "dv01"])
+        rows.append(
+            {
+                "instrument": "payer_swap",
+                "factor": g.factor,
+                "neutralises": "key_rate_rho",
+                "exposure": g.value,
+                "exposure_se": g.se,
+                "notional": notional,
+                "notional_se": g.se / (annuity * 1e-4),
+                "side": _side(notional, "pay fixed", "receive fixed"),
+                "dv01": g.value,
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "instrument",
+            "factor",
+            "neutralises",
+            "exposure",
+            "exposure_se",
+            "notional",
+            "notional_se",
+            "side",
+            "dv01",
+        ],
+    )
 
 
 def residual_risks(greeks: pd.DataFrame) -> pd.DataFrame:
@@ -87,10 +117,18 @@ def residual_risks(greeks: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for greek in ("gamma", "vega"):
         for _, g in _net(greeks, greek).iterrows():
-            rows.append({"greek": greek, "factor": g.factor, "residual": g.value, "residual_se": g.se})
+            rows.append(
+                {"greek": greek, "factor": g.factor, "residual": g.value, "residual_se": g.se}
+            )
     rho = _net(greeks, "rho")
     if len(rho):
         total = _net(greeks, "key_rate_rho")["value"].sum()
-        rows.append({"greek": "rho", "factor": "parallel - key rates", "residual": float(rho.value.iloc[0] - total),
-                     "residual_se": np.nan})
+        rows.append(
+            {
+                "greek": "rho",
+                "factor": "parallel - key rates",
+                "residual": float(rho.value.iloc[0] - total),
+                "residual_se": np.nan,
+            }
+        )
     return pd.DataFrame(rows, columns=["greek", "factor", "residual", "residual_se"])

@@ -24,17 +24,32 @@ from ..engine.layout import build_model
 from ..valuation import block_inputs, package_version, price
 from .bumps import base_inforce, mean_and_se, revalue
 from .cashflows import cashflows_of, plot_cashflows, reconcile_with_block
-from .greeks import GREEK_UNITS, _frame as greeks_frame, _plan as greeks_plan
-from .greeks import passes_of_greeks
+from .greeks import GREEK_UNITS, passes_of_greeks
+from .greeks import _frame as greeks_frame
+from .greeks import _plan as greeks_plan
 from .hedge import hedge_positions, residual_risks
 from .shocks import grid_axes, grid_frame, grid_plan, shocked_indices
 from .tail import real_world_scenarios, tail_table
 
-__all__ = ["HedgeReport", "build_hedge_report", "hedge_report", "write_hedge_report", "config_hash",
-           "OUTPUT_FILES", "SECTIONS", "FIGURES"]
+__all__ = [
+    "FIGURES",
+    "OUTPUT_FILES",
+    "SECTIONS",
+    "HedgeReport",
+    "build_hedge_report",
+    "config_hash",
+    "hedge_report",
+    "write_hedge_report",
+]
 
-OUTPUT_FILES = ("greeks.parquet", "shocks.parquet", "cashflows.parquet", "tail.json", "summary.json",
-                "report.html")
+OUTPUT_FILES = (
+    "greeks.parquet",
+    "shocks.parquet",
+    "cashflows.parquet",
+    "tail.json",
+    "summary.json",
+    "report.html",
+)
 #: (id, title) of the report's sections, in order.
 SECTIONS = (
     ("block-summary", "Block summary"),
@@ -47,7 +62,14 @@ SECTIONS = (
     ("run-metadata", "Run metadata"),
 )
 #: Figure ids; ``fig-cash-flows`` only when the engine provides cash flows by year.
-FIGURES = ("fig-greeks", "fig-key-rates", "fig-shock-grid", "fig-pnl-profile", "fig-tail", "fig-cash-flows")
+FIGURES = (
+    "fig-greeks",
+    "fig-key-rates",
+    "fig-shock-grid",
+    "fig-pnl-profile",
+    "fig-tail",
+    "fig-cash-flows",
+)
 
 
 def config_hash(config: Config) -> str:
@@ -92,16 +114,26 @@ class HedgeReport:
 
     def tail_json(self) -> dict:
         mean, se = mean_and_se(self.tail_sample, 1)
-        return {**self.tail_basis, "mean": mean, "mean_se": se,
-                "metrics": self.tail.to_dict(orient="records"),
-                "se_method": {"CTE": "influence function (Manistre and Hancock 2005)",
-                              "VaR": "asymptotic quantile variance, Hall-Sheather sparsity estimate"}}
+        return {
+            **self.tail_basis,
+            "mean": mean,
+            "mean_se": se,
+            "metrics": self.tail.to_dict(orient="records"),
+            "se_method": {
+                "CTE": "influence function (Manistre and Hancock 2005)",
+                "VaR": "asymptotic quantile variance, Hall-Sheather sparsity estimate",
+            },
+        }
 
     def summary(self) -> dict:
-        return {"block": _plain(self.block), "greeks": _plain(self.greeks.to_dict(orient="records")),
-                "hedge_positions": _plain(self.positions.to_dict(orient="records")),
-                "residual_risks": _plain(self.residuals.to_dict(orient="records")),
-                "tail": _plain(self.tail_json()), "run": _plain(self.run)}
+        return {
+            "block": _plain(self.block),
+            "greeks": _plain(self.greeks.to_dict(orient="records")),
+            "hedge_positions": _plain(self.positions.to_dict(orient="records")),
+            "residual_risks": _plain(self.residuals.to_dict(orient="records")),
+            "tail": _plain(self.tail_json()),
+            "run": _plain(self.run),
+        }
 
 
 def _plain(x):
@@ -139,8 +171,9 @@ def passes(config: Config) -> int:
     return passes_of_greeks(config) + len(equity) * len(rates) - 1 + len(vols) + 1
 
 
-def build_hedge_report(config: Config, inforce: pd.DataFrame | None = None, *,
-                       progress: bool | None = None) -> HedgeReport:
+def build_hedge_report(
+    config: Config, inforce: pd.DataFrame | None = None, *, progress: bool | None = None
+) -> HedgeReport:
     """Run every revaluation of the report (one progress bar across them)."""
     t0 = time.perf_counter()
     if inforce is None:
@@ -163,17 +196,34 @@ def build_hedge_report(config: Config, inforce: pd.DataFrame | None = None, *,
     rw = config.hedge.real_world
     tail = tail_table(sample, rw.cte_levels, rw.var_levels)
     run = {
-        "seed": config.run.seed, "scenarios": base.block["scenarios"], "contracts": base.block["contracts"],
-        "sample_group": runs["base"].sample_group, "market_model": config.market.model,
-        "basis": base.run.get("basis"), "threads": base.run.get("threads"), "version": package_version(),
-        "config_hash": config_hash(config), "block_passes": len(tasks) + 1,
-        "real_world_scenarios": int(sample.size), "seconds": time.perf_counter() - t0,
-        "common_random_numbers": True, "hedge": config.hedge.model_dump(mode="json"),
+        "seed": config.run.seed,
+        "scenarios": base.block["scenarios"],
+        "contracts": base.block["contracts"],
+        "sample_group": runs["base"].sample_group,
+        "market_model": config.market.model,
+        "basis": base.run.get("basis"),
+        "threads": base.run.get("threads"),
+        "version": package_version(),
+        "config_hash": config_hash(config),
+        "block_passes": len(tasks) + 1,
+        "real_world_scenarios": int(sample.size),
+        "seconds": time.perf_counter() - t0,
+        "common_random_numbers": True,
+        "hedge": config.hedge.model_dump(mode="json"),
     }
-    return HedgeReport(block=dict(base.block), greeks=table, shocks=shocks,
-                       positions=hedge_positions(config, table), residuals=residual_risks(table),
-                       tail=tail, tail_sample=sample, tail_basis=basis, cashflows=cashflows_of(base),
-                       run=run, shocked_indices=shocked_indices(config))
+    return HedgeReport(
+        block=dict(base.block),
+        greeks=table,
+        shocks=shocks,
+        positions=hedge_positions(config, table),
+        residuals=residual_risks(table),
+        tail=tail,
+        tail_sample=sample,
+        tail_basis=basis,
+        cashflows=cashflows_of(base),
+        run=run,
+        shocked_indices=shocked_indices(config),
+    )
 
 
 # ----------------------------------------------------------------------------- figures
@@ -236,9 +286,13 @@ def _figures(report: HedgeReport) -> dict[str, str]:
     unhedged = -row.net_cost_change.to_numpy()  # the insurer's P&L: minus the liability's change
     shocked = report.shocked_indices
     delta_total = g[(g.greek == "delta") & g.factor.isin(shocked)].value.sum()
-    hedged = unhedged + 100.0 * delta_total * shocks  # futures on each shocked index, notional 100 x delta
+    hedged = (
+        unhedged + 100.0 * delta_total * shocks
+    )  # futures on each shocked index, notional 100 x delta
     fig, ax = plt.subplots(figsize=(7, 3.4))
-    ax.errorbar(100 * shocks, unhedged, yerr=2 * row.net_cost_change_se, marker="o", label="unhedged")
+    ax.errorbar(
+        100 * shocks, unhedged, yerr=2 * row.net_cost_change_se, marker="o", label="unhedged"
+    )
     ax.plot(100 * shocks, hedged, marker="s", label="with the delta hedge (index futures)")
     ax.axhline(0, color="black", linewidth=0.5)
     ax.set_xlabel(f"equity shock, % ({', '.join(shocked)})")
@@ -251,12 +305,19 @@ def _figures(report: HedgeReport) -> dict[str, str]:
     ax.hist(report.tail_sample, bins=60, color="#999999")
     colours = ["#1a9641", "#fdae61", "#d7191c", "#2b83ba", "#5e3c99", "#e66101", "#b2abd2"]
     for (_, t), colour in zip(report.tail.iterrows(), colours * 3):
-        ax.axvline(t.value, color=colour, linestyle="--" if t.metric.startswith("VaR") else "-",
-                   label=f"{t.metric} {t.value:,.0f}")
+        ax.axvline(
+            t.value,
+            color=colour,
+            linestyle="--" if t.metric.startswith("VaR") else "-",
+            label=f"{t.metric} {t.value:,.0f}",
+        )
     ax.set_xlabel("PV net cost per real-world scenario")
     ax.set_ylabel("scenarios")
-    ax.set_title(f"{report.tail_basis['generator'].upper()} on '{report.tail_basis['index']}', "
-                 f"{report.tail_basis['scenarios']:,} scenarios", fontsize=9)
+    ax.set_title(
+        f"{report.tail_basis['generator'].upper()} on '{report.tail_basis['index']}', "
+        f"{report.tail_basis['scenarios']:,} scenarios",
+        fontsize=9,
+    )
     ax.legend(fontsize=7)
     figs["fig-tail"] = _png(fig)
 
@@ -283,13 +344,17 @@ def _num(x, digits=2):
 
 def _table(frame: pd.DataFrame, digits=2) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
-    body = "".join("<tr>" + "".join(f"<td>{_num(v, digits)}</td>" for v in row) + "</tr>"
-                   for row in frame.itertuples(index=False))
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_num(v, digits)}</td>" for v in row) + "</tr>"
+        for row in frame.itertuples(index=False)
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _img(figs, fig_id, alt):
-    return f'<img id="{fig_id}" alt="{html.escape(alt)}" src="data:image/png;base64,{figs[fig_id]}">'
+    return (
+        f'<img id="{fig_id}" alt="{html.escape(alt)}" src="data:image/png;base64,{figs[fig_id]}">'
+    )
 
 
 def render_html(report: HedgeReport) -> str:
@@ -297,74 +362,117 @@ def render_html(report: HedgeReport) -> str:
     figs = _figures(report)
     b = report.block
     parts = {}
-    summary = pd.DataFrame([
-        ("PV rider claims", b["pv_claims"], b["pv_claims_se"]),
-        ("PV rider fees", b["pv_fees"], b["pv_fees_se"]),
-        ("Net cost (claims - fees)", b["net_cost"], b["net_cost_se"]),
-        ("Net cost, bp of BB a year", b["net_cost_bps"], b["net_cost_bps_se"]),
-        ("PV death benefit excess over CV", b["pv_db_excess"], b["pv_db_excess_se"]),
-        ("Benefit base", b["benefit_base"], None),
-        ("Contract value", b["contract_value"], None),
-    ], columns=["figure", "value", "std. error"])
-    parts["block-summary"] = (f"<p>{b['contracts']:,} contracts x {b['scenarios']:,} risk-neutral scenarios "
-                              "(the pricing basis). The break-even search is off in the report's runs.</p>"
-                              + _table(summary))
-    wide = report.greeks.pivot_table(index=["greek", "factor"], columns="measure", values=["value", "se"],
-                                     sort=False)
+    summary = pd.DataFrame(
+        [
+            ("PV rider claims", b["pv_claims"], b["pv_claims_se"]),
+            ("PV rider fees", b["pv_fees"], b["pv_fees_se"]),
+            ("Net cost (claims - fees)", b["net_cost"], b["net_cost_se"]),
+            ("Net cost, bp of BB a year", b["net_cost_bps"], b["net_cost_bps_se"]),
+            ("PV death benefit excess over CV", b["pv_db_excess"], b["pv_db_excess_se"]),
+            ("Benefit base", b["benefit_base"], None),
+            ("Contract value", b["contract_value"], None),
+        ],
+        columns=["figure", "value", "std. error"],
+    )
+    parts["block-summary"] = (
+        f"<p>{b['contracts']:,} contracts x {b['scenarios']:,} risk-neutral scenarios "
+        "(the pricing basis). The break-even search is off in the report's runs.</p>"
+        + _table(summary)
+    )
+    wide = report.greeks.pivot_table(
+        index=["greek", "factor"], columns="measure", values=["value", "se"], sort=False
+    )
     wide.columns = [f"{m} {'SE' if k == 'se' else ''}".strip() for k, m in wide.columns]
-    order = [c for m in ("net_cost", "pv_claims", "pv_fees", "pv_db_excess") for c in (m, f"{m} SE")]
+    order = [
+        c for m in ("net_cost", "pv_claims", "pv_fees", "pv_db_excess") for c in (m, f"{m} SE")
+    ]
     wide = wide[order].reset_index()
-    parts["greeks"] = ("<p>Bump and revalue on the base run's scenarios (common random numbers); each "
-                       "standard error from the per-scenario differences. Units: delta per +1 % of the "
-                       "index level, gamma the change of that delta per +1 %, vega per +1 volatility "
-                       "point, rho per +1 bp of the zero curve (parallel, and key-rate tents). Positive "
-                       "= the liability grows. See docs/risk.md.</p>" + _table(wide)
-                       + _img(figs, "fig-greeks", "delta, gamma and vega of net cost by index")
-                       + _img(figs, "fig-key-rates", "key-rate rho of net cost"))
-    cols = ["kind", "equity_shock", "rate_shock_bp", "vol_shock", "net_cost", "net_cost_se",
-            "net_cost_change", "net_cost_change_se", "pv_claims", "pv_fees"]
-    parts["shock-grid"] = ("<p>Instantaneous relative shocks of the index levels at the valuation date "
-                           f"({html.escape(', '.join(report.shocked_indices))} together); rate "
-                           "shocks are parallel shifts of the zero curve; volatility shocks add points to "
-                           "every index's volatility. Same scenarios as the base run.</p>"
-                           + _img(figs, "fig-shock-grid", "heatmap of net cost by equity and rate shock")
-                           + _table(report.shocks[cols]))
-    parts["pnl-profile"] = ("<p>Insurer P&L = minus the change of the net cost, without and with index "
-                            "futures of notional 100 x delta on each index.</p>"
-                            + _img(figs, "fig-pnl-profile", "P&L under equity shocks"))
+    parts["greeks"] = (
+        "<p>Bump and revalue on the base run's scenarios (common random numbers); each "
+        "standard error from the per-scenario differences. Units: delta per +1 % of the "
+        "index level, gamma the change of that delta per +1 %, vega per +1 volatility "
+        "point, rho per +1 bp of the zero curve (parallel, and key-rate tents). Positive "
+        "= the liability grows. See docs/risk.md.</p>"
+        + _table(wide)
+        + _img(figs, "fig-greeks", "delta, gamma and vega of net cost by index")
+        + _img(figs, "fig-key-rates", "key-rate rho of net cost")
+    )
+    cols = [
+        "kind",
+        "equity_shock",
+        "rate_shock_bp",
+        "vol_shock",
+        "net_cost",
+        "net_cost_se",
+        "net_cost_change",
+        "net_cost_change_se",
+        "pv_claims",
+        "pv_fees",
+    ]
+    parts["shock-grid"] = (
+        "<p>Instantaneous relative shocks of the index levels at the valuation date "
+        f"({html.escape(', '.join(report.shocked_indices))} together); rate "
+        "shocks are parallel shifts of the zero curve; volatility shocks add points to "
+        "every index's volatility. Same scenarios as the base run.</p>"
+        + _img(figs, "fig-shock-grid", "heatmap of net cost by equity and rate shock")
+        + _table(report.shocks[cols])
+    )
+    parts["pnl-profile"] = (
+        "<p>Insurer P&L = minus the change of the net cost, without and with index "
+        "futures of notional 100 x delta on each index.</p>"
+        + _img(figs, "fig-pnl-profile", "P&L under equity shocks")
+    )
     basis = report.tail_basis
-    parts["tail"] = (f"<p>{basis['scenarios']:,} real-world scenarios: {html.escape(basis['generator'])} on "
-                     f"index '{html.escape(basis['index'])}' (seed {basis['seed']}); "
-                     f"discounting: {html.escape(basis['discounting'])}. CTE standard errors by the "
-                     "influence function, VaR by the quantile's asymptotic variance.</p>"
-                     + _img(figs, "fig-tail", "distribution of real-world PV net cost with CTE and VaR")
-                     + _table(report.tail, 4))
+    parts["tail"] = (
+        f"<p>{basis['scenarios']:,} real-world scenarios: {html.escape(basis['generator'])} on "
+        f"index '{html.escape(basis['index'])}' (seed {basis['seed']}); "
+        f"discounting: {html.escape(basis['discounting'])}. CTE standard errors by the "
+        "influence function, VaR by the quantile's asymptotic variance.</p>"
+        + _img(figs, "fig-tail", "distribution of real-world PV net cost with CTE and VaR")
+        + _table(report.tail, 4)
+    )
     if report.cashflows is not None:
         recon = reconcile_with_block(report.cashflows, b)
-        parts["cash-flows"] = ("<p>Expected block cash flows (mean over the pricing scenarios, "
-                               "undiscounted) by projection year; the discounted columns add up to the "
-                               "block PVs (table below the flows).</p>"
-                               + _img(figs, "fig-cash-flows", "expected cash flows by projection year")
-                               + _table(report.cashflows) + _table(recon, 10))
+        parts["cash-flows"] = (
+            "<p>Expected block cash flows (mean over the pricing scenarios, "
+            "undiscounted) by projection year; the discounted columns add up to the "
+            "block PVs (table below the flows).</p>"
+            + _img(figs, "fig-cash-flows", "expected cash flows by projection year")
+            + _table(report.cashflows)
+            + _table(recon, 10)
+        )
     else:
-        parts["cash-flows"] = ("<p>Not available: this engine version does not report cash flows by "
-                               "projection year (Result.cashflows).</p>")
-    parts["hedge-positions"] = ("<p>Index futures notional that neutralises each index's delta and payer "
-                                "swap notional (annual fixed leg) that neutralises each key-rate rho; "
-                                "negative = short futures / receive fixed. What they leave:</p>"
-                                + _table(report.positions) + _table(report.residuals))
-    meta = pd.DataFrame([(k, json.dumps(v) if isinstance(v, (dict, list)) else v)
-                         for k, v in report.run.items()], columns=["key", "value"])
+        parts["cash-flows"] = (
+            "<p>Not available: this engine version does not report cash flows by "
+            "projection year (Result.cashflows).</p>"
+        )
+    parts["hedge-positions"] = (
+        "<p>Index futures notional that neutralises each index's delta and payer "
+        "swap notional (annual fixed leg) that neutralises each key-rate rho; "
+        "negative = short futures / receive fixed. What they leave:</p>"
+        + _table(report.positions)
+        + _table(report.residuals)
+    )
+    meta = pd.DataFrame(
+        [(k, json.dumps(v) if isinstance(v, (dict, list)) else v) for k, v in report.run.items()],
+        columns=["key", "value"],
+    )
     parts["run-metadata"] = _table(meta, 3)
-    sections = "".join(f'<section id="{sid}"><h2>{html.escape(title)}</h2>{parts[sid]}</section>'
-                       for sid, title in SECTIONS)
-    style = ("body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em;color:#222}"
-             "table{border-collapse:collapse;margin:0.6em 0;font-size:12px}"
-             "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}th{background:#eee}"
-             "img{max-width:100%;display:block;margin:0.5em 0}h2{border-bottom:1px solid #999}")
-    return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Rider hedging report"
-            f"</title><style>{style}</style></head><body><h1>Accumulation Benefit Rider: risk and hedging "
-            f"report</h1>{sections}</body></html>\n")
+    sections = "".join(
+        f'<section id="{sid}"><h2>{html.escape(title)}</h2>{parts[sid]}</section>'
+        for sid, title in SECTIONS
+    )
+    style = (
+        "body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em;color:#222}"
+        "table{border-collapse:collapse;margin:0.6em 0;font-size:12px}"
+        "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}th{background:#eee}"
+        "img{max-width:100%;display:block;margin:0.5em 0}h2{border-bottom:1px solid #999}"
+    )
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Rider hedging report'
+        f"</title><style>{style}</style></head><body><h1>Accumulation Benefit Rider: risk and hedging "
+        f"report</h1>{sections}</body></html>\n"
+    )
 
 
 def write_hedge_report(report: HedgeReport, output_dir) -> list[Path]:
@@ -390,8 +498,9 @@ def write_hedge_report(report: HedgeReport, output_dir) -> list[Path]:
     return written
 
 
-def hedge_report(config: Config, output_dir, inforce: pd.DataFrame | None = None, *,
-                 progress: bool | None = None) -> HedgeReport:
+def hedge_report(
+    config: Config, output_dir, inforce: pd.DataFrame | None = None, *, progress: bool | None = None
+) -> HedgeReport:
     """Run the report and write it to ``output_dir``: ``greeks.parquet``, ``shocks.parquet``,
     ``cashflows.parquet`` (when the engine provides it), ``tail.json``, ``summary.json`` and
     ``report.html``."""

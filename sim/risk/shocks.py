@@ -19,7 +19,7 @@ from .bumps import (
     with_volatility_shift,
 )
 
-__all__ = ["grid_axes", "grid_plan", "grid_frame", "shocked_indices"]
+__all__ = ["grid_axes", "grid_frame", "grid_plan", "shocked_indices"]
 
 
 def shocked_indices(config: Config) -> list[str]:
@@ -50,7 +50,9 @@ def grid_plan(config: Config, inforce: pd.DataFrame) -> list[tuple[str, Config, 
     """The revaluations of the grid (the (0, 0) cell is the base run and is not repeated)."""
     equity, rates, vols = grid_axes(config)
     shares = index_shares(config, inforce)
-    moved = np.array([i.name in shocked_indices(config) for i in config.market.indices], dtype=float)
+    moved = np.array(
+        [i.name in shocked_indices(config) for i in config.market.indices], dtype=float
+    )
     n_idx = len(config.market.indices)
     tasks = []
     for rate_bp in rates:
@@ -58,9 +60,17 @@ def grid_plan(config: Config, inforce: pd.DataFrame) -> list[tuple[str, Config, 
         for e in equity:
             if e == 0.0 and rate_bp == 0.0:
                 continue
-            tasks.append((_grid_label(e, rate_bp), cfg, shock_index_levels(inforce, shares, e * moved)))
+            tasks.append(
+                (_grid_label(e, rate_bp), cfg, shock_index_levels(inforce, shares, e * moved))
+            )
     for dv in vols:
-        tasks.append((f"vol:{dv:g}", revaluation_config(with_volatility_shift(config, np.full(n_idx, dv))), inforce))
+        tasks.append(
+            (
+                f"vol:{dv:g}",
+                revaluation_config(with_volatility_shift(config, np.full(n_idx, dv))),
+                inforce,
+            )
+        )
     return tasks
 
 
@@ -79,6 +89,8 @@ def grid_frame(config: Config, runs: dict[str, Revaluation]) -> pd.DataFrame:
         row = {"kind": kind, "equity_shock": e, "rate_shock_bp": r, "vol_shock": dv}
         for m in MEASURES:
             row[m], row[m + "_se"] = mean_and_se(run.paths[m], group)
-            row[m + "_change"], row[m + "_change_se"] = mean_and_se(run.paths[m] - base.paths[m], group)
+            row[m + "_change"], row[m + "_change_se"] = mean_and_se(
+                run.paths[m] - base.paths[m], group
+            )
         rows.append(row)
     return pd.DataFrame(rows)

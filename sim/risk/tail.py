@@ -30,15 +30,18 @@ from ..market.rsln import generate_rsln2
 from ..market.scenarios import Scenarios
 from ..market.slv import generate_slv
 
-__all__ = ["var_estimate", "cte_estimate", "tail_table", "real_world_scenarios"]
+__all__ = ["cte_estimate", "real_world_scenarios", "tail_table", "var_estimate"]
 
 
 def hall_sheather_bandwidth(n: int, level: float, alpha: float = 0.05) -> float:
     """Hall and Sheather's (1988) bandwidth for the sparsity (1 / density) at a quantile:
     ``n^(-1/3) z_(1-alpha/2)^(2/3) [1.5 phi(z_a)^2 / (2 z_a^2 + 1)]^(1/3)``."""
     z = norm.ppf(level)
-    return float(n ** (-1.0 / 3.0) * norm.ppf(1 - alpha / 2) ** (2.0 / 3.0)
-                 * (1.5 * norm.pdf(z) ** 2 / (2 * z**2 + 1)) ** (1.0 / 3.0))
+    return float(
+        n ** (-1.0 / 3.0)
+        * norm.ppf(1 - alpha / 2) ** (2.0 / 3.0)
+        * (1.5 * norm.pdf(z) ** 2 / (2 * z**2 + 1)) ** (1.0 / 3.0)
+    )
 
 
 def var_estimate(sample, level: float) -> tuple[float, float]:
@@ -74,7 +77,7 @@ def cte_estimate(sample, level: float) -> tuple[float, float]:
     x = np.sort(np.asarray(sample, dtype=float))[::-1]  # worst first
     n = x.size
     m = n * (1.0 - level)
-    whole = int(math.floor(m + 1e-12))
+    whole = math.floor(m + 1e-12)
     frac = m - whole
     total = x[:whole].sum() + (frac * x[whole] if frac > 0 and whole < n else 0.0)
     cte = float(total / m)
@@ -122,26 +125,50 @@ def real_world_scenarios(config: Config, n_steps: int) -> tuple[Scenarios, dict]
     names = [i.name for i in config.market.indices]
     index = rw.index or names[0]
     if index not in names:
-        raise ConfigError([f"hedge.real_world.index: '{index}' is not one of market.indices "
-                           f"({', '.join(names)})"])
+        raise ConfigError(
+            [
+                (
+                    f"hedge.real_world.index: '{index}' is not one of market.indices "
+                    f"({', '.join(names)})"
+                )
+            ]
+        )
     if config.run.steps_per_year != 12:
-        raise ConfigError([f"hedge.real_world.model = '{rw.model}' is monthly: run.steps_per_year must be 12, "
-                           f"not {config.run.steps_per_year}"])
+        raise ConfigError(
+            [
+                (
+                    f"hedge.real_world.model = '{rw.model}' is monthly: run.steps_per_year must be 12, "
+                    f"not {config.run.steps_per_year}"
+                )
+            ]
+        )
     seed = config.run.seed if rw.seed is None else rw.seed
     n = rw.scenarios
     if rw.model == "rsln":
         params = rw.rsln.params()
         main = generate_rsln2(params, n, n_steps, 12, seed, (index,), rate=0.0)
-        described = {"parameters": rw.rsln.parameters or ("explicit" if rw.rsln.mu1 is not None else "2005_10_0"),
-                     **{k: float(getattr(params, k)) for k in ("mu1", "sigma1", "p12", "mu2", "sigma2", "p21")}}
+        described = {
+            "parameters": rw.rsln.parameters
+            or ("explicit" if rw.rsln.mu1 is not None else "2005_10_0"),
+            **{
+                k: float(getattr(params, k))
+                for k in ("mu1", "sigma1", "p12", "mu2", "sigma2", "p21")
+            },
+        }
     else:
         main = generate_slv(rw.slv.params(), n, n_steps, 12, seed, (index,), rate=0.0)
         described = {"parameters": rw.slv.parameters}
     try:
         curve = market_curve(config.market)
     except (TypeError, ValueError, AttributeError):
-        raise ConfigError(["hedge.real_world: the tail metrics discount on market.rate, market.curve or "
-                           "market.par_swaps; the config gives none"]) from None
+        raise ConfigError(
+            [
+                (
+                    "hedge.real_world: the tail metrics discount on market.rate, market.curve or "
+                    "market.par_swaps; the config gives none"
+                )
+            ]
+        ) from None
     fwd = curve.step_forwards(n_steps, 12)
     dt = 1.0 / 12
     growth = np.empty((n, n_steps, len(names)))
@@ -149,14 +176,29 @@ def real_world_scenarios(config: Config, n_steps: int) -> tuple[Scenarios, dict]
     others = [k for k, name in enumerate(names) if name != index]
     if others:
         if any(config.market.indices[k].volatility is None for k in others):
-            raise ConfigError(["hedge.real_world: indices other than the real-world one follow their lognormal "
-                               "model and need market.indices volatility"])
+            raise ConfigError(
+                [
+                    (
+                        "hedge.real_world: indices other than the real-world one follow their lognormal "
+                        "model and need market.indices volatility"
+                    )
+                ]
+            )
         vols = np.array([config.market.indices[k].volatility for k in others], dtype=float)
         divs = np.array([config.market.indices[k].dividend_yield for k in others], dtype=float)
         corr = config.market.equity_correlation()[np.ix_(others, others)]
-        rest = generate_gbm(curve=curve, volatilities=vols, dividend_yields=divs, correlation=corr,
-                            n_scenarios=n, n_steps=n_steps, steps_per_year=12, seed=seed + 1,
-                            index_names=tuple(names[k] for k in others), method="pseudo")
+        rest = generate_gbm(
+            curve=curve,
+            volatilities=vols,
+            dividend_yields=divs,
+            correlation=corr,
+            n_scenarios=n,
+            n_steps=n_steps,
+            steps_per_year=12,
+            seed=seed + 1,
+            index_names=tuple(names[k] for k in others),
+            method="pseudo",
+        )
         growth[:, :, others] = rest.index_growth
     grid = np.concatenate([[0.0], np.cumsum(fwd * dt)])
     scen = Scenarios(
@@ -174,8 +216,11 @@ def real_world_scenarios(config: Config, n_steps: int) -> tuple[Scenarios, dict]
         "generator": rw.model,
         "generator_parameters": described,
         "index": index,
-        "other_indices": ("lognormal, drift = curve forwards - dividend yield, independent stream "
-                          "(seed + 1)") if others else None,
+        "other_indices": (
+            "lognormal, drift = curve forwards - dividend yield, independent stream (seed + 1)"
+        )
+        if others
+        else None,
         "scenarios": n,
         "seed": seed,
         "discounting": "initial risk-free zero curve of [market] (deterministic)",
