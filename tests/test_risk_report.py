@@ -260,3 +260,16 @@ def test_the_report_shows_a_cash_flow_figure_and_table_when_the_engine_gives_cas
     )  # the flows and the three-line reconciliation
     without = render_html(dataclasses.replace(tiny_report, cashflows=None))
     assert "Not available" in without.split('<section id="cash-flows">')[1].split("</section>")[0]
+
+
+def test_a_real_world_generator_that_cannot_run_fails_before_any_revaluation(monkeypatch):
+    import sim.risk.bumps as bumps
+
+    def never(*args, **kwargs):
+        raise AssertionError("a revaluation ran")
+
+    monkeypatch.setattr(bumps, "price", never)
+    config = make_config({"run.steps_per_year": 4})
+    with pytest.raises(ConfigError) as err:
+        build_hedge_report(config, random_inforce(config, 2, 1, lives=False), progress=False)
+    assert len(err.value.problems) == 1 and "run.steps_per_year must be 12" in err.value.problems[0]

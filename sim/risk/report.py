@@ -178,6 +178,7 @@ def build_hedge_report(
     t0 = time.perf_counter()
     if inforce is None:
         inforce = base_inforce(config)
+    real_world_scenarios(config, 1)  # a bad [hedge.real_world] fails now, not after every pass
     tasks = greeks_plan(config, inforce, True)
     tasks += grid_plan(config, inforce)
     show = progress if progress is not None else sys.stderr.isatty()
