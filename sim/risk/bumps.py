@@ -226,7 +226,17 @@ def revalue(label: str, config: Config, inforce: pd.DataFrame) -> Revaluation:
     result = price(config, inforce)
     frame = result.scenarios
     paths = {m: frame[m].to_numpy(float) for m in MEASURES}
-    return Revaluation(label, paths, int(result.run.get("sample_group", 1)), result)
+    return Revaluation(label, paths, _sample_group(config, result), result)
+
+
+def _sample_group(config: Config, result: Result) -> int:
+    """Scenarios per independent sample: as the run reports it, else from ``[run]``."""
+    if result.run.get("sample_group"):
+        return int(result.run["sample_group"])
+    run = config.run
+    if run.qmc:
+        return len(result.scenarios) // run.qmc_scrambles
+    return 2 if run.antithetic else 1
 
 
 def mean_and_se(paths: np.ndarray, group: int) -> tuple[float, float]:
