@@ -15,8 +15,8 @@ from __future__ import annotations
 import importlib
 from importlib.metadata import PackageNotFoundError, version
 
-__all__ = ["Config", "ConfigError", "Result", "load_config", "load_inforce", "price", "sweep",
-           "synthetic_inforce"]
+__all__ = ["Config", "ConfigError", "Result", "greeks", "hedge_report", "load_config", "load_inforce",
+           "price", "sweep", "synthetic_inforce"]
 
 _WHERE = {
     "Config": "config",
@@ -26,6 +26,8 @@ _WHERE = {
     "synthetic_inforce": "inforce",
     "Result": "valuation",
     "price": "valuation",
+    "greeks": "risk",
+    "hedge_report": "risk",
     "sweep": "sweep",  # the function; import the module's other names with `from sim.sweep import`
 }
 

@@ -222,6 +222,58 @@ def price(
             typer.echo(f"results written to {output}/")
 
 
+def _hedge_table(report) -> str:
+    """The one-screen summary of ``abrsim hedge``."""
+    b, g = report.block, report.greeks
+    net = g[g.measure == "net_cost"]
+    lines = [f"Net cost (claims - fees) {_fmt(b['net_cost'])} +/- {_fmt(b['net_cost_se'])}; "
+             f"PV claims {_fmt(b['pv_claims'])} +/- {_fmt(b['pv_claims_se'])}; "
+             f"PV fees {_fmt(b['pv_fees'])} +/- {_fmt(b['pv_fees_se'])}", "",
+             f"{'greek of net cost':<24}  {'value':>16}  {'std. error':>12}  unit"]
+    for row in net.itertuples(index=False):
+        lines.append(f"{row.greek + ' ' + str(row.factor):<24}  {_fmt(row.value):>16}  {_fmt(row.se):>12}  {row.unit}")
+    lines += ["", f"{'tail (real world)':<24}  {'value':>16}  {'std. error':>12}"]
+    for row in report.tail.itertuples(index=False):
+        lines.append(f"{row.metric:<24}  {_fmt(row.value):>16}  {_fmt(row.se):>12}")
+    lines += ["", f"{'hedge position':<24}  {'notional':>16}  {'std. error':>12}  side"]
+    for row in report.positions.itertuples(index=False):
+        lines.append(f"{row.instrument + ' ' + str(row.factor):<24}  {_fmt(row.notional):>16}  "
+                     f"{_fmt(row.notional_se):>12}  {row.side}")
+    r = report.run
+    lines += ["", f"{r['contracts']} contracts x {r['scenarios']} scenarios; {r['block_passes']} block passes "
+              f"({r['real_world_scenarios']:,} real-world scenarios in the last) in {r['seconds']:.1f} s"]
+    return "\n".join(lines)
+
+
+@app.command()
+def hedge(
+    config: Path = typer.Argument(..., help="TOML config file"),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="override a key: key.path=value"),
+    output: Optional[Path] = typer.Option(None, "--output", help="folder for the report and its files"),
+) -> None:
+    """Greeks, shock grid, real-world CTE/VaR and hedge positions; an HTML report."""
+    from .risk import build_hedge_report, write_hedge_report
+
+    cfg = _load(config, set_)
+    if output is not None:
+        if output.exists() and not output.is_dir():
+            _fail([f"{output}: --output must be a folder, and this is a file"])
+        try:
+            output.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            _fail([f"{output}: cannot create the output folder: {err.strerror}"])
+    progress = cfg.run.progress if cfg.run.progress is not None else sys.stderr.isatty()
+    try:
+        report = build_hedge_report(cfg, progress=progress)
+    except (ConfigError, ValueError) as err:
+        _fail(err.problems if isinstance(err, ConfigError) else [str(err).splitlines()[0]])
+    if output is not None:
+        write_hedge_report(report, output)
+    typer.echo(_hedge_table(report))
+    if output is not None:
+        typer.echo(f"report written to {output}/report.html")
+
+
 @app.command()
 @_interruptible()
 def validate(

@@ -484,6 +484,42 @@ class InforceConfig(_Section):
         return self
 
 
+class RealWorldTailConfig(_Section):
+    """Real-world scenarios for the hedging report's tail metrics (sim.risk.tail): one index
+    follows RSLN2 or SLV (monthly), the other indices their ``[market]`` lognormal model on
+    an independent stream; discounting on the initial risk-free curve."""
+
+    model: Literal["rsln", "slv"] = "rsln"
+    rsln: RSLNConfig = RSLNConfig()
+    slv: SLVConfig = SLVConfig()
+    index: str | None = None  # the index the model drives; None = the first of market.indices
+    scenarios: int = Field(1000, ge=100)
+    seed: int | None = Field(None, ge=0)  # None = run.seed
+    cte_levels: list[Annotated[float, Field(gt=0.0, lt=1.0)]] = [0.70, 0.90, 0.98]
+    var_levels: list[Annotated[float, Field(gt=0.0, lt=1.0)]] = [0.95, 0.99]
+
+
+class HedgeConfig(_Section):
+    """Greeks, shock grid and tail metrics of ``abrsim hedge`` (sim.risk; docs/risk.md)."""
+
+    equity_bump: float = Field(0.01, gt=0.0, le=0.5)  # relative shock of each index level
+    vol_bump: float = Field(0.01, gt=0.0, le=0.2)  # absolute volatility (0.01 = 1 point)
+    rate_bump_bp: float = Field(1.0, gt=0.0, le=100.0)  # zero-curve shift, basis points
+    key_rate_tenors: list[Annotated[float, Field(gt=0.0)]] = [1.0, 2.0, 5.0, 10.0, 20.0, 30.0]
+    equity_shocks: list[Annotated[float, Field(gt=-1.0, le=2.0)]] = [-0.4, -0.2, 0.0, 0.2, 0.4]
+    equity_shock_indices: list[str] | None = None  # indices the grid's equity shocks move; None = all
+    rate_shocks_bp: list[Annotated[float, Field(ge=-500.0, le=500.0)]] = [-100.0, 0.0, 100.0]
+    vol_shocks: list[Annotated[float, Field(ge=-0.5, le=0.5)]] = [-0.05, 0.05]
+    real_world: RealWorldTailConfig = RealWorldTailConfig()
+
+    @field_validator("key_rate_tenors")
+    @classmethod
+    def _increasing(cls, v):
+        if not v or any(b <= a for a, b in zip(v, v[1:])):
+            raise ValueError("key_rate_tenors must be non-empty and increasing")
+        return v
+
+
 class Config(_Section):
     run: RunConfig = RunConfig()
     market: MarketConfig
@@ -496,6 +532,7 @@ class Config(_Section):
     withdrawals: WithdrawalConfig = WithdrawalConfig()
     behaviour: BehaviourConfig = BehaviourConfig()
     timing: TimingConfig = TimingConfig()
+    hedge: HedgeConfig = HedgeConfig()
     inforce: InforceConfig
     # Directory that relative paths (inforce file, AB factor CSV, mortality CSV) start from.
     base_dir: str = "."
@@ -515,6 +552,19 @@ class Config(_Section):
         problems = run_market_problems(self.run, self.market)
         if problems:
             raise ValueError(problems[0])
+        return self
+
+    @model_validator(mode="after")
+    def _hedge_names_indices(self):
+        names = [i.name for i in self.market.indices]
+        h = self.hedge
+        unknown = [n for n in (h.equity_shock_indices or []) if n not in names]
+        if unknown:
+            raise ValueError(f"hedge.equity_shock_indices: unknown index {', '.join(map(repr, unknown))} "
+                             f"(market.indices: {', '.join(names)})")
+        if h.real_world.index is not None and h.real_world.index not in names:
+            raise ValueError(f"hedge.real_world.index: '{h.real_world.index}' is not one of market.indices "
+                             f"({', '.join(names)})")
         return self
 
     def resolve(self, path: str) -> Path:
