@@ -71,8 +71,11 @@ VARIANTS: dict[str, list[str]] = {
     "no_dynamic_lapse": ["lapse.dynamic.enabled=false"],
     "no_lapse": ["lapse.enabled=false"],
     "no_withdrawals": ["withdrawals.enabled=false"],
-    "no_decrements": ["mortality.enabled=false", "lapse.enabled=false",
-                      "withdrawals.enabled=false"],
+    "no_decrements": [
+        "mortality.enabled=false",
+        "lapse.enabled=false",
+        "withdrawals.enabled=false",
+    ],
 }
 
 #: Lives cases (issue #3): name -> (lives of the block, config overrides).
@@ -88,8 +91,9 @@ LIVES_CASES: dict[str, tuple[str, list[str]]] = {
 
 
 @jit(parallel=True)
-def minimal_block(growth, discount, av0, guarantee, n_steps, keep, fixed_fee, m, out,
-                  contract_total):
+def minimal_block(
+    growth, discount, av0, guarantee, n_steps, keep, fixed_fee, m, out, contract_total
+):
     """The least a GMAB projection must do: one fund, a proportional and a fixed fee.
 
     Parameters
@@ -204,8 +208,18 @@ def run_minimal(work: Workload, threads: int) -> tuple[float, int, float]:
         hi = min(lo + chunk, n_c)
         out = np.empty((K.N_MEASURES, hi - lo, n_s))
         t0 = time.perf_counter()
-        minimal_block(growth, discount, av0[lo:hi], guarantee[lo:hi], steps[lo:hi], keep,
-                      float(cfg.product.maintenance_fee), m, out, totals[lo:hi])
+        minimal_block(
+            growth,
+            discount,
+            av0[lo:hi],
+            guarantee[lo:hi],
+            steps[lo:hi],
+            keep,
+            float(cfg.product.maintenance_fee),
+            m,
+            out,
+            totals[lo:hi],
+        )
         seconds += time.perf_counter() - t0
     return seconds, int(steps.sum()) * n_s, float(totals.sum() / (n_c * n_s))
 
@@ -242,8 +256,9 @@ def single_life(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def new_business_inforce(n_contracts: int, seed: int, config: Config, years: int,
-                         lives: str = "single") -> pd.DataFrame:
+def new_business_inforce(
+    n_contracts: int, seed: int, config: Config, years: int, lives: str = "single"
+) -> pd.DataFrame:
     """A synthetic block where every contract is new business with rider period ``years``.
 
     Rider years elapsed 0, contract year 1, 12 months to the first anniversary, BB, premiums
@@ -302,16 +317,23 @@ def best_of(fn, work: Workload, threads: int, repeats: int) -> dict:
         busy0, own0, wall0 = _busy_cpu_seconds(), time.process_time(), time.perf_counter()
         seconds, path_steps, check = fn(work, threads)
         if path_steps != work.path_steps:
-            raise AssertionError(f"{fn.__name__} projected {path_steps} steps, "
-                                 f"expected {work.path_steps}")
+            raise AssertionError(
+                f"{fn.__name__} projected {path_steps} steps, expected {work.path_steps}"
+            )
         busy1, own1, wall1 = _busy_cpu_seconds(), time.process_time(), time.perf_counter()
         times.append(seconds)
         if busy0 is not None and busy1 is not None:
             other = max(0.0, (busy1 - busy0) - (own1 - own0))
             foreign.append(round(other / ((wall1 - wall0) * cores), 3))
     best = min(times)
-    return {"seconds_best": best, "seconds_all": times, "path_steps": path_steps,
-            "rate": path_steps / best, "mean_claim": check, "foreign_cpu_share": foreign}
+    return {
+        "seconds_best": best,
+        "seconds_all": times,
+        "path_steps": path_steps,
+        "rate": path_steps / best,
+        "mean_claim": check,
+        "foreign_cpu_share": foreign,
+    }
 
 
 # --------------------------------------------------------------------------- machine
@@ -341,8 +363,13 @@ def sim_source() -> dict:
     info = {"path": str(pkg), "version": version, "commit": None, "dirty": None}
 
     def git(*cmd):
-        return subprocess.run(["git", "-C", str(pkg.parent), *cmd], capture_output=True, text=True,
-                              timeout=10, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "-C", str(pkg.parent), *cmd],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
 
     try:
         info["commit"] = git("rev-parse", "--short", "HEAD")
@@ -390,13 +417,17 @@ def fmt_rate(x: float) -> str:
 def markdown_table(results: list[dict], threads_list: list[int]) -> str:
     """Main table: rate per (kernel, threads), full/minimal ratio and scaling."""
     by = {(r["kernel"], r["threads_requested"]): r for r in results}
-    lines = ["| kernel | threads | best s | contract·scenario·steps / s | per thread |",
-             "|---|---:|---:|---:|---:|"]
+    lines = [
+        "| kernel | threads | best s | contract·scenario·steps / s | per thread |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for kernel in KERNELS:
         for th in threads_list:
             r = by[(kernel, th)]
-            lines.append(f"| {kernel} | {r['threads']} | {r['seconds_best']:.3f} "
-                         f"| {fmt_rate(r['rate'])} | {fmt_rate(r['rate'] / r['threads'])} |")
+            lines.append(
+                f"| {kernel} | {r['threads']} | {r['seconds_best']:.3f} "
+                f"| {fmt_rate(r['rate'])} | {fmt_rate(r['rate'] / r['threads'])} |"
+            )
     lines.append("")
     lines.append("| threads | full / minimal |")
     lines.append("|---:|---:|")
@@ -408,14 +439,18 @@ def markdown_table(results: list[dict], threads_list: list[int]) -> str:
 
 def variants_table(variants: list[dict], minimal_rate: float) -> str:
     """Variants table: rate, relative to the baseline and to the minimal kernel."""
-    lines = ["| variant | overrides | contract·scenario·steps / s | vs baseline | vs minimal |",
-             "|---|---|---:|---:|---:|"]
+    lines = [
+        "| variant | overrides | contract·scenario·steps / s | vs baseline | vs minimal |",
+        "|---|---|---:|---:|---:|",
+    ]
     base = next((v["rate"] for v in variants if v["variant"] == "baseline"), None)
     for v in variants:
         rel = f"{v['rate'] / base:.2f}x" if base else "-"
         overrides = ", ".join(v["overrides"]) or "-"
-        lines.append(f"| {v['variant']} | {overrides} | {fmt_rate(v['rate'])} "
-                     f"| {rel} | {v['rate'] / minimal_rate:.1%} |")
+        lines.append(
+            f"| {v['variant']} | {overrides} | {fmt_rate(v['rate'])} "
+            f"| {rel} | {v['rate'] / minimal_rate:.1%} |"
+        )
     return "\n".join(lines)
 
 
@@ -428,35 +463,63 @@ def log(msg: str) -> None:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     p.add_argument("--contracts", type=int, default=10_000, help="synthetic new-business contracts")
-    p.add_argument("--scenarios", type=int, default=1_000, help="economic scenarios (run.scenarios)")
+    p.add_argument(
+        "--scenarios", type=int, default=1_000, help="economic scenarios (run.scenarios)"
+    )
     p.add_argument("--years", type=int, default=10, help="rider period of every contract (7-20)")
     p.add_argument("--threads-list", default="1,0", help="comma-separated numba threads; 0 = all")
     p.add_argument("--repeats", type=int, default=3, help="timings per case; the best is reported")
-    p.add_argument("--minimal-repeats", type=int, default=0,
-                   help="timings per case of the minimal kernel (0 = --repeats); it is cheap, so "
-                        "it can be repeated more than a long engine run")
+    p.add_argument(
+        "--minimal-repeats",
+        type=int,
+        default=0,
+        help="timings per case of the minimal kernel (0 = --repeats); it is cheap, so "
+        "it can be repeated more than a long engine run",
+    )
     p.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="TOML config of the run")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="config override applied to every run (repeatable)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="config override applied to every run (repeatable)",
+    )
     p.add_argument("--seed", type=int, default=1, help="seed of the synthetic inforce")
-    p.add_argument("--variants", default=",".join(VARIANTS),
-                   help="engine variants to time (comma-separated, '' = none); known: "
-                        + ", ".join(VARIANTS))
+    p.add_argument(
+        "--variants",
+        default=",".join(VARIANTS),
+        help="engine variants to time (comma-separated, '' = none); known: " + ", ".join(VARIANTS),
+    )
     p.add_argument("--variant-threads", type=int, default=1, help="threads for the variant runs")
-    p.add_argument("--extra-variant", action="append", default=[], metavar="NAME:KEY=VALUE,...",
-                   help="one more variant, e.g. 'no_cancel:behaviour.cancel.rate=0' (repeatable)")
-    p.add_argument("--lives", choices=("single", "two"), default="single",
-                   help="single: second life stripped from the synthetic block; two: keep its "
-                        "spouses (60 %%) and Spousal Protection")
-    p.add_argument("--lives-cases", default="",
-                   help="issue #3: lives cases timed in the same process at --variant-threads "
-                        "(comma-separated, 'all', '' = none); known: " + ", ".join(LIVES_CASES))
+    p.add_argument(
+        "--extra-variant",
+        action="append",
+        default=[],
+        metavar="NAME:KEY=VALUE,...",
+        help="one more variant, e.g. 'no_cancel:behaviour.cancel.rate=0' (repeatable)",
+    )
+    p.add_argument(
+        "--lives",
+        choices=("single", "two"),
+        default="single",
+        help="single: second life stripped from the synthetic block; two: keep its "
+        "spouses (60 %%) and Spousal Protection",
+    )
+    p.add_argument(
+        "--lives-cases",
+        default="",
+        help="issue #3: lives cases timed in the same process at --variant-threads "
+        "(comma-separated, 'all', '' = none); known: " + ", ".join(LIVES_CASES),
+    )
     p.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON report")
-    p.add_argument("--note", default="",
-                   help="free text stored with the results (e.g. what was measured)")
+    p.add_argument(
+        "--note", default="", help="free text stored with the results (e.g. what was measured)"
+    )
     args = p.parse_args(argv)
     args.minimal_repeats = args.minimal_repeats or args.repeats
     args.threads_list = [int(x) for x in args.threads_list.split(",") if x.strip()]
@@ -480,8 +543,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def time_kernels(work: Workload, threads_list: list[int], repeats: int,
-                 minimal_repeats: int | None = None) -> list[dict]:
+def time_kernels(
+    work: Workload, threads_list: list[int], repeats: int, minimal_repeats: int | None = None
+) -> list[dict]:
     """Best-of timings of every kernel at every thread count (after a warm-up)."""
     small = work.head()
     for th in threads_list:
@@ -494,9 +558,11 @@ def time_kernels(work: Workload, threads_list: list[int], repeats: int,
             r = best_of(fn, work, th, n)
             r.update(kernel=name, threads_requested=th, threads=set_threads(th))
             results.append(r)
-            log(f"{name:8s} threads={r['threads']}: best {r['seconds_best']:.3f} s "
+            log(
+                f"{name:8s} threads={r['threads']}: best {r['seconds_best']:.3f} s "
                 f"of {[round(x, 3) for x in r['seconds_all']]}  {fmt_rate(r['rate'])}/s  "
-                f"(other processes' CPU share {r['foreign_cpu_share']})")
+                f"(other processes' CPU share {r['foreign_cpu_share']})"
+            )
     return results
 
 
@@ -519,11 +585,19 @@ def time_variants(args: argparse.Namespace, work: Workload, results: list[dict])
             run_engine(vwork.head(), th)
             r = best_of(run_engine, vwork, th, args.repeats)
         ratio = r["rate"] / minimal["rate"]
-        variants.append({"variant": name, "overrides": overrides, "threads": set_threads(th),
-                         "seconds_best": r["seconds_best"], "seconds_all": r["seconds_all"],
-                         "rate": r["rate"], "ratio_to_minimal": ratio,
-                         "foreign_cpu_share": r["foreign_cpu_share"],
-                         "mean_claim": r["mean_claim"]})
+        variants.append(
+            {
+                "variant": name,
+                "overrides": overrides,
+                "threads": set_threads(th),
+                "seconds_best": r["seconds_best"],
+                "seconds_all": r["seconds_all"],
+                "rate": r["rate"],
+                "ratio_to_minimal": ratio,
+                "foreign_cpu_share": r["foreign_cpu_share"],
+                "mean_claim": r["mean_claim"],
+            }
+        )
         log(f"variant {name:18s}: {fmt_rate(r['rate'])}/s ({ratio:.1%} of minimal)")
     return variants
 
@@ -555,16 +629,27 @@ def time_lives(args: argparse.Namespace, work: Workload, results: list[dict]) ->
             run_engine(cwork.head(), th)
             r = best_of(run_engine, cwork, th, args.repeats)
         inforce = blocks[lives]
-        cases.append({
-            "case": name, "lives": lives, "overrides": overrides, "threads": set_threads(th),
-            "with_spouse": int(inforce["spouse_age"].notna().sum()),
-            "spousal_protection": int(inforce["spousal_protection"].astype(bool).sum()),
-            "seconds_best": r["seconds_best"], "seconds_all": r["seconds_all"],
-            "rate": r["rate"], "ratio_to_minimal": r["rate"] / minimal["rate"],
-            "minimal_rate": minimal["rate"],
-            "foreign_cpu_share": r["foreign_cpu_share"], "mean_claim": r["mean_claim"]})
-        log(f"lives {name:20s}: {fmt_rate(r['rate'])}/s ({r['rate'] / minimal['rate']:.2%} "
-            f"of minimal; other processes' CPU share {r['foreign_cpu_share']})")
+        cases.append(
+            {
+                "case": name,
+                "lives": lives,
+                "overrides": overrides,
+                "threads": set_threads(th),
+                "with_spouse": int(inforce["spouse_age"].notna().sum()),
+                "spousal_protection": int(inforce["spousal_protection"].astype(bool).sum()),
+                "seconds_best": r["seconds_best"],
+                "seconds_all": r["seconds_all"],
+                "rate": r["rate"],
+                "ratio_to_minimal": r["rate"] / minimal["rate"],
+                "minimal_rate": minimal["rate"],
+                "foreign_cpu_share": r["foreign_cpu_share"],
+                "mean_claim": r["mean_claim"],
+            }
+        )
+        log(
+            f"lives {name:20s}: {fmt_rate(r['rate'])}/s ({r['rate'] / minimal['rate']:.2%} "
+            f"of minimal; other processes' CPU share {r['foreign_cpu_share']})"
+        )
     single = next((c["rate"] for c in cases if c["case"] == "single"), None)
     for c in cases:
         c["ratio_to_single"] = c["rate"] / single if single else None
@@ -573,23 +658,31 @@ def time_lives(args: argparse.Namespace, work: Workload, results: list[dict]) ->
 
 def lives_table(cases: list[dict]) -> str:
     """Lives table: rate, relative to single life and to the minimal kernel."""
-    lines = [("| case | lives | overrides | best s | contract·scenario·steps / s "
-              "| vs single life | vs minimal | foreign CPU share |"),
-             "|---|---|---|---:|---:|---:|---:|---|"]
+    lines = [
+        (
+            "| case | lives | overrides | best s | contract·scenario·steps / s "
+            "| vs single life | vs minimal | foreign CPU share |"
+        ),
+        "|---|---|---|---:|---:|---:|---:|---|",
+    ]
     for c in cases:
         rel = f"{c['ratio_to_single']:.3f}x" if c["ratio_to_single"] else "-"
         overrides = ", ".join(f"`{o}`" for o in c["overrides"]) or "-"
-        lines.append(f"| {c['case']} | {c['lives']} | {overrides} | {c['seconds_best']:.2f} "
-                     f"| {fmt_rate(c['rate'])} | {rel} | {c['ratio_to_minimal']:.2%} "
-                     f"| {c['foreign_cpu_share']} |")
+        lines.append(
+            f"| {c['case']} | {c['lives']} | {overrides} | {c['seconds_best']:.2f} "
+            f"| {fmt_rate(c['rate'])} | {rel} | {c['ratio_to_minimal']:.2%} "
+            f"| {c['foreign_cpu_share']} |"
+        )
     return "\n".join(lines)
 
 
 def summarise(results: list[dict], threads_list: list[int]) -> tuple[dict, dict]:
     """Ratio full / minimal at each thread count, and the scaling from 1 thread."""
     by = {(r["kernel"], r["threads_requested"]): r for r in results}
-    ratios = {str(by[("full", th)]["threads"]):
-              by[("full", th)]["rate"] / by[("minimal", th)]["rate"] for th in threads_list}
+    ratios = {
+        str(by[("full", th)]["threads"]): by[("full", th)]["rate"] / by[("minimal", th)]["rate"]
+        for th in threads_list
+    }
     scaling = {}
     if 1 in threads_list:
         for name in KERNELS:
@@ -604,15 +697,21 @@ def print_report(report: dict, threads_list: list[int]) -> None:
     """The markdown tables on stdout."""
     w, m, src = report["workload"], report["machine"], report["sim"]
     print(f"## Throughput ({report['date'][:10]}, {report['timing']})\n")
-    print(f"Workload: {w['contracts']:,} contracts x {w['scenarios']:,} scenarios "
-          f"x {w['steps']} steps ({w['contract_scenario_steps']:,} contract·scenario·steps), "
-          f"{'single life' if w['lives'] == 'single' else 'two lives'} ({w['with_spouse']:,} with a spouse, "
-          f"{w['spousal_protection']:,} with Spousal Protection).  ")
-    print(f"Machine: {m['cpu_model']}, {m['cores']} cores, numba {m['numba']} "
-          f"({m['numba_threading_layer']}), Python {m['python']}; load average "
-          f"{m['load_average_at_start']} at start, {m['load_average_at_end']} at end.  ")
-    print(f"Engine: sim {src['version']} from {src['path']}, commit {src['commit']}"
-          f"{' with uncommitted changes' if src['dirty'] else ''}.  ")
+    print(
+        f"Workload: {w['contracts']:,} contracts x {w['scenarios']:,} scenarios "
+        f"x {w['steps']} steps ({w['contract_scenario_steps']:,} contract·scenario·steps), "
+        f"{'single life' if w['lives'] == 'single' else 'two lives'} ({w['with_spouse']:,} with a spouse, "
+        f"{w['spousal_protection']:,} with Spousal Protection).  "
+    )
+    print(
+        f"Machine: {m['cpu_model']}, {m['cores']} cores, numba {m['numba']} "
+        f"({m['numba_threading_layer']}), Python {m['python']}; load average "
+        f"{m['load_average_at_start']} at start, {m['load_average_at_end']} at end.  "
+    )
+    print(
+        f"Engine: sim {src['version']} from {src['path']}, commit {src['commit']}"
+        f"{' with uncommitted changes' if src['dirty'] else ''}.  "
+    )
     if report["note"]:
         print(f"Note: {report['note']}  ")
     print()
@@ -626,8 +725,10 @@ def print_report(report: dict, threads_list: list[int]) -> None:
         print(variants_table(variants, variants[0]["rate"] / variants[0]["ratio_to_minimal"]))
     lives = report.get("lives_cases")
     if lives:
-        print(f"\n### Lives (issue #3, {lives[0]['threads']} thread(s), minimal kernel "
-              f"{fmt_rate(lives[0]['minimal_rate'])}/s)\n")
+        print(
+            f"\n### Lives (issue #3, {lives[0]['threads']} thread(s), minimal kernel "
+            f"{fmt_rate(lives[0]['minimal_rate'])}/s)\n"
+        )
         print(lives_table(lives))
 
 
@@ -653,8 +754,10 @@ def main(argv: list[str] | None = None) -> dict:
         "spousal_protection": int(inforce["spousal_protection"].astype(bool).sum()),
         "allocations": int(inforce["allocation"].nunique()),
     }
-    log(f"workload: {work.n_contracts} contracts x {work.n_scenarios} scenarios "
-        f"x {work.n_steps} steps, {'single life' if args.lives == 'single' else 'two lives'}")
+    log(
+        f"workload: {work.n_contracts} contracts x {work.n_scenarios} scenarios "
+        f"x {work.n_steps} steps, {'single life' if args.lives == 'single' else 'two lives'}"
+    )
     load_start = load_average()
 
     results = time_kernels(work, args.threads_list, args.repeats, args.minimal_repeats)
@@ -665,9 +768,9 @@ def main(argv: list[str] | None = None) -> dict:
     report = {
         "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "measure": "contract·scenario·steps per second = sum over contracts of projected steps "
-                   "x scenarios / kernel seconds",
+        "x scenarios / kernel seconds",
         "timing": f"best of {args.repeats} runs (minimal kernel: {args.minimal_repeats}), "
-                  "compilation excluded (warm-up on a tiny block)",
+        "compilation excluded (warm-up on a tiny block)",
         "workload": workload,
         "machine": {**machine_info(), "load_average_at_start": load_start},
         "sim": sim_source(),

@@ -34,8 +34,9 @@ from sim.valuation import price  # noqa: E402
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default=str(ROOT / "configs" / "example.toml"))
-    parser.add_argument("--scenarios", type=int, default=None,
-                        help="override run.scenarios (default: the config's)")
+    parser.add_argument(
+        "--scenarios", type=int, default=None, help="override run.scenarios (default: the config's)"
+    )
     args = parser.parse_args(argv)
 
     base_overrides = [] if args.scenarios is None else [f"run.scenarios={args.scenarios}"]
@@ -53,34 +54,55 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             result = price(config, inforce=frame)
             b = result.block
-            rows.append({
-                "continuation": "on (1.0)" if continuation else "off (0.0)",
-                "protection": f"as in the file ({n_sp} contracts)" if protection else "none",
-                "pv_claims": b["pv_claims"], "pv_claims_se": b["pv_claims_se"],
-                "breakeven_fee": b["breakeven_fee"], "breakeven_fee_se": b["breakeven_fee_se"],
-                "pv_db_excess": b.get("pv_db_excess"), "continuation_weight": (float(result.contracts["continuation_weight"].sum())
-                                        if "continuation_weight" in result.contracts else None),
-                "pv_spousal_charge": b.get("pv_spousal_charge"),
-                "seconds": time.perf_counter() - t0,
-            })
-            print(f"done: continuation {continuation}, protection {protection}: "
-                  f"{rows[-1]['seconds']:.0f} s", file=sys.stderr, flush=True)
+            rows.append(
+                {
+                    "continuation": "on (1.0)" if continuation else "off (0.0)",
+                    "protection": f"as in the file ({n_sp} contracts)" if protection else "none",
+                    "pv_claims": b["pv_claims"],
+                    "pv_claims_se": b["pv_claims_se"],
+                    "breakeven_fee": b["breakeven_fee"],
+                    "breakeven_fee_se": b["breakeven_fee_se"],
+                    "pv_db_excess": b.get("pv_db_excess"),
+                    "continuation_weight": (
+                        float(result.contracts["continuation_weight"].sum())
+                        if "continuation_weight" in result.contracts
+                        else None
+                    ),
+                    "pv_spousal_charge": b.get("pv_spousal_charge"),
+                    "seconds": time.perf_counter() - t0,
+                }
+            )
+            print(
+                f"done: continuation {continuation}, protection {protection}: "
+                f"{rows[-1]['seconds']:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
         scenarios = config.run.scenarios
 
     def bps(x):
         return "n/a" if x is None else f"{1e4 * x:.1f}"
 
-    command = "python scripts/spousal_effect.py" + ("" if args.scenarios is None else f" --scenarios {args.scenarios}")
-    print(f"Run {dt.date.today().isoformat()}, {scenarios} scenarios (antithetic as in the config), "
-          f"`{command}`, {time.perf_counter() - started:.0f} s in all.\n")
-    print("| spousal continuation | Spousal Protection | PV claims | SE | break-even fee (bp a year) | SE (bp) | PV DB excess | PV Spousal Protection charge | continued weight (contracts) |")
+    command = "python scripts/spousal_effect.py" + (
+        "" if args.scenarios is None else f" --scenarios {args.scenarios}"
+    )
+    print(
+        f"Run {dt.date.today().isoformat()}, {scenarios} scenarios (antithetic as in the config), "
+        f"`{command}`, {time.perf_counter() - started:.0f} s in all.\n"
+    )
+    print(
+        "| spousal continuation | Spousal Protection | PV claims | SE | break-even fee (bp a year) "
+        "| SE (bp) | PV DB excess | PV Spousal Protection charge | continued weight (contracts) |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         db = "n/a" if r["pv_db_excess"] is None else f"{r['pv_db_excess']:,.0f}"
         sp = "n/a" if r["pv_spousal_charge"] is None else f"{r['pv_spousal_charge']:,.0f}"
         cw = "n/a" if r["continuation_weight"] is None else f"{r['continuation_weight']:.2f}"
-        print(f"| {r['continuation']} | {r['protection']} | {r['pv_claims']:,.0f} | {r['pv_claims_se']:,.0f} "
-              f"| {bps(r['breakeven_fee'])} | {bps(r['breakeven_fee_se'])} | {db} | {sp} | {cw} |")
+        print(
+            f"| {r['continuation']} | {r['protection']} | {r['pv_claims']:,.0f} | {r['pv_claims_se']:,.0f} "
+            f"| {bps(r['breakeven_fee'])} | {bps(r['breakeven_fee_se'])} | {db} | {sp} | {cw} |"
+        )
     return 0
 
 

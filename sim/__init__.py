@@ -15,8 +15,18 @@ from __future__ import annotations
 import importlib
 from importlib.metadata import PackageNotFoundError, version
 
-__all__ = ["Config", "ConfigError", "Result", "greeks", "hedge_report", "load_config", "load_inforce",
-           "price", "sweep", "synthetic_inforce"]
+__all__ = [
+    "Config",
+    "ConfigError",
+    "Result",
+    "greeks",
+    "hedge_report",
+    "load_config",
+    "load_inforce",
+    "price",
+    "sweep",
+    "synthetic_inforce",
+]
 
 _WHERE = {
     "Config": "config",

@@ -18,9 +18,13 @@ from typing import Optional
 import typer
 
 # rich_markup_mode=None: plain help, where a flag (--json, --force) shows no value
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  rich_markup_mode=None,
-                  help="Monte Carlo pricing of the Accumulation Benefit Rider.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="Monte Carlo pricing of the Accumulation Benefit Rider.",
+)
 
 EXIT_BAD_INPUT = 2
 _SET_HELP = "override a config key (repeatable)"
@@ -88,8 +92,13 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def _root(
-    show_version: bool = typer.Option(False, "--version", is_eager=True, callback=_version_callback,
-                                      help="print the package version and exit"),
+    show_version: bool = typer.Option(
+        False,
+        "--version",
+        is_eager=True,
+        callback=_version_callback,
+        help="print the package version and exit",
+    ),
 ) -> None:
     """Monte Carlo pricing of the Accumulation Benefit Rider."""
 
@@ -105,33 +114,50 @@ def _table(result) -> str:
         ("PV rider fees", _fmt(b["pv_fees"]), _fmt(b["pv_fees_se"])),
         ("Net cost (claims - fees)", _fmt(b["net_cost"]), _fmt(b["net_cost_se"])),
         ("Net cost, bp of BB a year", _fmt(b["net_cost_bps"]), _fmt(b["net_cost_bps_se"])),
-        ("PV spousal protection charge", _fmt(b["pv_spousal_charge"]), _fmt(b["pv_spousal_charge_se"])),
+        (
+            "PV spousal protection charge",
+            _fmt(b["pv_spousal_charge"]),
+            _fmt(b["pv_spousal_charge_se"]),
+        ),
         ("PV death benefit excess over CV", _fmt(b["pv_db_excess"]), _fmt(b["pv_db_excess_se"])),
     ]
     if b.get("breakeven_fee") is not None:
-        rows.append(("Break-even rider fee, %", _fmt(100 * b["breakeven_fee"], 4),
-                     _fmt(100 * b["breakeven_fee_se"], 4)))
+        rows.append(
+            (
+                "Break-even rider fee, %",
+                _fmt(100 * b["breakeven_fee"], 4),
+                _fmt(100 * b["breakeven_fee_se"], 4),
+            )
+        )
     elif r.get("breakeven_evaluations"):
         rows.append(("Break-even rider fee, %", "none up to 25 %", ""))
     w = max(len(r[0]) for r in rows)
     lines = [f"{'':<{w}}  {'value':>18}  {'std. error':>14}"]
     lines += [f"{name:<{w}}  {val:>18}  {se:>14}" for name, val, se in rows]
     lines.append("")
-    lines.append(f"{b['contracts']} contracts x {b['scenarios']} scenarios; benefit base "
-                 f"{_fmt(b['benefit_base'])}; contract value {_fmt(b['contract_value'])}")
+    lines.append(
+        f"{b['contracts']} contracts x {b['scenarios']} scenarios; benefit base "
+        f"{_fmt(b['benefit_base'])}; contract value {_fmt(b['contract_value'])}"
+    )
     if b.get("pv_claims_mc") is not None:
-        lines.append(f"control variate (textbook GMAB): PV claims {_fmt(b['pv_claims_mc'])} "
-                     f"+/- {_fmt(b['pv_claims_mc_se'])} without it; beta {b['control_variate_beta']:.4f}, "
-                     f"correlation {b['control_variate_correlation']:.4f}")
+        lines.append(
+            f"control variate (textbook GMAB): PV claims {_fmt(b['pv_claims_mc'])} "
+            f"+/- {_fmt(b['pv_claims_mc_se'])} without it; beta {b['control_variate_beta']:.4f}, "
+            f"correlation {b['control_variate_correlation']:.4f}"
+        )
     if r.get("scenario_counts"):
         reached = "reached" if b.get("target_reached") else "NOT reached (run.max_scenarios)"
-        lines.append(f"standard error target {reached}; scenarios run: "
-                     f"{' -> '.join(f'{n:,}' for n in r['scenario_counts'])}")
+        lines.append(
+            f"standard error target {reached}; scenarios run: "
+            f"{' -> '.join(f'{n:,}' for n in r['scenario_counts'])}"
+        )
     if r.get("scenario_note"):
         lines.append(f"scenarios from {r['scenario_file']}: {r['scenario_note']}")
-    lines.append(f"{r['contract_scenario_steps']:,} contract·scenario·steps in "
-                 f"{r['kernel_seconds']:.2f} s of kernel time on {r['threads']} thread(s): "
-                 f"{r['contract_scenario_steps_per_second'] / 1e6:,.1f} M/s; total {r['seconds']:.2f} s")
+    lines.append(
+        f"{r['contract_scenario_steps']:,} contract·scenario·steps in "
+        f"{r['kernel_seconds']:.2f} s of kernel time on {r['threads']} thread(s): "
+        f"{r['contract_scenario_steps_per_second'] / 1e6:,.1f} M/s; total {r['seconds']:.2f} s"
+    )
     return "\n".join(lines)
 
 
@@ -147,15 +173,22 @@ def _config_problems(config: Path, problems: list[str]) -> list[str]:
 @app.command()
 def price(
     config: Path = typer.Argument(..., metavar="CONFIG", help="TOML config file"),
-    set_: Optional[list[str]] = typer.Option(None, "--set", metavar="KEY.PATH=VALUE",
-                                             help=_SET_HELP),
+    set_: Optional[list[str]] = typer.Option(
+        None, "--set", metavar="KEY.PATH=VALUE", help=_SET_HELP
+    ),
     as_json: bool = typer.Option(False, "--json", help="print the summary JSON only"),
     output: Optional[Path] = typer.Option(
-        None, "--output", metavar="DIR",
-        help="folder for the result set: contracts.parquet, scenarios.parquet, summary.json"),
+        None,
+        "--output",
+        metavar="DIR",
+        help="folder for the result set: contracts.parquet, scenarios.parquet, summary.json",
+    ),
     force: bool = typer.Option(False, "--force", help="replace a previous result set in --output"),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address "
-                                            "(tcp://HOST:PORT): project contract chunks on the cluster"),
+    scheduler: Optional[str] = typer.Option(
+        None,
+        "--scheduler",
+        help="Dask scheduler address (tcp://HOST:PORT): project contract chunks on the cluster",
+    ),
 ) -> None:
     """Price the rider on the config's block and print PVs with standard errors."""
     from contextlib import ExitStack
@@ -198,17 +231,20 @@ def price(
             summary["provenance"] = origin
             if writer is not None:
                 text = json.dumps(summary, indent=2, allow_nan=False) + "\n"
-                writer.write({
-                    "contracts.parquet": lambda p: result.contracts.to_parquet(p, index=False),
-                    "scenarios.parquet": lambda p: result.scenarios.to_parquet(p, index=False),
-                    "summary.json": lambda p: p.write_text(text, encoding="utf-8"),
-                })
+                writer.write(
+                    {
+                        "contracts.parquet": lambda p: result.contracts.to_parquet(p, index=False),
+                        "scenarios.parquet": lambda p: result.scenarios.to_parquet(p, index=False),
+                        "summary.json": lambda p: p.write_text(text, encoding="utf-8"),
+                    }
+                )
     except KeyboardInterrupt:
         if writer is not None and writer.swapped:
             typer.echo(f"interrupted after the results were written to {output}", err=True)
         elif writer is not None and writer.had_previous:
-            typer.echo(f"interrupted: nothing written ({output} keeps the previous results)",
-                       err=True)
+            typer.echo(
+                f"interrupted: nothing written ({output} keeps the previous results)", err=True
+            )
         else:
             typer.echo("interrupted: nothing written", err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
@@ -226,22 +262,32 @@ def _hedge_table(report) -> str:
     """The one-screen summary of ``abrsim hedge``."""
     b, g = report.block, report.greeks
     net = g[g.measure == "net_cost"]
-    lines = [f"Net cost (claims - fees) {_fmt(b['net_cost'])} +/- {_fmt(b['net_cost_se'])}; "
-             f"PV claims {_fmt(b['pv_claims'])} +/- {_fmt(b['pv_claims_se'])}; "
-             f"PV fees {_fmt(b['pv_fees'])} +/- {_fmt(b['pv_fees_se'])}", "",
-             f"{'greek of net cost':<24}  {'value':>16}  {'std. error':>12}  unit"]
+    lines = [
+        f"Net cost (claims - fees) {_fmt(b['net_cost'])} +/- {_fmt(b['net_cost_se'])}; "
+        f"PV claims {_fmt(b['pv_claims'])} +/- {_fmt(b['pv_claims_se'])}; "
+        f"PV fees {_fmt(b['pv_fees'])} +/- {_fmt(b['pv_fees_se'])}",
+        "",
+        f"{'greek of net cost':<24}  {'value':>16}  {'std. error':>12}  unit",
+    ]
     for row in net.itertuples(index=False):
-        lines.append(f"{row.greek + ' ' + str(row.factor):<24}  {_fmt(row.value):>16}  {_fmt(row.se):>12}  {row.unit}")
+        lines.append(
+            f"{row.greek + ' ' + str(row.factor):<24}  {_fmt(row.value):>16}  {_fmt(row.se):>12}  {row.unit}"
+        )
     lines += ["", f"{'tail (real world)':<24}  {'value':>16}  {'std. error':>12}"]
     for row in report.tail.itertuples(index=False):
         lines.append(f"{row.metric:<24}  {_fmt(row.value):>16}  {_fmt(row.se):>12}")
     lines += ["", f"{'hedge position':<24}  {'notional':>16}  {'std. error':>12}  side"]
     for row in report.positions.itertuples(index=False):
-        lines.append(f"{row.instrument + ' ' + str(row.factor):<24}  {_fmt(row.notional):>16}  "
-                     f"{_fmt(row.notional_se):>12}  {row.side}")
+        lines.append(
+            f"{row.instrument + ' ' + str(row.factor):<24}  {_fmt(row.notional):>16}  "
+            f"{_fmt(row.notional_se):>12}  {row.side}"
+        )
     r = report.run
-    lines += ["", f"{r['contracts']} contracts x {r['scenarios']} scenarios; {r['block_passes']} block passes "
-              f"({r['real_world_scenarios']:,} real-world scenarios in the last) in {r['seconds']:.1f} s"]
+    lines += [
+        "",
+        f"{r['contracts']} contracts x {r['scenarios']} scenarios; {r['block_passes']} block passes "
+        f"({r['real_world_scenarios']:,} real-world scenarios in the last) in {r['seconds']:.1f} s",
+    ]
     return "\n".join(lines)
 
 
@@ -249,12 +295,16 @@ def _hedge_table(report) -> str:
 def hedge(
     config: Path = typer.Argument(..., help="TOML config file"),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="override a key: key.path=value"),
-    output: Optional[Path] = typer.Option(None, "--output", help="folder for the report and its files"),
+    output: Optional[Path] = typer.Option(
+        None, "--output", help="folder for the report and its files"
+    ),
 ) -> None:
     """Greeks, shock grid, real-world CTE/VaR and hedge positions; an HTML report."""
     from .risk import build_hedge_report, write_hedge_report
 
     cfg = _load(config, set_)
+    from .config import ConfigError
+
     if output is not None:
         if output.exists() and not output.is_dir():
             _fail([f"{output}: --output must be a folder, and this is a file"])
@@ -278,8 +328,9 @@ def hedge(
 @_interruptible()
 def validate(
     config: Path = typer.Argument(..., metavar="CONFIG", help="TOML config file"),
-    set_: Optional[list[str]] = typer.Option(None, "--set", metavar="KEY.PATH=VALUE",
-                                             help=_SET_HELP),
+    set_: Optional[list[str]] = typer.Option(
+        None, "--set", metavar="KEY.PATH=VALUE", help=_SET_HELP
+    ),
 ) -> None:
     """Check the config, its inforce file, its tables and a run's memory; print every problem."""
     cfg = _load(config, set_)
@@ -299,7 +350,7 @@ def _quantile_se(sample, pct: float, delta: float = 0.01) -> float:
 
     p = pct / 100.0
     lo, hi = np.percentile(sample, [100 * max(p - delta, 0.0), 100 * min(p + delta, 1.0)])
-    width = (min(p + delta, 1.0) - max(p - delta, 0.0))
+    width = min(p + delta, 1.0) - max(p - delta, 0.0)
     return float(np.sqrt(p * (1 - p) / sample.size) * (hi - lo) / width) if hi > lo else 0.0
 
 
@@ -319,33 +370,44 @@ def _calibration_text(cfg, scen, index: str | None, tolerance_se: float) -> str:
     col = names.index(index)
     pct = wealth_ratio_percentiles(scen, index=col)
     if not pct:
-        raise ValueError(f"the scenarios cover {scen.n_steps} steps, less than the 1-year horizon "
-                         "of the first criterion")
+        raise ValueError(
+            f"the scenarios cover {scen.n_steps} steps, less than the 1-year horizon "
+            "of the first criterion"
+        )
     se = {}
     for h in sorted({h for h, _ in pct}):
         w = wealth_ratios(scen, h, col)
         se.update({(h, p): _quantile_se(w, p) for (hh, p) in pct if hh == h})
     rows = calibration_table(pct, tolerance={k: tolerance_se * v for k, v in se.items()})
     model = cfg.market.model
-    lines = [f"Wealth ratio percentiles of index '{index}' (market.model = '{model}', basis {scen.basis}): "
-             f"{scen.n_scenarios:,} scenarios x {scen.n_steps} steps of 1/{scen.steps_per_year} year",
-             "against the American Academy of Actuaries' calibration points (C3 Phase II, 2005, Table 1).",
-             "Left tail (2.5, 5, 10 %) at or below the point, right tail (90, 95, 97.5 %) at or above"
-             + (f"; allowance {tolerance_se:g} x the percentile's standard error." if tolerance_se else
-                " (strict)."),
-             ""]
+    lines = [
+        f"Wealth ratio percentiles of index '{index}' (market.model = '{model}', basis {scen.basis}): "
+        f"{scen.n_scenarios:,} scenarios x {scen.n_steps} steps of 1/{scen.steps_per_year} year",
+        "against the American Academy of Actuaries' calibration points (C3 Phase II, 2005, Table 1).",
+        "Left tail (2.5, 5, 10 %) at or below the point, right tail (90, 95, 97.5 %) at or above"
+        + (
+            f"; allowance {tolerance_se:g} x the percentile's standard error."
+            if tolerance_se
+            else " (strict)."
+        ),
+        "",
+    ]
     header = f"{'horizon':>7}  {'pct':>5}  {'side':<4}  {'model':>8}  {'std.err':>8}  {'point':>6}  result"
     lines += [header, "-" * len(header)]
     for r in rows:
         side = "<=" if r.percentile in LEFT_TAIL else ">="
-        lines.append(f"{str(r.horizon) + ' y':>7}  {r.percentile:>4g}%  {side:<4}  {r.model:>8.4f}  "
-                     f"{se[(r.horizon, r.percentile)]:>8.4f}  {r.criterion:>6.2f}  "
-                     f"{'met' if r.met else 'NOT MET'}")
+        lines.append(
+            f"{str(r.horizon) + ' y':>7}  {r.percentile:>4g}%  {side:<4}  {r.model:>8.4f}  "
+            f"{se[(r.horizon, r.percentile)]:>8.4f}  {r.criterion:>6.2f}  "
+            f"{'met' if r.met else 'NOT MET'}"
+        )
     n_met = sum(r.met for r in rows)
     lines.append(f"{n_met} of {len(rows)} points met")
     if scen.basis != "real_world":
-        lines.append("note: the criteria apply to real-world equity models; these scenarios are "
-                     f"{scen.basis}")
+        lines.append(
+            "note: the criteria apply to real-world equity models; these scenarios are "
+            f"{scen.basis}"
+        )
     return "\n".join(lines)
 
 
@@ -353,17 +415,32 @@ def _calibration_text(cfg, scen, index: str | None, tolerance_se: float) -> str:
 @_interruptible()
 def scenarios(
     config: Path = typer.Argument(..., metavar="CONFIG", help="TOML config file"),
-    set_: Optional[list[str]] = typer.Option(None, "--set", metavar="KEY.PATH=VALUE",
-                                             help=_SET_HELP),
-    output: Optional[Path] = typer.Option(None, "--output", metavar="FILE",
-                                          help=".csv or .parquet scenario file to write"),
-    years: Optional[float] = typer.Option(None, "--years", min=0.0, help="horizon in years "
-                                          "(default: the block's last Rider Maturity Date)"),
-    calibration: bool = typer.Option(False, "--calibration", help="print the wealth ratio "
-                                     "percentiles against the Academy's calibration points"),
-    index: Optional[str] = typer.Option(None, "--index", help="index to calibrate (default: the first)"),
-    tolerance_se: float = typer.Option(0.0, "--tolerance-se", min=0.0, help="calibration allowance "
-                                       "in standard errors of each percentile (default 0: strict)"),
+    set_: Optional[list[str]] = typer.Option(
+        None, "--set", metavar="KEY.PATH=VALUE", help=_SET_HELP
+    ),
+    output: Optional[Path] = typer.Option(
+        None, "--output", metavar="FILE", help=".csv or .parquet scenario file to write"
+    ),
+    years: Optional[float] = typer.Option(
+        None,
+        "--years",
+        min=0.0,
+        help="horizon in years (default: the block's last Rider Maturity Date)",
+    ),
+    calibration: bool = typer.Option(
+        False,
+        "--calibration",
+        help="print the wealth ratio percentiles against the Academy's calibration points",
+    ),
+    index: Optional[str] = typer.Option(
+        None, "--index", help="index to calibrate (default: the first)"
+    ),
+    tolerance_se: float = typer.Option(
+        0.0,
+        "--tolerance-se",
+        min=0.0,
+        help="calibration allowance in standard errors of each percentile (default 0: strict)",
+    ),
     force: bool = typer.Option(False, "--force", help="replace an existing --output file"),
 ) -> None:
     """Write the config's scenarios to a file, or check them against the calibration points."""
@@ -396,7 +473,11 @@ def scenarios(
         if calibration:
             # the criteria go to 20 years; a file brings the steps it has
             steps = max(n_steps or 0, 20 * spy)
-            cal = read_market_file(cfg) if cfg.market.model == "file" else generate_scenarios(cfg, steps)
+            cal = (
+                read_market_file(cfg)
+                if cfg.market.model == "file"
+                else generate_scenarios(cfg, steps)
+            )
             text = _calibration_text(cfg, cal, index, tolerance_se)
         if output is not None:
             scen = generate_scenarios(cfg, n_steps)
@@ -406,8 +487,10 @@ def scenarios(
     if calibration:
         typer.echo(text)
     if output is not None:
-        typer.echo(f"wrote {scen.n_scenarios:,} scenarios x {scen.n_steps} steps "
-                   f"({scen.n_steps / spy:g} years, {scen.basis}) to {output}")
+        typer.echo(
+            f"wrote {scen.n_scenarios:,} scenarios x {scen.n_steps} steps "
+            f"({scen.n_steps / spy:g} years, {scen.basis}) to {output}"
+        )
 
 
 @app.command()
@@ -415,12 +498,17 @@ def scenarios(
 def inforce(
     contracts: int = typer.Option(..., "--contracts", min=1, help="number of contracts"),
     seed: int = typer.Option(0, "--seed", min=0, help="random seed"),
-    output: Path = typer.Option(..., "--output", metavar="FILE",
-                                help=".csv or .parquet file to write"),
-    config: Optional[Path] = typer.Option(None, "--config", metavar="CONFIG",
-                                          help="take allocation models and "
-                                          "options from this config (default: the allocation "
-                                          "models conservative, balanced, growth; options 1-3)"),
+    output: Path = typer.Option(
+        ..., "--output", metavar="FILE", help=".csv or .parquet file to write"
+    ),
+    config: Optional[Path] = typer.Option(
+        None,
+        "--config",
+        metavar="CONFIG",
+        help="take allocation models and "
+        "options from this config (default: the allocation "
+        "models conservative, balanced, growth; options 1-3)",
+    ),
     force: bool = typer.Option(False, "--force", help="replace an existing --output file"),
 ) -> None:
     """Write a synthetic portfolio of model points."""
@@ -450,8 +538,14 @@ def _sweep_table(frame, keys) -> str:
         return f"{scale * value:.{digits}f} ± {scale * se:.{digits}f}"
 
     table = frame[["cell", *keys]].copy()
-    table["net cost, bp"] = [pm(v, e, 1, 2) for v, e in zip(frame["net_cost_bps"], frame["net_cost_bps_se"])]
-    table["break-even fee, %"] = [pm(v, e, 100, 4) for v, e in zip(frame["breakeven_fee"], frame["breakeven_fee_se"])]
+    table["net cost, bp"] = [
+        pm(v, e, 1, 2)
+        for v, e in zip(frame["net_cost_bps"], frame["net_cost_bps_se"], strict=False)
+    ]
+    table["break-even fee, %"] = [
+        pm(v, e, 100, 4)
+        for v, e in zip(frame["breakeven_fee"], frame["breakeven_fee_se"], strict=False)
+    ]
     table["seconds"] = frame["seconds"].map(lambda x: f"{x:.1f}")
     return table.to_string(index=False)
 
@@ -459,14 +553,28 @@ def _sweep_table(frame, keys) -> str:
 @app.command()
 def sweep(
     config: Path = typer.Argument(..., help="TOML config file (its [sweep] section is the grid)"),
-    sweep_file: Optional[Path] = typer.Option(None, "--sweep", help="TOML file with the [sweep] section"),
-    set_: Optional[list[str]] = typer.Option(None, "--set", help="override a key of the base config"),
-    output: Optional[Path] = typer.Option(None, "--output", help="results folder (default: "
-                                          "sweep-<config name>); rerun on it to resume"),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address "
-                                            "(tcp://HOST:PORT): run the cells on that cluster"),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="start a local Dask cluster "
-                                          "of N worker processes (one thread each)"),
+    sweep_file: Optional[Path] = typer.Option(
+        None, "--sweep", help="TOML file with the [sweep] section"
+    ),
+    set_: Optional[list[str]] = typer.Option(
+        None, "--set", help="override a key of the base config"
+    ),
+    output: Optional[Path] = typer.Option(
+        None,
+        "--output",
+        help="results folder (default: sweep-<config name>); rerun on it to resume",
+    ),
+    scheduler: Optional[str] = typer.Option(
+        None,
+        "--scheduler",
+        help="Dask scheduler address (tcp://HOST:PORT): run the cells on that cluster",
+    ),
+    workers: Optional[int] = typer.Option(
+        None,
+        "--workers",
+        min=1,
+        help="start a local Dask cluster of N worker processes (one thread each)",
+    ),
 ) -> None:
     """Price a grid of cells: axes over config keys and inforce columns (docs/sweeps.md)."""
     from .sweep import parse_sweep, prepare_sweep, read_sweep_file
@@ -474,6 +582,8 @@ def sweep(
     if scheduler is not None and workers is not None:
         _fail(["give --scheduler ADDRESS or --workers N, not both"])
     cfg = _load(config, set_)
+    from .config import ConfigError
+
     output = output if output is not None else Path(f"sweep-{config.stem}")
     try:
         if sweep_file is not None:
@@ -482,7 +592,9 @@ def sweep(
             definition = parse_sweep(cfg.sweep, source=str(config))
         else:
             _fail([f"{config}: no [sweep] section; give one or --sweep FILE"])
-        prepared = prepare_sweep(cfg, definition=definition, output=output)  # checks, writes nothing
+        prepared = prepare_sweep(
+            cfg, definition=definition, output=output
+        )  # checks, writes nothing
         if scheduler is None and workers is None:
             frame = prepared.run(progress=None)  # a progress bar when stderr is a terminal
         else:
@@ -493,9 +605,12 @@ def sweep(
     except (ConfigError, ValueError) as err:
         _fail(err.problems if isinstance(err, ConfigError) else [str(err).splitlines()[0]])
     except KeyboardInterrupt:
-        typer.echo(f"interrupted: finished cells are saved in {output}/; rerun the same command "
-                   "to compute the rest", err=True)
-        raise typer.Exit(130)
+        typer.echo(
+            f"interrupted: finished cells are saved in {output}/; rerun the same command "
+            "to compute the rest",
+            err=True,
+        )
+        raise typer.Exit(130) from None
     typer.echo(_sweep_table(frame, definition.keys))
     typer.echo(f"{len(frame)} cells; results in {output}/sweep.parquet, plots in {output}/")
 

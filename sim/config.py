@@ -82,13 +82,17 @@ class RunConfig(_Section):
         if self.qmc and self.antithetic:
             raise ValueError("run.qmc and run.antithetic exclude each other: choose one")
         if self.qmc and self.scenarios % self.qmc_scrambles:
-            raise ValueError(f"run.scenarios ({self.scenarios}) must be a multiple of "
-                             f"run.qmc_scrambles ({self.qmc_scrambles}) when run.qmc = true")
+            raise ValueError(
+                f"run.scenarios ({self.scenarios}) must be a multiple of "
+                f"run.qmc_scrambles ({self.qmc_scrambles}) when run.qmc = true"
+            )
         if self.target_se is not None and self.target_relative_se is not None:
             raise ValueError("give at most one of run.target_se and run.target_relative_se")
         if self.targeted and self.max_scenarios < self.scenarios:
-            raise ValueError(f"run.max_scenarios ({self.max_scenarios}) is below "
-                             f"run.scenarios ({self.scenarios})")
+            raise ValueError(
+                f"run.max_scenarios ({self.max_scenarios}) is below "
+                f"run.scenarios ({self.scenarios})"
+            )
         return self
 
     @property
@@ -112,7 +116,7 @@ class CurveConfig(_Section):
     def _shape(self):
         if len(self.tenors) != len(self.zero_rates) or not self.tenors:
             raise ValueError("tenors and zero_rates must be non-empty and of equal length")
-        if any(b <= a for a, b in zip(self.tenors, self.tenors[1:])):
+        if any(b <= a for a, b in zip(self.tenors, self.tenors[1:], strict=False)):
             raise ValueError("tenors must increase")
         return self
 
@@ -166,7 +170,9 @@ class RSLNConfig(_Section):
         explicit = [getattr(self, k) for k in ("mu1", "sigma1", "p12", "mu2", "sigma2", "p21")]
         given = sum(v is not None for v in explicit)
         if self.parameters is not None and given:
-            raise ValueError("give parameters (a named set) or mu1, sigma1, p12, mu2, sigma2, p21, not both")
+            raise ValueError(
+                "give parameters (a named set) or mu1, sigma1, p12, mu2, sigma2, p21, not both"
+            )
         if 0 < given < 6:
             raise ValueError("give all six of mu1, sigma1, p12, mu2, sigma2, p21")
         if given == 6 and self.p12 + self.p21 <= 0.0:
@@ -178,9 +184,14 @@ class RSLNConfig(_Section):
         from .market import rsln
 
         if self.mu1 is not None:
-            return rsln.RSLN2Params(self.mu1, self.sigma1, self.p12, self.mu2, self.sigma2, self.p21)
-        return {"2005_9_6": rsln.RSLN2_2005_ER_9_6, "2005_10_0": rsln.RSLN2_2005_ER_10_0,
-                "2005_10_5": rsln.RSLN2_2005_ER_10_5}[self.parameters or "2005_10_0"]
+            return rsln.RSLN2Params(
+                self.mu1, self.sigma1, self.p12, self.mu2, self.sigma2, self.p21
+            )
+        return {
+            "2005_9_6": rsln.RSLN2_2005_ER_9_6,
+            "2005_10_0": rsln.RSLN2_2005_ER_10_0,
+            "2005_10_5": rsln.RSLN2_2005_ER_10_5,
+        }[self.parameters or "2005_10_0"]
 
 
 class SLVConfig(_Section):
@@ -244,14 +255,18 @@ class MarketConfig(_Section):
         if self.model in ("gbm", "hull_white") and len(curves) != 1:
             raise ValueError("give exactly one of market.rate, market.curve or market.par_swaps")
         if self.model in REAL_WORLD_MODELS and curves != ["rate"]:
-            raise ValueError(f"model '{self.model}' takes a flat market.rate (money market and "
-                             "discounting), not a curve")
+            raise ValueError(
+                f"model '{self.model}' takes a flat market.rate (money market and "
+                "discounting), not a curve"
+            )
         if self.model == "file" and len(curves) > 1:
             raise ValueError("give at most one of market.rate, market.curve or market.par_swaps")
         for section in ("hull_white", "rsln", "slv", "file"):
             if getattr(self, section) is not None and self.model != section:
-                raise ValueError(f"market.{section} is given but market.model is '{self.model}'; "
-                                 f"set market.model = '{section}' or remove market.{section}")
+                raise ValueError(
+                    f"market.{section} is given but market.model is '{self.model}'; "
+                    f"set market.model = '{section}' or remove market.{section}"
+                )
         if self.model == "file" and not self.file:
             raise ValueError("model 'file' needs market.file (a .csv or .parquet scenario file)")
         names = [i.name for i in self.indices]
@@ -264,10 +279,14 @@ class MarketConfig(_Section):
         if self.model in ("gbm", "hull_white"):
             missing = [i.name for i in self.indices if i.volatility is None]
             if missing:
-                raise ValueError(f"model '{self.model}' needs a volatility for index "
-                                 f"{', '.join(repr(n) for n in missing)}")
+                raise ValueError(
+                    f"model '{self.model}' needs a volatility for index "
+                    f"{', '.join(repr(n) for n in missing)}"
+                )
         if self.model in REAL_WORLD_MODELS and len(names) != 1:
-            raise ValueError(f"model '{self.model}' drives one index; market.indices has {len(names)}")
+            raise ValueError(
+                f"model '{self.model}' drives one index; market.indices has {len(names)}"
+            )
         fund_names = [f.name for f in self.funds]
         if len(set(fund_names)) != len(fund_names):
             raise ValueError("fund names must be unique")
@@ -287,11 +306,15 @@ class MarketConfig(_Section):
         if self.model == "hull_white":
             rho = (self.hull_white or HullWhiteConfig()).correlation
             if rho is not None and len(rho) != n:
-                raise ValueError(f"market.hull_white.correlation needs {n} value(s), one per index "
-                                 f"(the correlation of each index with the short rate)")
+                raise ValueError(
+                    f"market.hull_white.correlation needs {n} value(s), one per index "
+                    f"(the correlation of each index with the short rate)"
+                )
             if np.linalg.eigvalsh(self.rate_correlation()).min() < -1e-10:
-                raise ValueError("market.correlation with market.hull_white.correlation is not "
-                                 "positive semi-definite")
+                raise ValueError(
+                    "market.correlation with market.hull_white.correlation is not "
+                    "positive semi-definite"
+                )
         return self
 
     def equity_correlation(self) -> np.ndarray:
@@ -340,7 +363,9 @@ class RiderConfig(_Section):
     # The terminations off an anniversary that pay a full Rider Fee (SPEC section 2
     # assumption: surrender and cancellation; never a trade-in).
     termination_fee_events: list[Literal["surrender", "cancellation", "death", "annuitization"]] = [
-        "surrender", "cancellation"]
+        "surrender",
+        "cancellation",
+    ]
     # When the variable sub-accounts hold less than the Rider Fee: waive the rest, or take
     # it from the fixed account (SPEC section 2 assumption; the rider says "from each of the
     # Variable Sub-accounts", so "waive" is the default).
@@ -493,8 +518,8 @@ class RealWorldTailConfig(_Section):
     rsln: RSLNConfig = RSLNConfig()
     slv: SLVConfig = SLVConfig()
     index: str | None = None  # the index the model drives; None = the first of market.indices
-    scenarios: int = Field(1000, ge=100)
-    seed: int | None = Field(None, ge=0)  # None = run.seed
+    scenarios: int = Field(1000, ge=100, le=10_000_000)
+    seed: int | None = Field(None, ge=0, le=2**63 - 1)  # None = run.seed
     cte_levels: list[Annotated[float, Field(gt=0.0, lt=1.0)]] = [0.70, 0.90, 0.98]
     var_levels: list[Annotated[float, Field(gt=0.0, lt=1.0)]] = [0.95, 0.99]
 
@@ -505,9 +530,18 @@ class HedgeConfig(_Section):
     equity_bump: float = Field(0.01, gt=0.0, le=0.5)  # relative shock of each index level
     vol_bump: float = Field(0.01, gt=0.0, le=0.2)  # absolute volatility (0.01 = 1 point)
     rate_bump_bp: float = Field(1.0, gt=0.0, le=100.0)  # zero-curve shift, basis points
-    key_rate_tenors: list[Annotated[float, Field(gt=0.0)]] = [1.0, 2.0, 5.0, 10.0, 20.0, 30.0]
+    key_rate_tenors: list[Annotated[float, Field(gt=0.0, le=200.0)]] = [
+        1.0,
+        2.0,
+        5.0,
+        10.0,
+        20.0,
+        30.0,
+    ]
     equity_shocks: list[Annotated[float, Field(gt=-1.0, le=2.0)]] = [-0.4, -0.2, 0.0, 0.2, 0.4]
-    equity_shock_indices: list[str] | None = None  # indices the grid's equity shocks move; None = all
+    equity_shock_indices: list[str] | None = (
+        None  # indices the grid's equity shocks move; None = all
+    )
     rate_shocks_bp: list[Annotated[float, Field(ge=-500.0, le=500.0)]] = [-100.0, 0.0, 100.0]
     vol_shocks: list[Annotated[float, Field(ge=-0.5, le=0.5)]] = [-0.05, 0.05]
     real_world: RealWorldTailConfig = RealWorldTailConfig()
@@ -515,7 +549,7 @@ class HedgeConfig(_Section):
     @field_validator("key_rate_tenors")
     @classmethod
     def _increasing(cls, v):
-        if not v or any(b <= a for a, b in zip(v, v[1:])):
+        if not v or any(b <= a for a, b in zip(v, v[1:], strict=False)):
             raise ValueError("key_rate_tenors must be non-empty and increasing")
         return v
 
@@ -560,11 +594,15 @@ class Config(_Section):
         h = self.hedge
         unknown = [n for n in (h.equity_shock_indices or []) if n not in names]
         if unknown:
-            raise ValueError(f"hedge.equity_shock_indices: unknown index {', '.join(map(repr, unknown))} "
-                             f"(market.indices: {', '.join(names)})")
+            raise ValueError(
+                f"hedge.equity_shock_indices: unknown index {', '.join(map(repr, unknown))} "
+                f"(market.indices: {', '.join(names)})"
+            )
         if h.real_world.index is not None and h.real_world.index not in names:
-            raise ValueError(f"hedge.real_world.index: '{h.real_world.index}' is not one of market.indices "
-                             f"({', '.join(names)})")
+            raise ValueError(
+                f"hedge.real_world.index: '{h.real_world.index}' is not one of market.indices "
+                f"({', '.join(names)})"
+            )
         return self
 
     def resolve(self, path: str) -> Path:
@@ -578,20 +616,28 @@ def run_market_problems(run: RunConfig, market: MarketConfig) -> list[str]:
     problems = []
     model = market.model
     if run.control_variate and model != "gbm":
-        problems.append(f"run.control_variate needs market.model = 'gbm' (the control's "
-                        f"Black-Scholes expectation is exact only there); the model is '{model}'")
+        problems.append(
+            f"run.control_variate needs market.model = 'gbm' (the control's "
+            f"Black-Scholes expectation is exact only there); the model is '{model}'"
+        )
     if model in REAL_WORLD_MODELS:
         if run.steps_per_year != 12:
-            problems.append(f"market.model = '{model}' is a monthly model: run.steps_per_year must be "
-                            f"12, not {run.steps_per_year}")
+            problems.append(
+                f"market.model = '{model}' is a monthly model: run.steps_per_year must be "
+                f"12, not {run.steps_per_year}"
+            )
         for key in ("qmc", "antithetic"):
             if getattr(run, key):
-                problems.append(f"run.{key} is not available with market.model = '{model}' "
-                                "(its generator draws pseudo-random numbers only)")
+                problems.append(
+                    f"run.{key} is not available with market.model = '{model}' "
+                    "(its generator draws pseudo-random numbers only)"
+                )
     if model == "file" and run.targeted:
         key = "target_se" if run.target_se is not None else "target_relative_se"
-        problems.append(f"run.{key} needs a scenario generator; market.model = 'file' has a fixed "
-                        "set of scenarios")
+        problems.append(
+            f"run.{key} needs a scenario generator; market.model = 'file' has a fixed "
+            "set of scenarios"
+        )
     return problems
 
 
@@ -621,11 +667,17 @@ def cross_check_problems(data: dict) -> list[str]:
         if not math.isclose(total, 1.0, abs_tol=1e-9):
             problems.append(f"allocations.{name}: weights sum to {total:.6g}, not 1")
     rider = data.get("rider") if isinstance(data.get("rider"), dict) else {}
-    limits_by_option = rider.get("investment_limits") if isinstance(rider.get("investment_limits"), dict) else {}
+    limits_by_option = (
+        rider.get("investment_limits") if isinstance(rider.get("investment_limits"), dict) else {}
+    )
     for option, limits in limits_by_option.items():
         if not isinstance(limits, dict):
             continue
-        named = [*(limits.get("max_weight") or {}), *(limits.get("min_weight") or {}), *(limits.get("excluded") or [])]
+        named = [
+            *(limits.get("max_weight") or {}),
+            *(limits.get("min_weight") or {}),
+            *(limits.get("excluded") or []),
+        ]
         for fund in named:
             if fund not in funds:
                 problems.append(f"rider.investment_limits.{option}: unknown fund '{fund}'")
@@ -754,9 +806,12 @@ def decode_utf8(data: bytes, source: str) -> str:
         start = err.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
         line = data.count(b"\n", 0, start) + 1
         column = start - (data.rfind(b"\n", 0, start) + 1) + 1
-        raise ConfigError([f"{source}: not UTF-8 text: byte 0x{data[start]:02x} at line {line}, "
-                           f"column {column} (byte offset {start}); save the file as UTF-8"]
-                          ) from None
+        raise ConfigError(
+            [
+                f"{source}: not UTF-8 text: byte 0x{data[start]:02x} at line {line}, "
+                f"column {column} (byte offset {start}); save the file as UTF-8"
+            ]
+        ) from None
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
@@ -774,10 +829,12 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
     except tomllib.TOMLDecodeError as err:
         raise ConfigError([f"{path}: not valid TOML: {err}"]) from None
     if "base_dir" in data:  # set from the file's folder, never by the user
-        raise ConfigError([f"{path}: base_dir: unknown key (relative paths start from the "
-                           "config file's folder)"])
+        raise ConfigError(
+            [f"{path}: base_dir: unknown key (relative paths start from the config file's folder)"]
+        )
     data = apply_overrides(data, overrides)
     if "base_dir" in data:
-        raise ConfigError(["--set: base_dir: unknown key (relative paths start from the config "
-                           "file's folder)"])
+        raise ConfigError(
+            ["--set: base_dir: unknown key (relative paths start from the config file's folder)"]
+        )
     return config_from_dict(data, source=str(path), base_dir=path.parent)

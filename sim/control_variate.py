@@ -63,7 +63,13 @@ from scipy.stats import norm
 from .config import MONEY_MARKET_INDEX, Config
 from .inforce import allocation_weights
 
-__all__ = ["Control", "ControlEstimate", "allocation_index_weights", "control_estimate", "gmab_control"]
+__all__ = [
+    "Control",
+    "ControlEstimate",
+    "allocation_index_weights",
+    "control_estimate",
+    "gmab_control",
+]
 
 
 @dataclass(frozen=True)
@@ -94,7 +100,9 @@ class ControlEstimate:
     plain_se: float
 
 
-def allocation_index_weights(config: Config, allocation_names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def allocation_index_weights(
+    config: Config, allocation_names: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
     """Index weights and weighted fund fee of each allocation model (or single fund).
 
     Returns
@@ -148,7 +156,9 @@ def gmab_control(config: Config, model, scenarios, allocation_names: list[str]) 
 
     market = config.market
     if market.model != "gbm":
-        raise ValueError(f"the GMAB control variate needs market.model = 'gbm', not '{market.model}'")
+        raise ValueError(
+            f"the GMAB control variate needs market.model = 'gbm', not '{market.model}'"
+        )
     if scenarios.n_scenarios != model.n_scenarios:
         raise ValueError("the scenarios are not those of the model")
     c = model.contracts
@@ -173,17 +183,29 @@ def gmab_control(config: Config, model, scenarios, allocation_names: list[str]) 
     payment = np.where(paid, np.asarray(c.payment_amount, dtype=float), 0.0)
     bb = bb + np.where(paid & np.asarray(c.payment_in_bb, dtype=bool), payment, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        rider_charge = np.where(rider_on_bb, c.fee_rate * np.where(value + payment > 0, bb / (value + payment), 0.0),
-                                c.fee_rate)
-    charges = (product.me_charge + fund_fees[alloc] + (weights @ div)[alloc] + rider_charge
-               + np.asarray(c.spousal_charge, float))
+        rider_charge = np.where(
+            rider_on_bb,
+            c.fee_rate * np.where(value + payment > 0, bb / (value + payment), 0.0),
+            c.fee_rate,
+        )
+    charges = (
+        product.me_charge
+        + fund_fees[alloc]
+        + (weights @ div)[alloc]
+        + rider_charge
+        + np.asarray(c.spousal_charge, float)
+    )
     p_mat = curve.discount(t_mat)
     t_pay = pay_step * dt
     # forward of the variable account at maturity, payment included
-    forward_all = (value * np.exp(-charges * t_mat)
-                   + payment * np.exp(-charges * (t_mat - t_pay)) * curve.discount(t_pay)) / p_mat
+    forward_all = (
+        value * np.exp(-charges * t_mat)
+        + payment * np.exp(-charges * (t_mat - t_pay)) * curve.discount(t_pay)
+    ) / p_mat
     # the fixed account (at its current rate) covers part of the guarantee
-    fixed_at_maturity = np.asarray(c.fixed_value, float) * (1.0 + np.asarray(c.fixed_rate, float)) ** t_mat
+    fixed_at_maturity = (
+        np.asarray(c.fixed_value, float) * (1.0 + np.asarray(c.fixed_rate, float)) ** t_mat
+    )
     strike = np.asarray(c.ab_factor, dtype=float) * bb - fixed_at_maturity
 
     # expected share of the contract still in force and not withdrawn at maturity
@@ -210,7 +232,9 @@ def gmab_control(config: Config, model, scenarios, allocation_names: list[str]) 
             w = weight[mask]
             payoff = np.maximum(strike[mask][None, :] - forward[None, :] * proxy[:, None], 0.0)
             x += p * (payoff @ w)
-            expectation += p * float(_black_put(forward, strike[mask], np.full(mask.sum(), total_var)) @ w)
+            expectation += p * float(
+                _black_put(forward, strike[mask], np.full(mask.sum(), total_var)) @ w
+            )
     return Control(values=x, expectation=expectation)
 
 
@@ -232,7 +256,9 @@ def _persistency_weights(config: Config, model, moneyness: np.ndarray) -> np.nda
     steps = np.arange(horizon)
     anniv = np.asarray(c.steps_to_anniversary, dtype=np.int64)
     # contract year in force during each step
-    passed = np.where(steps[None, :] >= anniv[:, None], 1 + (steps[None, :] - anniv[:, None]) // m, 0)
+    passed = np.where(
+        steps[None, :] >= anniv[:, None], 1 + (steps[None, :] - anniv[:, None]) // m, 0
+    )
     year = np.asarray(c.contract_year, dtype=np.int64)[:, None] + passed  # (n_c, T)
     log_keep = np.zeros((n_c, horizon))
     lapse = config.lapse
@@ -241,7 +267,10 @@ def _persistency_weights(config: Config, model, moneyness: np.ndarray) -> np.nda
         annual = base[np.minimum(year, base.size) - 1]
         if lapse.dynamic.enabled:
             d = lapse.dynamic
-            annual = annual * dynamic_lapse_multiplier(moneyness, d.floor, d.cap, d.slope, d.shift)[:, None]
+            annual = (
+                annual
+                * dynamic_lapse_multiplier(moneyness, d.floor, d.cap, d.slope, d.shift)[:, None]
+            )
         log_keep += np.log1p(-np.minimum(annual, 1.0 - 1e-12)) / m
     q = model.death_step_rates(c)  # (n_c, 3, n_years): owner first
     if q.size:
@@ -249,7 +278,9 @@ def _persistency_weights(config: Config, model, moneyness: np.ndarray) -> np.nda
         log_keep += np.log1p(-np.minimum(q[:, 0, years], 1.0 - 1e-12))
     wd = config.withdrawals
     if wd.enabled and wd.rate * wd.utilisation > 0:
-        at_anniversary = (steps[None, :] >= anniv[:, None]) & ((steps[None, :] - anniv[:, None]) % m == 0)
+        at_anniversary = (steps[None, :] >= anniv[:, None]) & (
+            (steps[None, :] - anniv[:, None]) % m == 0
+        )
         log_keep += at_anniversary * math.log1p(-min(wd.rate * wd.utilisation, 1.0 - 1e-12))
     before = steps[None, :] < maturity[:, None]
     return np.exp((log_keep * before).sum(axis=1))

@@ -114,7 +114,7 @@ class SweepDefinition:
 
     def cell_dict(self, i: int) -> dict:
         """The ``{key: value}`` of cell ``i``."""
-        return dict(zip(self.keys, self.cells[i]))
+        return dict(zip(self.keys, self.cells[i], strict=False))
 
     def label(self, i: int) -> str:
         """``cell 3 (rider.fee_rate=0.01, rider_period=10)``."""
@@ -347,7 +347,7 @@ def cell_inputs(
 
     data = json.loads(json.dumps(base))  # a deep copy
     columns = {}
-    for key, value in zip(keys, values):
+    for key, value in zip(keys, values, strict=False):
         _check_type(key, value, data)
         if _is_column(key):
             columns[key] = value
@@ -422,7 +422,7 @@ def _name_axis(problems: list[str], keys, values, label: str) -> str:
     """One line: the axis a problem names (a key or column in it), else the cell."""
     first = problems[0]
     more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
-    for key, value in zip(keys, values):
+    for key, value in zip(keys, values, strict=False):
         if (f" {key}:" if not _is_column(key) else f": {key}:") in first:
             return f"sweep axis {key} = {_show(value)}: {first}{more}"
     return f"sweep {label}: {first}{more}"
@@ -616,7 +616,8 @@ def write_plots(frame: pd.DataFrame, keys: tuple[str, ...], folder: Path) -> lis
             numeric = pd.api.types.is_numeric_dtype(x)
             xs = x.to_numpy() if numeric else np.arange(len(x))
             label = ", ".join(
-                f"{k}={v}" for k, v in zip(others, name if isinstance(name, tuple) else (name,))
+                f"{k}={v}"
+                for k, v in zip(others, name if isinstance(name, tuple) else (name,), strict=False)
             )
             ax.errorbar(
                 xs,

@@ -19,8 +19,16 @@ from .engine.layout import Assumptions, Model, build_model, contract_arrays, hor
 from .inforce import load_inforce
 from .market import Scenarios, generate_scenarios, market_basis, slice_scenarios
 
-__all__ = ["BlockInputs", "Result", "block_inputs", "breakeven_fee", "check_basis", "package_version",
-           "prepare", "price"]
+__all__ = [
+    "BlockInputs",
+    "Result",
+    "block_inputs",
+    "breakeven_fee",
+    "check_basis",
+    "package_version",
+    "prepare",
+    "price",
+]
 
 BREAKEVEN_TOL = 1e-7  # absolute tolerance on the fee rate (0.001 bp)
 MAX_FEE = 0.25
@@ -106,9 +114,17 @@ def check_basis(config: Config, basis: str) -> None:
     """
     if basis == "real_world" and not config.run.allow_real_world:
         model = config.market.model
-        source = f"market.model = '{model}'" if model != "file" else f"the scenario file {config.market.file}"
-        raise ConfigError([f"{source} gives real-world scenarios; prices need risk-neutral ones "
-                           "(set run.allow_real_world = true to price on them anyway)"])
+        source = (
+            f"market.model = '{model}'"
+            if model != "file"
+            else f"the scenario file {config.market.file}"
+        )
+        raise ConfigError(
+            [
+                f"{source} gives real-world scenarios; prices need risk-neutral ones "
+                "(set run.allow_real_world = true to price on them anyway)"
+            ]
+        )
 
 
 def _block_stat(x: np.ndarray, group: int) -> tuple[float, float]:
@@ -116,9 +132,13 @@ def _block_stat(x: np.ndarray, group: int) -> tuple[float, float]:
     return float(mean), float(se)
 
 
-def breakeven_fee(model: Model, threads: int = 0, chunk_size: int = 0,
-                  control: Control | None = None,
-                  block_runner: Callable[..., BlockRun] | None = None) -> tuple[float, float, int]:
+def breakeven_fee(
+    model: Model,
+    threads: int = 0,
+    chunk_size: int = 0,
+    control: Control | None = None,
+    block_runner: Callable[..., BlockRun] | None = None,
+) -> tuple[float, float, int]:
     """The single Rider Fee Percentage at which block PV fees = PV claims.
 
     A root search (scipy ``brentq``) over the fee with the same scenarios at every
@@ -183,8 +203,14 @@ def _block_figures(raw: BlockRun, model: Model, control: Control | None) -> dict
     tot = raw.scenario_totals
     idx = {name: k for k, name in enumerate(K.MEASURES)}
     block: dict = {}
-    for name in ("pv_claims", "pv_fees", "pv_spousal_charge", "pv_db_excess", "pv_fee_base",
-                 "pv_withdrawal_charges"):
+    for name in (
+        "pv_claims",
+        "pv_fees",
+        "pv_spousal_charge",
+        "pv_db_excess",
+        "pv_fee_base",
+        "pv_withdrawal_charges",
+    ):
         block[name], block[name + "_se"] = _block_stat(tot[idx[name]], group)
     claims = tot[idx["pv_claims"]]
     net = claims - tot[idx["pv_fees"]]
@@ -206,13 +232,19 @@ def _block_figures(raw: BlockRun, model: Model, control: Control | None) -> dict
         ratio = block["net_cost"] / fee_base
         block["net_cost_bps"] = 1e4 * ratio
         linear = (net - ratio * tot[idx["pv_fee_base"]]) / fee_base
-        se = control_estimate(linear, control, group).se if control is not None else _block_stat(linear, group)[1]
+        se = (
+            control_estimate(linear, control, group).se
+            if control is not None
+            else _block_stat(linear, group)[1]
+        )
         block["net_cost_bps_se"] = 1e4 * se
     else:
         block["net_cost_bps"] = block["net_cost_bps_se"] = 0.0
     for name in ("pv_claims", "pv_fees", "net_cost"):
-        block[name + "_ci95"] = [block[name] - 1.96 * block[name + "_se"],
-                                 block[name] + 1.96 * block[name + "_se"]]
+        block[name + "_ci95"] = [
+            block[name] - 1.96 * block[name + "_se"],
+            block[name] + 1.96 * block[name + "_se"],
+        ]
     return block
 
 
@@ -234,16 +266,28 @@ def _pooled(mean_a, se_a, groups_a, mean_b, se_b, groups_b):
     """Mean and SE over the union of two sets of independent group means (exact pooling)."""
     g = groups_a + groups_b
     mean = (groups_a * mean_a + groups_b * mean_b) / g
-    ss = ((groups_a - 1) * groups_a * se_a**2 + (groups_b - 1) * groups_b * se_b**2
-          + groups_a * groups_b / g * (mean_a - mean_b) ** 2)
+    ss = (
+        (groups_a - 1) * groups_a * se_a**2
+        + (groups_b - 1) * groups_b * se_b**2
+        + groups_a * groups_b / g * (mean_a - mean_b) ** 2
+    )
     return mean, np.sqrt(ss / (g - 1) / g)
 
 
 def _concat_runs(a: BlockRun, b: BlockRun, n_a: int, n_b: int, group: int) -> BlockRun:
     """One run over the scenarios of ``a`` followed by those of ``b``."""
-    mean, se = _pooled(a.contract_mean, a.contract_se, n_a // group, b.contract_mean, b.contract_se, n_b // group)
-    return BlockRun(mean, se, np.concatenate([a.scenario_totals, b.scenario_totals], axis=1), None,
-                    a.seconds + b.seconds, a.path_steps + b.path_steps, a.threads)
+    mean, se = _pooled(
+        a.contract_mean, a.contract_se, n_a // group, b.contract_mean, b.contract_se, n_b // group
+    )
+    return BlockRun(
+        mean,
+        se,
+        np.concatenate([a.scenario_totals, b.scenario_totals], axis=1),
+        None,
+        a.seconds + b.seconds,
+        a.path_steps + b.path_steps,
+        a.threads,
+    )
 
 
 def _allocation_names(config: Config, inforce: pd.DataFrame | None) -> list[str]:
@@ -252,9 +296,13 @@ def _allocation_names(config: Config, inforce: pd.DataFrame | None) -> list[str]
     return sorted(set(inforce["allocation"]))
 
 
-def price(config: Config, inforce: pd.DataFrame | None = None, model: Model | None = None,
-          scenarios: Scenarios | None = None,
-          block_runner: Callable[..., BlockRun] | None = None) -> Result:
+def price(
+    config: Config,
+    inforce: pd.DataFrame | None = None,
+    model: Model | None = None,
+    scenarios: Scenarios | None = None,
+    block_runner: Callable[..., BlockRun] | None = None,
+) -> Result:
     """Price the block of the config: PVs, standard errors, net cost, break-even fee.
 
     Parameters
@@ -294,8 +342,10 @@ def price(config: Config, inforce: pd.DataFrame | None = None, model: Model | No
         model = build_model(config, inputs.inforce, scenarios, inputs.assumptions)
     else:
         if run.targeted:
-            raise ValueError("run.target_se / run.target_relative_se add scenarios, so price() must "
-                             "build the model itself: call it without model=")
+            raise ValueError(
+                "run.target_se / run.target_relative_se add scenarios, so price() must "
+                "build the model itself: call it without model="
+            )
         basis = scenarios.basis if scenarios is not None else market_basis(config)
         check_basis(config, basis)
 
@@ -304,10 +354,14 @@ def price(config: Config, inforce: pd.DataFrame | None = None, model: Model | No
             return None
         if scenarios is None:
             scenarios = generate_scenarios(config, model.discount.shape[1] - 1, model.n_scenarios)
-        names = inputs.allocation_names if inputs is not None else _allocation_names(config, inforce)
+        names = (
+            inputs.allocation_names if inputs is not None else _allocation_names(config, inforce)
+        )
         if len(names) != model.portfolio_growth.shape[0]:
-            raise ValueError("the control variate needs the inforce the model was built from: "
-                             "pass it as price(config, inforce, model=...)")
+            raise ValueError(
+                "the control variate needs the inforce the model was built from: "
+                "pass it as price(config, inforce, model=...)"
+            )
         return gmab_control(config, model, scenarios, names)
 
     raw = run_block_(model, run.threads, run.chunk_size, run.progress)
@@ -324,9 +378,16 @@ def price(config: Config, inforce: pd.DataFrame | None = None, model: Model | No
             n_new = _next_count(n, run)
             scenarios = generate_scenarios(config, inputs.n_steps, n_new)
             if by_batch:
-                part = build_model(config, inputs.inforce, slice_scenarios(scenarios, n, n_new), inputs.assumptions)
-                raw = _concat_runs(raw, run_block_(part, run.threads, run.chunk_size, run.progress),
-                                   n, n_new - n, model.sample_group)
+                part = build_model(
+                    config, inputs.inforce, slice_scenarios(scenarios, n, n_new), inputs.assumptions
+                )
+                raw = _concat_runs(
+                    raw,
+                    run_block_(part, run.threads, run.chunk_size, run.progress),
+                    n,
+                    n_new - n,
+                    model.sample_group,
+                )
                 model = build_model(config, inputs.inforce, scenarios, inputs.assumptions)
             else:
                 model = build_model(config, inputs.inforce, scenarios, inputs.assumptions)
@@ -342,7 +403,9 @@ def price(config: Config, inforce: pd.DataFrame | None = None, model: Model | No
     block["breakeven_fee"] = block["breakeven_fee_se"] = None
     evaluations = 0
     if run.breakeven:
-        fee, fee_se, evaluations = breakeven_fee(model, run.threads, run.chunk_size, control, run_block_)
+        fee, fee_se, evaluations = breakeven_fee(
+            model, run.threads, run.chunk_size, control, run_block_
+        )
         block["breakeven_fee"], block["breakeven_fee_se"] = fee, fee_se
     block["contracts"] = len(c)
     block["scenarios"] = model.n_scenarios
@@ -366,14 +429,18 @@ def price(config: Config, inforce: pd.DataFrame | None = None, model: Model | No
         "seconds": seconds,
         "kernel_seconds": raw.seconds,
         "contract_scenario_steps": raw.path_steps,
-        "contract_scenario_steps_per_second": raw.path_steps / raw.seconds if raw.seconds > 0 else 0.0,
+        "contract_scenario_steps_per_second": raw.path_steps / raw.seconds
+        if raw.seconds > 0
+        else 0.0,
         "seed": run.seed,
         "threads": raw.threads,
         "sample_group": model.sample_group,
         "breakeven_evaluations": evaluations,
         "market_model": config.market.model,
         "basis": basis,
-        "shock_method": run.shock_method if config.market.model in ("gbm", "hull_white") else "pseudo",
+        "shock_method": run.shock_method
+        if config.market.model in ("gbm", "hull_white")
+        else "pseudo",
         "control_variate": bool(run.control_variate),
         "version": package_version(),
     }
@@ -385,6 +452,8 @@ def price(config: Config, inforce: pd.DataFrame | None = None, model: Model | No
         run_info["target_relative_se"] = run.target_relative_se
     if config.market.model == "file":
         run_info["scenario_file"] = str(config.resolve(config.market.file))
-        run_info["scenario_note"] = (f"all {model.n_scenarios} scenarios of the file are used "
-                                     f"(run.scenarios = {run.scenarios} does not apply)")
+        run_info["scenario_note"] = (
+            f"all {model.n_scenarios} scenarios of the file are used "
+            f"(run.scenarios = {run.scenarios} does not apply)"
+        )
     return Result(block=block, contracts=contracts, scenarios=scen, run=run_info, raw=raw)

@@ -53,7 +53,9 @@ def make_config(changes: dict | None = None) -> Config:
     return config_from_dict(data)
 
 
-def random_inforce(config: Config, n: int, seed: int, *, lives: bool = True, long_riders: bool = False) -> pd.DataFrame:
+def random_inforce(
+    config: Config, n: int, seed: int, *, lives: bool = True, long_riders: bool = False
+) -> pd.DataFrame:
     """Random model points covering every feature: in-force durations, fixed account,
     payments before and after the first anniversary, all allocations; with ``lives``, also
     spouses (as beneficiaries or not, with or without Spousal Protection), separate
@@ -69,39 +71,50 @@ def random_inforce(config: Config, n: int, seed: int, *, lives: bool = True, lon
     cv = rng.uniform(20_000, 300_000, n).round(2)
     has_spouse = rng.random(n) < (0.8 if lives else 0.0)
     owner_type = np.where(rng.random(n) < (0.15 if lives else 0.0), "non_natural", "natural")
-    beneficiary = np.where(has_spouse & (rng.random(n) < 0.7), "spouse",
-                           rng.choice(["natural", "estate", "non_natural"], n))
+    beneficiary = np.where(
+        has_spouse & (rng.random(n) < 0.7),
+        "spouse",
+        rng.choice(["natural", "estate", "non_natural"], n),
+    )
     protection = (beneficiary == "spouse") & (owner_type == "natural") & (rng.random(n) < 0.5)
     has_annuitant = (owner_type == "natural") & (rng.random(n) < (0.25 if lives else 0.0))
-    frame = pd.DataFrame({
-        "contract_id": np.arange(100, 100 + n),
-        "owner_age": rng.uniform(55, 88, n).round(1),
-        "owner_sex": rng.choice(["M", "F"], n),
-        "owner_type": owner_type,
-        "spouse_age": np.where(has_spouse, rng.uniform(55, 88, n).round(1), np.nan),
-        "spouse_sex": np.where(has_spouse, rng.choice(["M", "F"], n), ""),
-        "beneficiary": beneficiary,
-        "contingent_beneficiary": rng.choice(["none", "natural", "estate"], n),
-        "annuitant_age": np.where(has_annuitant, rng.uniform(55, 88, n).round(1), np.nan),
-        "annuitant_sex": np.where(has_annuitant, rng.choice(["M", "F"], n), ""),
-        "spousal_protection": protection,
-        "contract_value": cv,
-        "fixed_value": np.where(rng.random(n) < 0.5, (cv * rng.uniform(0, 0.4, n)).round(2), 0.0),
-        "fixed_guarantee_years": rng.choice([1, 5, 7], n),
-        "allocation": rng.choice(["growth", "balanced", "equity", "bonds"], n),
-        "premiums": (cv * rng.uniform(0.7, 1.3, n)).round(2),
-        "contract_year": elapsed + 1 + rng.integers(0, 3, n),
-        "benefit_base": (cv * rng.uniform(0.6, 1.6, n)).round(2),
-        "death_benefit_base": (cv * rng.uniform(0.8, 1.4, n)).round(2),
-        "rider_period": period,
-        "rider_years_elapsed": elapsed,
-        "guarantee_option": rng.integers(1, 4, n),
-        "rider_fee_rate": rng.uniform(0.005, 0.02, n).round(4),
-        "months_to_anniversary": rng.choice(month_choices, n),
-        "payment_amount": np.where(rng.random(n) < 0.5, rng.uniform(1000, 50_000, n).round(2), 0.0),
-        "payment_month": rng.choice(month_choices + [15, 24], n),
-    })
-    clean, problems = validate_inforce(frame, config, Assumptions.from_config(config).rider, "random")
+    frame = pd.DataFrame(
+        {
+            "contract_id": np.arange(100, 100 + n),
+            "owner_age": rng.uniform(55, 88, n).round(1),
+            "owner_sex": rng.choice(["M", "F"], n),
+            "owner_type": owner_type,
+            "spouse_age": np.where(has_spouse, rng.uniform(55, 88, n).round(1), np.nan),
+            "spouse_sex": np.where(has_spouse, rng.choice(["M", "F"], n), ""),
+            "beneficiary": beneficiary,
+            "contingent_beneficiary": rng.choice(["none", "natural", "estate"], n),
+            "annuitant_age": np.where(has_annuitant, rng.uniform(55, 88, n).round(1), np.nan),
+            "annuitant_sex": np.where(has_annuitant, rng.choice(["M", "F"], n), ""),
+            "spousal_protection": protection,
+            "contract_value": cv,
+            "fixed_value": np.where(
+                rng.random(n) < 0.5, (cv * rng.uniform(0, 0.4, n)).round(2), 0.0
+            ),
+            "fixed_guarantee_years": rng.choice([1, 5, 7], n),
+            "allocation": rng.choice(["growth", "balanced", "equity", "bonds"], n),
+            "premiums": (cv * rng.uniform(0.7, 1.3, n)).round(2),
+            "contract_year": elapsed + 1 + rng.integers(0, 3, n),
+            "benefit_base": (cv * rng.uniform(0.6, 1.6, n)).round(2),
+            "death_benefit_base": (cv * rng.uniform(0.8, 1.4, n)).round(2),
+            "rider_period": period,
+            "rider_years_elapsed": elapsed,
+            "guarantee_option": rng.integers(1, 4, n),
+            "rider_fee_rate": rng.uniform(0.005, 0.02, n).round(4),
+            "months_to_anniversary": rng.choice(month_choices, n),
+            "payment_amount": np.where(
+                rng.random(n) < 0.5, rng.uniform(1000, 50_000, n).round(2), 0.0
+            ),
+            "payment_month": rng.choice(month_choices + [15, 24], n),
+        }
+    )
+    clean, problems = validate_inforce(
+        frame, config, Assumptions.from_config(config).rider, "random"
+    )
     assert not problems, problems
     return clean
 

@@ -20,7 +20,9 @@ def _toml_value(v) -> str:
     if isinstance(v, int):
         return str(v)
     if isinstance(v, float):
-        return ("inf" if v > 0 else "-inf") if math.isinf(v) else "nan" if math.isnan(v) else repr(v)
+        return (
+            ("inf" if v > 0 else "-inf") if math.isinf(v) else "nan" if math.isnan(v) else repr(v)
+        )
     if isinstance(v, str):
         return json.dumps(v)
     if isinstance(v, (list, tuple)):
@@ -33,7 +35,9 @@ def _toml_value(v) -> str:
 
 def dump_toml(data: dict) -> str:
     """A config mapping as TOML: one ``key = inline value`` line per top-level key."""
-    return "".join(f"{json.dumps(str(k))} = {_toml_value(v)}\n" for k, v in data.items() if v is not None)
+    return "".join(
+        f"{json.dumps(str(k))} = {_toml_value(v)}\n" for k, v in data.items() if v is not None
+    )
 
 
 @pytest.fixture

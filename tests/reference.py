@@ -17,11 +17,31 @@ from sim.inforce import allocation_weights
 from sim.market.scenarios import Scenarios
 from sim.product.death import engine_beneficiary_class
 
-MEASURE_NAMES = ("pv_claims", "pv_fees", "pv_db_excess", "pv_spousal_charge", "pv_fee_base",
-                 "pv_withdrawal_charges", "persistency_at_maturity", "pv_surrender_payments",
-                 "pv_withdrawals", "continuation_weight")
-KINDS = {"owner": 0, "spouse": 1, "annuitant": 2, "lapse": 3, "cancel": 4, "annuitize": 5,
-         "elect": 6, "delay": 7, "withdraw": 8, "trade": 9, "cancel_continuation": 10}
+MEASURE_NAMES = (
+    "pv_claims",
+    "pv_fees",
+    "pv_db_excess",
+    "pv_spousal_charge",
+    "pv_fee_base",
+    "pv_withdrawal_charges",
+    "persistency_at_maturity",
+    "pv_surrender_payments",
+    "pv_withdrawals",
+    "continuation_weight",
+)
+KINDS = {
+    "owner": 0,
+    "spouse": 1,
+    "annuitant": 2,
+    "lapse": 3,
+    "cancel": 4,
+    "annuitize": 5,
+    "elect": 6,
+    "delay": 7,
+    "withdraw": 8,
+    "trade": 9,
+    "cancel_continuation": 10,
+}
 M64 = 0xFFFFFFFFFFFFFFFF
 
 
@@ -65,10 +85,19 @@ def _annual_to_step(annual: float, dt: float) -> float:
 class ContractPath:
     """One contract along one scenario."""
 
-    def __init__(self, row: dict, config: Config, scenarios: Scenarios, s: int, mortality=None,
-                 fee_rate: float | None = None):
+    def __init__(
+        self,
+        row: dict,
+        config: Config,
+        scenarios: Scenarios,
+        s: int,
+        mortality=None,
+        fee_rate: float | None = None,
+    ):
         self.row, self.config, self.sc, self.s = row, config, scenarios, s
-        self.mortality = mortality if config.mortality.enabled and config.mortality.multiplier > 0 else None
+        self.mortality = (
+            mortality if config.mortality.enabled and config.mortality.multiplier > 0 else None
+        )
         self.m = scenarios.steps_per_year
         self.dt = 1.0 / self.m
         self.simulated = config.run.decrements == "simulated"
@@ -76,21 +105,31 @@ class ContractPath:
         self.trace: list[dict] = []
         self.fee = row["rider_fee_rate"] if fee_rate is None else fee_rate
         b = config.behaviour
-        self.delays = [(int(round(days / 365.25 * self.m)), p, days <= 180.0) for days, p in b.claim_delay]
+        self.delays = [
+            (int(round(days / 365.25 * self.m)), p, days <= 180.0) for days, p in b.claim_delay
+        ]
         if scenarios.short_rate is not None:
             self.short_rate = scenarios.short_rate
         else:
-            self.short_rate = [[math.log(g) / self.dt for g in row_] for row_ in scenarios.money_market_growth]
-        self.has_mm_fund = any(f.name == config.market.money_market_fund for f in config.market.funds)
+            self.short_rate = [
+                [math.log(g) / self.dt for g in row_] for row_ in scenarios.money_market_growth
+            ]
+        self.has_mm_fund = any(
+            f.name == config.market.money_market_fund for f in config.market.funds
+        )
         events = config.rider.termination_fee_events if config.rider.termination_fee else []
-        self.fee_on = {e: e in events for e in ("surrender", "cancellation", "death", "annuitization")}
+        self.fee_on = {
+            e: e in events for e in ("surrender", "cancellation", "death", "annuitization")
+        }
 
     # ---- random events: a share of the weight (expected) or all or nothing (simulated)
     def share(self, weight: float, prob: float, t: int, kind: str) -> float:
         if weight <= 0 or prob <= 0:
             return 0.0
         if self.simulated:
-            draw = uniform(self.config.run.seed, self.row["contract_id"], self.s, t * 16 + KINDS[kind])
+            draw = uniform(
+                self.config.run.seed, self.row["contract_id"], self.s, t * 16 + KINDS[kind]
+            )
             return weight if draw < prob else 0.0
         return weight * prob
 
@@ -99,7 +138,9 @@ class ContractPath:
             return 0.0
         sex = self.row[f"{life}_sex"]
         age = self.row[f"{life}_age"]
-        q = float(self.mortality.q(sex, math.floor(age + year), self.config.run.valuation_year + year))
+        q = float(
+            self.mortality.q(sex, math.floor(age + year), self.config.run.valuation_year + year)
+        )
         return 1.0 - (1.0 - min(1.0, q * self.config.mortality.multiplier)) ** self.dt
 
     def file_claim(self, claims: list, kind: str, amount: float, t: int) -> None:
@@ -118,8 +159,11 @@ class ContractPath:
             if settle > maturity - 1:  # the grid never carries a claim past maturity
                 settle = max(arrival, maturity - 1)
             return settle
+
         if self.simulated:
-            u = uniform(self.config.run.seed, self.row["contract_id"], self.s, t * 16 + KINDS["delay"])
+            u = uniform(
+                self.config.run.seed, self.row["contract_id"], self.s, t * 16 + KINDS["delay"]
+            )
             acc = 0.0
             pick = self.delays[-1]
             for entry in self.delays:
@@ -138,29 +182,47 @@ class ContractPath:
         first_anniversary = row["months_to_anniversary"] * m // 12
         maturity = first_anniversary + (row["rider_period"] - row["rider_years_elapsed"] - 1) * m
         if row["rider_period"] > 10:
-            window = 0 if row["rider_years_elapsed"] >= 10 else first_anniversary + (10 - row["rider_years_elapsed"] - 1) * m
+            window = (
+                0
+                if row["rider_years_elapsed"] >= 10
+                else first_anniversary + (10 - row["rider_years_elapsed"] - 1) * m
+            )
         else:
             window = -1
         has_spouse = row["spouse_sex"] >= 0
         has_annuitant = row["annuitant_sex"] >= 0
         owner_natural = row["owner_type"] == "natural"
         state = {
-            "variable": row["contract_value"] - row["fixed_value"], "money_market": 0.0,
-            "fixed": row["fixed_value"], "benefit_base": row["benefit_base"],
-            "death_benefit_base": row["death_benefit_base"], "premiums": row["premiums"],
+            "variable": row["contract_value"] - row["fixed_value"],
+            "money_market": 0.0,
+            "fixed": row["fixed_value"],
+            "benefit_base": row["benefit_base"],
+            "death_benefit_base": row["death_benefit_base"],
+            "premiums": row["premiums"],
             # purchase payments still subject to withdrawal charges, oldest first
-            "old_payments_left": row["premiums"], "new_payment_left": 0.0,
-            "withdrawn_this_year": 0.0, "contract_year": row["contract_year"],
-            "ab_factor": row["ab_factor"], "fee": self.fee, "maturity": maturity,
-            "next_anniversary": first_anniversary, "window": window,
-            "continuation_used": False, "trade_in_used": False,
-            "spousal_protection": bool(row["spousal_protection"]), "free_until": -1,
-            "fixed_rate": row["fixed_rate"], "renewal": row["fixed_months_remaining"] * m // 12,
-            "owner": "owner", "spouse": "spouse" if has_spouse else None,
+            "old_payments_left": row["premiums"],
+            "new_payment_left": 0.0,
+            "withdrawn_this_year": 0.0,
+            "contract_year": row["contract_year"],
+            "ab_factor": row["ab_factor"],
+            "fee": self.fee,
+            "maturity": maturity,
+            "next_anniversary": first_anniversary,
+            "window": window,
+            "continuation_used": False,
+            "trade_in_used": False,
+            "spousal_protection": bool(row["spousal_protection"]),
+            "free_until": -1,
+            "fixed_rate": row["fixed_rate"],
+            "renewal": row["fixed_months_remaining"] * m // 12,
+            "owner": "owner",
+            "spouse": "spouse" if has_spouse else None,
             "annuitant": "annuitant" if has_annuitant else None,
             "owner_age": row["owner_age"],
-            "eligible": owner_natural and has_spouse and engine_beneficiary_class(
-                row["beneficiary"], True, row["contingent_beneficiary"]) == "spouse",
+            "eligible": owner_natural
+            and has_spouse
+            and engine_beneficiary_class(row["beneficiary"], True, row["contingent_beneficiary"])
+            == "spouse",
         }
         # weights by (spouse alive, separate annuitant alive)
         weights = {(has_spouse, has_annuitant): 1.0}
@@ -180,9 +242,16 @@ class ContractPath:
         claims: list = []  # [arrival step, kind, within 180 days, amount]
         alloc = allocation_weights(cfg, row["allocation"])
         owner_natural = row["owner_type"] == "natural"
-        pay_step = row["payment_month"] * m // 12 + int(round(cfg.timing.payment_days / 365.25 * m)) \
-            if row["payment_amount"] > 0 else 0
-        pay_in_bb = row["payment_amount"] > 0 and row["rider_years_elapsed"] == 0 and pay_step <= row["months_to_anniversary"] * m // 12
+        pay_step = (
+            row["payment_month"] * m // 12 + int(round(cfg.timing.payment_days / 365.25 * m))
+            if row["payment_amount"] > 0
+            else 0
+        )
+        pay_in_bb = (
+            row["payment_amount"] > 0
+            and row["rider_years_elapsed"] == 0
+            and pay_step <= row["months_to_anniversary"] * m // 12
+        )
 
         def cv() -> float:
             return st["variable"] + st["money_market"] + st["fixed"]
@@ -198,7 +267,9 @@ class ContractPath:
             contract year), then the scheduled payment (aged from its date); earnings free."""
             old = max(min(amount, st["old_payments_left"]), 0.0)
             new = max(min(amount - old, st["new_payment_left"]), 0.0)
-            charge = old * _charge_rate(cfg, st["contract_year"]) + new * _charge_rate(cfg, (t + 1 - pay_step) // m + 1)
+            charge = old * _charge_rate(cfg, st["contract_year"]) + new * _charge_rate(
+                cfg, (t + 1 - pay_step) // m + 1
+            )
             return charge, old, new
 
         def rider_fee_base() -> float:
@@ -214,19 +285,33 @@ class ContractPath:
             self._maturity = st["maturity"]
             disc = self.sc.discount[s, t + 1]
             r_t = self.short_rate[s][t]
-            step = {"cv_start": cv(), "growth": 0.0, "charges": 0.0, "maintenance_fee": 0.0, "rider_fee": 0.0,
-                    "withdrawal": 0.0, "payment": 0.0, "true_up": 0.0}
+            step = {
+                "cv_start": cv(),
+                "growth": 0.0,
+                "charges": 0.0,
+                "maintenance_fee": 0.0,
+                "rider_fee": 0.0,
+                "withdrawal": 0.0,
+                "payment": 0.0,
+                "true_up": 0.0,
+            }
             if not (skip_first and t == t0):
                 # 1. fixed account renewal at the then-current rate, then market growth
                 if st["renewal"] > 0 and t == st["renewal"]:
-                    st["fixed_rate"] = max(math.exp(self.short_rate[s][t]) - 1.0 - product.fixed_renewal_spread,
-                                           product.fixed_minimum_rate)
+                    st["fixed_rate"] = max(
+                        math.exp(self.short_rate[s][t]) - 1.0 - product.fixed_renewal_spread,
+                        product.fixed_minimum_rate,
+                    )
                     fixed_growth = (1.0 + st["fixed_rate"]) ** dt
                     st["renewal"] += row["fixed_guarantee_years"] * m
                 before = cv()
-                st["variable"] *= sum(w * _fund_growth(cfg, self.sc, f, s, t) for f, w in alloc.items())
+                st["variable"] *= sum(
+                    w * _fund_growth(cfg, self.sc, f, s, t) for f, w in alloc.items()
+                )
                 if self.has_mm_fund:
-                    st["money_market"] *= _fund_growth(cfg, self.sc, cfg.market.money_market_fund, s, t)
+                    st["money_market"] *= _fund_growth(
+                        cfg, self.sc, cfg.market.money_market_fund, s, t
+                    )
                 else:
                     st["money_market"] *= self.sc.money_market_growth[s, t]
                 st["fixed"] *= fixed_growth
@@ -254,7 +339,12 @@ class ContractPath:
                         continue
                     died = self.share(w, q_owner, t, "owner")
                     if died > 0:
-                        if owner_natural and spouse_alive and st["eligible"] and not st["continuation_used"]:
+                        if (
+                            owner_natural
+                            and spouse_alive
+                            and st["eligible"]
+                            and not st["continuation_used"]
+                        ):
                             continued = self.share(died, beh.spousal_continuation, t, "elect")
                             self.file_claim(claims, "continue_for_spouse", continued, t)
                             self.file_claim(claims, "pay", died - continued, t)
@@ -273,7 +363,11 @@ class ContractPath:
                         died = self.share(w, q_annuitant, t, "annuitant")
                         if died > 0:
                             w -= died
-                            carry_on = self.share(died, beh.annuitant_death_continue, t, "elect") if owner_natural else 0.0
+                            carry_on = (
+                                self.share(died, beh.annuitant_death_continue, t, "elect")
+                                if owner_natural
+                                else 0.0
+                            )
                             new[(spouse_alive, False)] += carry_on
                             self.file_claim(claims, "pay", died - carry_on, t)
                     new[(spouse_alive, annuitant_alive)] += w
@@ -285,7 +379,9 @@ class ContractPath:
                     annual = cfg.lapse.base[min(st["contract_year"], len(cfg.lapse.base)) - 1]
                     if cfg.lapse.dynamic.enabled:
                         d = cfg.lapse.dynamic
-                        itm = st["ab_factor"] * st["benefit_base"] / value if value > 0 else math.inf
+                        itm = (
+                            st["ab_factor"] * st["benefit_base"] / value if value > 0 else math.inf
+                        )
                         annual *= max(d.floor, min(d.cap, 1.0 - d.slope * (itm - d.shift)))
                     q_lapse = _annual_to_step(annual, dt)
                 q_cancel = 0.0
@@ -304,34 +400,60 @@ class ContractPath:
                     z = self.share(w - x - y, q_annuitize, t, "annuitize")
                     weights[key] = w - x - y - z
                     lapsed, cancelled, annuitized = lapsed + x, cancelled + y, annuitized + z
-                paying = (lapsed * self.fee_on["surrender"] + cancelled * self.fee_on["cancellation"]
-                          + annuitized * self.fee_on["annuitization"])
+                paying = (
+                    lapsed * self.fee_on["surrender"]
+                    + cancelled * self.fee_on["cancellation"]
+                    + annuitized * self.fee_on["annuitization"]
+                )
                 if paying > 0:
                     termination_fee(paying, disc)
                 if lapsed > 0:
-                    free = max(product.free_withdrawal * st["premiums"] - st["withdrawn_this_year"], 0.0)
+                    free = max(
+                        product.free_withdrawal * st["premiums"] - st["withdrawn_this_year"], 0.0
+                    )
                     charge = 0.0
                     if value > free and t + 1 > st["free_until"]:
                         charge = withdrawal_charge(value - free, t)[0]
                     pv["pv_withdrawal_charges"] += lapsed * disc * charge
                     lag = cfg.timing.surrender_days / 365.25
                     fixed_part = st["fixed"] * (1 - charge / value)
-                    fixed_factor = 1.0 if lag > cfg.timing.fixed_interest_after_days / 365.25 else math.exp(-r_t * lag)
-                    pv["pv_surrender_payments"] += lapsed * disc * (
-                        (value - charge - fixed_part) * math.exp(-r_t * lag) + fixed_part * fixed_factor)
+                    fixed_factor = (
+                        1.0
+                        if lag > cfg.timing.fixed_interest_after_days / 365.25
+                        else math.exp(-r_t * lag)
+                    )
+                    pv["pv_surrender_payments"] += (
+                        lapsed
+                        * disc
+                        * (
+                            (value - charge - fixed_part) * math.exp(-r_t * lag)
+                            + fixed_part * fixed_factor
+                        )
+                    )
                 # 7. claims arriving now: pay the death proceeds, or continue for the spouse
                 due = [c for c in claims if c[0] == t]
                 claims = [c for c in claims if c[0] != t]
                 for order in ("pay", "continue_for_spouse", "continue_for_owner"):
                     for _, kind, within, amount in [c for c in due if c[1] == order]:
-                        guarantee = st["death_benefit_base"] if product.death_benefit != "contract_value" else 0.0
+                        guarantee = (
+                            st["death_benefit_base"]
+                            if product.death_benefit != "contract_value"
+                            else 0.0
+                        )
                         proceeds = max(value, guarantee) if within else value
                         if kind == "pay":
-                            pv["pv_db_excess"] += amount * disc * math.exp(-r_t * cfg.timing.death_proceeds_days / 365.25) * (proceeds - value)
+                            pv["pv_db_excess"] += (
+                                amount
+                                * disc
+                                * math.exp(-r_t * cfg.timing.death_proceeds_days / 365.25)
+                                * (proceeds - value)
+                            )
                             if self.fee_on["death"]:
                                 termination_fee(amount, disc)
                             continue
-                        cancels = self.share(amount, beh.cancel_on_continuation, t, "cancel_continuation")
+                        cancels = self.share(
+                            amount, beh.cancel_on_continuation, t, "cancel_continuation"
+                        )
                         if cancels > 0 and self.fee_on["cancellation"]:
                             termination_fee(cancels, disc)
                         pv["continuation_weight"] += amount
@@ -344,12 +466,20 @@ class ContractPath:
                         branch = dict(st)
                         if value > 0:
                             branch["variable"] = st["variable"] + excess * st["variable"] / value
-                            branch["money_market"] = st["money_market"] + excess * (st["money_market"] + st["fixed"]) / value
+                            branch["money_market"] = (
+                                st["money_market"]
+                                + excess * (st["money_market"] + st["fixed"]) / value
+                            )
                         else:
                             branch["money_market"] = st["money_market"] + excess
                         # the continued contract keeps its death benefit guarantee
-                        branch.update(continuation_used=True, spousal_protection=False,
-                                      free_until=t + 1 + m, spouse=None, annuitant=None)
+                        branch.update(
+                            continuation_used=True,
+                            spousal_protection=False,
+                            free_until=t + 1 + m,
+                            spouse=None,
+                            annuitant=None,
+                        )
                         if kind == "continue_for_spouse":
                             branch.update(owner="spouse", owner_age=row["spouse_age"])
                         self.segment(branch, {(False, False): carry}, t, True, main=False)
@@ -379,7 +509,11 @@ class ContractPath:
                     step["true_up"] = true_up
                     pv["pv_claims"] += with_rider * disc * true_up
                     pv["persistency_at_maturity"] += with_rider
-                    guarantee = st["death_benefit_base"] if product.death_benefit != "contract_value" else 0.0
+                    guarantee = (
+                        st["death_benefit_base"]
+                        if product.death_benefit != "contract_value"
+                        else 0.0
+                    )
                     for _, kind, within, amount in claims:
                         if kind == "pay" and within and guarantee > cv():
                             pv["pv_db_excess"] += amount * disc * (guarantee - cv())
@@ -392,10 +526,14 @@ class ContractPath:
                     share = 0.0
                     if wd.enabled and wd.rate > 0 and wd.utilisation > 0 and cv() > 0 and alive > 0:
                         if self.simulated:
-                            u = uniform(cfg.run.seed, row["contract_id"], s, t * 16 + KINDS["withdraw"])
+                            u = uniform(
+                                cfg.run.seed, row["contract_id"], s, t * 16 + KINDS["withdraw"]
+                            )
                             share = wd.rate if u < wd.utilisation else 0.0
                         else:
-                            share = wd.utilisation * wd.rate  # the expected withdrawal of the model point
+                            share = (
+                                wd.utilisation * wd.rate
+                            )  # the expected withdrawal of the model point
                     if share > 0:
                         value = cv()
                         requested = wd.rate * value
@@ -410,11 +548,24 @@ class ContractPath:
                             st["new_payment_left"] -= withdrawing * new_
                         amount = share * value
                         lag = cfg.timing.withdrawal_days / 365.25
-                        fixed_factor = 1.0 if lag > cfg.timing.fixed_interest_after_days / 365.25 else math.exp(-r_t * lag)
+                        fixed_factor = (
+                            1.0
+                            if lag > cfg.timing.fixed_interest_after_days / 365.25
+                            else math.exp(-r_t * lag)
+                        )
                         fixed_share = st["fixed"] / value
-                        pv["pv_withdrawals"] += alive * disc * amount * (
-                            (1 - fixed_share) * math.exp(-r_t * lag) + fixed_share * fixed_factor)
-                        st["benefit_base"] = max(st["benefit_base"] - amount / value * st["benefit_base"], 0.0)
+                        pv["pv_withdrawals"] += (
+                            alive
+                            * disc
+                            * amount
+                            * (
+                                (1 - fixed_share) * math.exp(-r_t * lag)
+                                + fixed_share * fixed_factor
+                            )
+                        )
+                        st["benefit_base"] = max(
+                            st["benefit_base"] - amount / value * st["benefit_base"], 0.0
+                        )
                         if product.death_benefit != "contract_value":
                             st["death_benefit_base"] -= amount / value * st["death_benefit_base"]
                         take_pro_rata(amount, ("variable", "money_market", "fixed"))
@@ -434,8 +585,14 @@ class ContractPath:
                 step["payment"] = amount
             # 10. trade-in to a New Rider, decided on anniversaries from the 10th
             ti = beh.trade_in
-            if (trade_now and not st["trade_in_used"] and st["window"] >= 0 and t + 1 >= st["window"] and alive > 0
-                    and (ti.rate > 0 or ti.rate_above > 0)):
+            if (
+                trade_now
+                and not st["trade_in_used"]
+                and st["window"] >= 0
+                and t + 1 >= st["window"]
+                and alive > 0
+                and (ti.rate > 0 or ti.rate_above > 0)
+            ):
                 ratio = cv() / st["benefit_base"] if st["benefit_base"] > 0 else math.inf
                 rate = ti.rate_above if ratio >= ti.threshold else ti.rate
                 traded = {}
@@ -447,20 +604,30 @@ class ContractPath:
                     if factor is None:
                         factor = self._ab_table().lookup(ti.guarantee_option, ti.rider_period)
                     branch = dict(st)
-                    branch.update(benefit_base=cv(), ab_factor=factor,
-                                  fee=ti.fee_rate if ti.fee_rate is not None else rider.fee_rate,
-                                  maturity=t + 1 + ti.rider_period * m, next_anniversary=t + 1 + m,
-                                  window=t + 1 + 10 * m if ti.rider_period > 10 else -1,
-                                  trade_in_used=True, free_until=-1)
+                    branch.update(
+                        benefit_base=cv(),
+                        ab_factor=factor,
+                        fee=ti.fee_rate if ti.fee_rate is not None else rider.fee_rate,
+                        maturity=t + 1 + ti.rider_period * m,
+                        next_anniversary=t + 1 + m,
+                        window=t + 1 + 10 * m if ti.rider_period > 10 else -1,
+                        trade_in_used=True,
+                        free_until=-1,
+                    )
                     self._pending_trades.append((branch, traded, t + 1))
             while self._pending_trades:
                 branch, traded, start = self._pending_trades.pop()
                 self.segment(branch, traded, start, False, main=False)
             if main:
-                step.update(weight=sum(weights.values()),
-                            variable=st["variable"], money_market=st["money_market"], fixed=st["fixed"],
-                            benefit_base=st["benefit_base"], death_benefit_base=st["death_benefit_base"],
-                            cv_end=cv())
+                step.update(
+                    weight=sum(weights.values()),
+                    variable=st["variable"],
+                    money_market=st["money_market"],
+                    fixed=st["fixed"],
+                    benefit_base=st["benefit_base"],
+                    death_benefit_base=st["death_benefit_base"],
+                    cv_end=cv(),
+                )
                 self.trace.append(step)
 
     _pending_trades: list = []
@@ -471,8 +638,14 @@ class ContractPath:
         return AccumulationBenefitRider.from_config(self.config).ab_factors
 
 
-def project_contract(row: dict, config: Config, scenarios: Scenarios, s: int, mortality=None,
-                     fee_rate: float | None = None) -> dict:
+def project_contract(
+    row: dict,
+    config: Config,
+    scenarios: Scenarios,
+    s: int,
+    mortality=None,
+    fee_rate: float | None = None,
+) -> dict:
     """Project one contract (a row of ``validate_inforce``'s output) along scenario ``s``.
 
     Returns

@@ -19,16 +19,45 @@ from sim.valuation import package_version
 
 EXIT_BAD_INPUT = 2
 # The summary JSON of DESIGN.md.
-BLOCK_KEYS = {"pv_claims", "pv_claims_se", "pv_fees", "pv_fees_se", "pv_spousal_charge",
-              "pv_db_excess", "net_cost", "net_cost_se", "net_cost_bps", "breakeven_fee",
-              "contracts", "scenarios"}
+BLOCK_KEYS = {
+    "pv_claims",
+    "pv_claims_se",
+    "pv_fees",
+    "pv_fees_se",
+    "pv_spousal_charge",
+    "pv_db_excess",
+    "net_cost",
+    "net_cost_se",
+    "net_cost_bps",
+    "breakeven_fee",
+    "contracts",
+    "scenarios",
+}
 RUN_KEYS = {"seconds", "contract_scenario_steps_per_second", "seed", "threads", "version"}
 # The inforce columns of DESIGN.md.
 DESIGN_COLUMNS = [
-    "contract_id", "owner_age", "owner_sex", "owner_type", "spouse_age", "spouse_sex", "beneficiary",
-    "spousal_protection", "contract_value", "fixed_value", "fixed_guarantee_years", "allocation",
-    "premiums", "contract_year", "benefit_base", "death_benefit_base", "rider_period",
-    "rider_years_elapsed", "guarantee_option", "ab_factor", "rider_fee_rate", "months_to_anniversary",
+    "contract_id",
+    "owner_age",
+    "owner_sex",
+    "owner_type",
+    "spouse_age",
+    "spouse_sex",
+    "beneficiary",
+    "spousal_protection",
+    "contract_value",
+    "fixed_value",
+    "fixed_guarantee_years",
+    "allocation",
+    "premiums",
+    "contract_year",
+    "benefit_base",
+    "death_benefit_base",
+    "rider_period",
+    "rider_years_elapsed",
+    "guarantee_option",
+    "ab_factor",
+    "rider_fee_rate",
+    "months_to_anniversary",
 ]
 FAST = ["--set", "run.scenarios=200", "--set", "run.breakeven=true"]
 
@@ -48,8 +77,12 @@ def strict_json(text: str):
 
 def error_lines(result, count: int | None = None) -> list[str]:
     """Check a bad-input exit (status 2, no traceback, nothing on stdout); return stderr lines."""
-    assert result.exit_code == EXIT_BAD_INPUT, (result.exit_code, result.stdout, result.stderr,
-                                                result.exception)
+    assert result.exit_code == EXIT_BAD_INPUT, (
+        result.exit_code,
+        result.stdout,
+        result.stderr,
+        result.exception,
+    )
     assert isinstance(result.exception, SystemExit), result.exception
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
@@ -88,8 +121,15 @@ def test_price_json_figures_are_finite_numbers(example_json):
             assert isinstance(value, (int, float)) and not isinstance(value, bool), (key, value)
             assert math.isfinite(value), (key, value)
     b = summary["block"]
-    for key in ("pv_claims", "pv_fees", "pv_claims_se", "pv_fees_se", "pv_spousal_charge",
-                "pv_db_excess", "net_cost_se"):
+    for key in (
+        "pv_claims",
+        "pv_fees",
+        "pv_claims_se",
+        "pv_fees_se",
+        "pv_spousal_charge",
+        "pv_db_excess",
+        "net_cost_se",
+    ):
         assert b[key] >= 0, key
     assert summary["run"]["seconds"] > 0
     assert summary["run"]["contract_scenario_steps_per_second"] > 0
@@ -132,7 +172,9 @@ def test_set_overrides_change_the_result(small_config):
     fewer = strict_json(run("price", small_config, "--json", "--set", "run.scenarios=100").stdout)
     assert base["scenarios"] == 200 and fewer["block"]["scenarios"] == 100
     assert fewer["block"]["pv_claims"] != base["pv_claims"]
-    higher_fee = strict_json(run("price", small_config, "--json", "--set", "rider.fee_rate=0.02").stdout)
+    higher_fee = strict_json(
+        run("price", small_config, "--json", "--set", "rider.fee_rate=0.02").stdout
+    )
     assert higher_fee["block"]["pv_fees"] > base["pv_fees"]
 
 
@@ -142,8 +184,11 @@ def test_price_output_writes_contracts_scenarios_and_summary(small_config, tmp_p
     assert result.exit_code == 0, (result.stderr, result.exception)
     assert "PV rider claims" in result.stdout and "Net cost" in result.stdout
     assert f"results written to {out}" in result.stdout
-    assert sorted(p.name for p in out.iterdir()) == ["contracts.parquet", "scenarios.parquet",
-                                                     "summary.json"]  # no .partial-* folder left
+    assert sorted(p.name for p in out.iterdir()) == [
+        "contracts.parquet",
+        "scenarios.parquet",
+        "summary.json",
+    ]  # no .partial-* folder left
     contracts = pd.read_parquet(out / "contracts.parquet")
     scenarios = pd.read_parquet(out / "scenarios.parquet")
     summary = strict_json((out / "summary.json").read_text())
@@ -162,21 +207,25 @@ def test_price_json_with_output_prints_what_it_writes(small_config, tmp_path):
     assert result.exit_code == 0, (result.stderr, result.exception)
     assert strict_json(result.stdout) == strict_json((out / "summary.json").read_text())
     # a second run into the same folder replaces the files and still leaves no partial folder
-    again = run("price", small_config, "--json", "--output", out, "--set", "run.scenarios=100",
-                "--force")
+    again = run(
+        "price", small_config, "--json", "--output", out, "--set", "run.scenarios=100", "--force"
+    )
     assert again.exit_code == 0
     assert strict_json((out / "summary.json").read_text())["block"]["scenarios"] == 100
     assert len(pd.read_parquet(out / "scenarios.parquet")) == 100
     assert not [p for p in out.iterdir() if p.name.startswith(".partial-")]
 
 
-@pytest.mark.parametrize(("override", "words"), [
-    ("run.bogus=1", "run.bogus: unknown key"),
-    ("scenarios", "'scenarios' is not of the form key.path=value"),
-    ("=200", "'=200' is not of the form key.path=value"),
-    ("run.scenarios.x=1", "run.scenarios.x: 'scenarios' is not a section"),
-    ("run.scenarios=many", "run.scenarios: "),
-])
+@pytest.mark.parametrize(
+    ("override", "words"),
+    [
+        ("run.bogus=1", "run.bogus: unknown key"),
+        ("scenarios", "'scenarios' is not of the form key.path=value"),
+        ("=200", "'=200' is not of the form key.path=value"),
+        ("run.scenarios.x=1", "run.scenarios.x: 'scenarios' is not a section"),
+        ("run.scenarios=many", "run.scenarios: "),
+    ],
+)
 def test_a_bad_set_is_a_one_line_error_with_exit_2(small_config, override, words):
     (line,) = error_lines(run("price", small_config, "--set", override), count=1)
     assert words in line
@@ -195,11 +244,21 @@ def test_price_json_is_valid_json_when_no_fee_breaks_even(small_config, monkeypa
     # Regression: the break-even fee was NaN here, printed as the bare token NaN (not JSON).
     # Wild markets and no decrements, and the search capped at 5 %: no fee breaks even.
     monkeypatch.setattr("sim.valuation.MAX_FEE", 0.05)
-    result = run("price", small_config, "--json", "--set", "run.scenarios=50",
-                 "--set", "run.breakeven=true", "--set", "lapse.enabled=false",
-                 "--set", "mortality.multiplier=0",
-                 "--set", 'market.indices=[{name="us_equity", volatility=1.5}, '
-                          '{name="us_bonds", volatility=1.0}]')
+    result = run(
+        "price",
+        small_config,
+        "--json",
+        "--set",
+        "run.scenarios=50",
+        "--set",
+        "run.breakeven=true",
+        "--set",
+        "lapse.enabled=false",
+        "--set",
+        "mortality.multiplier=0",
+        "--set",
+        'market.indices=[{name="us_equity", volatility=1.5}, {name="us_bonds", volatility=1.0}]',
+    )
     assert result.exit_code == 0, result.stderr
     assert strict_json(result.stdout)["block"]["breakeven_fee"] is None
 
@@ -221,18 +280,30 @@ def _set(data: dict, dotted: str, value) -> None:
     data[leaf] = value
 
 
-@pytest.mark.parametrize(("key", "value", "named"), [
-    ("rider.bogus", 1, "rider.bogus"),                                   # unknown key
-    ("run.scenarios", "many", "run.scenarios"),                          # wrong type
-    ("run.antithetic", "maybe", "run.antithetic"),                       # wrong type
-    ("rider.fee_rate", 2, "rider.fee_rate"),                             # out of range
-    ("allocations.growth", {"equity_index": 0.9, "bond_fund": 0.2}, "allocations.growth"),
-    ("allocations.growth", {"equity_index": 0.8, "hedge_fund": 0.2}, "allocations.growth"),
-    ("rider.investment_limits.1.max_weight", {"hedge_fund": 0.3}, "rider.investment_limits.1"),
-], ids=["unknown-key", "wrong-type-int", "wrong-type-bool", "fee-rate-2", "weights-sum",
-        "unknown-fund", "limit-unknown-fund"])
-def test_validate_names_the_file_and_the_key_of_a_broken_config(write_config, example_config_data,
-                                                               key, value, named):
+@pytest.mark.parametrize(
+    ("key", "value", "named"),
+    [
+        ("rider.bogus", 1, "rider.bogus"),  # unknown key
+        ("run.scenarios", "many", "run.scenarios"),  # wrong type
+        ("run.antithetic", "maybe", "run.antithetic"),  # wrong type
+        ("rider.fee_rate", 2, "rider.fee_rate"),  # out of range
+        ("allocations.growth", {"equity_index": 0.9, "bond_fund": 0.2}, "allocations.growth"),
+        ("allocations.growth", {"equity_index": 0.8, "hedge_fund": 0.2}, "allocations.growth"),
+        ("rider.investment_limits.1.max_weight", {"hedge_fund": 0.3}, "rider.investment_limits.1"),
+    ],
+    ids=[
+        "unknown-key",
+        "wrong-type-int",
+        "wrong-type-bool",
+        "fee-rate-2",
+        "weights-sum",
+        "unknown-fund",
+        "limit-unknown-fund",
+    ],
+)
+def test_validate_names_the_file_and_the_key_of_a_broken_config(
+    write_config, example_config_data, key, value, named
+):
     _set(example_config_data, key, value)
     path = write_config(example_config_data, "broken.toml")
     (line,) = error_lines(run("validate", path), count=1)
@@ -251,15 +322,23 @@ def test_validate_lists_every_problem_of_a_broken_config(write_config, example_c
     path = write_config(example_config_data, "broken.toml")
     lines = error_lines(run("validate", path), count=5)
     assert all(line.startswith(f"error: {path}: ") for line in lines)
-    assert {line.split(": ")[2] for line in lines} == {"rider.bogus", "run.scenarios", "rider.fee_rate",
-                                                       "lapse.dynamic.floor", "allocations.growth"}
+    assert {line.split(": ")[2] for line in lines} == {
+        "rider.bogus",
+        "run.scenarios",
+        "rider.fee_rate",
+        "lapse.dynamic.floor",
+        "allocations.growth",
+    }
 
 
 def test_validate_rejects_an_odd_antithetic_run_and_unknown_decrements(example_config_path):
-    (line,) = error_lines(run("validate", example_config_path, "--set", "run.scenarios=201"), count=1)
+    (line,) = error_lines(
+        run("validate", example_config_path, "--set", "run.scenarios=201"), count=1
+    )
     assert "run.scenarios must be even when run.antithetic = true" in line
-    (line,) = error_lines(run("validate", example_config_path, "--set", "run.decrements=sampled"),
-                          count=1)
+    (line,) = error_lines(
+        run("validate", example_config_path, "--set", "run.decrements=sampled"), count=1
+    )
     assert "run.decrements" in line
 
 
@@ -267,36 +346,46 @@ def test_validate_rejects_an_odd_antithetic_run_and_unknown_decrements(example_c
 def broken_inforce(tmp_path, example_inforce_path):
     """The example inforce with one problem on each of several rows: {(row, column): path}."""
     frame = pd.read_csv(example_inforce_path).astype(object)
-    frame.loc[2, "owner_sex"] = "X"                              # row 3
-    frame.loc[4, "rider_period"] = 25                            # row 5
-    frame.loc[6, "contract_id"] = frame.loc[5, "contract_id"]    # row 7 repeats row 6's id
-    frame.loc[8, "allocation"] = None                            # row 9: names nothing
-    frame.loc[9, "allocation"] = "hedge_fund"                    # row 10: names no model or fund
+    frame.loc[2, "owner_sex"] = "X"  # row 3
+    frame.loc[4, "rider_period"] = 25  # row 5
+    frame.loc[6, "contract_id"] = frame.loc[5, "contract_id"]  # row 7 repeats row 6's id
+    frame.loc[8, "allocation"] = None  # row 9: names nothing
+    frame.loc[9, "allocation"] = "hedge_fund"  # row 10: names no model or fund
     assert frame.loc[10, "guarantee_option"] == 1
-    frame.loc[10, "allocation"] = "growth"                       # row 11: 80 % equity > option 1's 40 %
+    frame.loc[10, "allocation"] = "growth"  # row 11: 80 % equity > option 1's 40 %
     path = tmp_path / "broken_inforce.csv"
     frame.to_csv(path, index=False)
-    expected = {(3, "owner_sex"), (5, "rider_period"), (7, "contract_id"), (9, "allocation"),
-                (10, "allocation"), (11, "allocation")}
+    expected = {
+        (3, "owner_sex"),
+        (5, "rider_period"),
+        (7, "contract_id"),
+        (9, "allocation"),
+        (10, "allocation"),
+        (11, "allocation"),
+    }
     return path, expected
 
 
-def test_validate_lists_every_problem_of_a_broken_inforce_file(broken_inforce, write_config,
-                                                               example_config_data):
+def test_validate_lists_every_problem_of_a_broken_inforce_file(
+    broken_inforce, write_config, example_config_data
+):
     path, expected = broken_inforce
     example_config_data["inforce"]["file"] = str(path)
     lines = error_lines(run("validate", write_config(example_config_data)))
     found = set()
     for line in lines:
-        m = re.fullmatch(rf"error: {re.escape(str(path))} row (\d+) \(contract_id \d+\): (\w+): .+", line)
+        m = re.fullmatch(
+            rf"error: {re.escape(str(path))} row (\d+) \(contract_id \d+\): (\w+): .+", line
+        )
         assert m, line  # each line names the file, the row and the column
         found.add((int(m.group(1)), m.group(2)))
     assert expected <= found
     assert {row for row, _ in found} == {row for row, _ in expected}  # no good row is blamed
 
 
-def test_validate_names_a_missing_inforce_column(tmp_path, example_inforce_path, write_config,
-                                                 example_config_data):
+def test_validate_names_a_missing_inforce_column(
+    tmp_path, example_inforce_path, write_config, example_config_data
+):
     path = tmp_path / "no_sex.csv"
     pd.read_csv(example_inforce_path).drop(columns="owner_sex").to_csv(path, index=False)
     example_config_data["inforce"]["file"] = str(path)
@@ -304,8 +393,9 @@ def test_validate_names_a_missing_inforce_column(tmp_path, example_inforce_path,
     assert line == f"error: {path}: missing required column(s) owner_sex"
 
 
-def test_validate_reports_a_missing_inforce_file_in_one_line(tmp_path, write_config,
-                                                             example_config_data):
+def test_validate_reports_a_missing_inforce_file_in_one_line(
+    tmp_path, write_config, example_config_data
+):
     example_config_data["inforce"]["file"] = "nope.csv"
     (line,) = error_lines(run("validate", write_config(example_config_data)), count=1)
     assert line == f"error: {tmp_path / 'nope.csv'}: inforce file not found"
@@ -323,8 +413,9 @@ def test_validate_reports_a_config_that_is_not_toml_in_one_line(tmp_path):
     assert line.startswith(f"error: {path}: not valid TOML")
 
 
-def test_price_reports_a_broken_inforce_like_validate(broken_inforce, write_config,
-                                                      example_config_data):
+def test_price_reports_a_broken_inforce_like_validate(
+    broken_inforce, write_config, example_config_data
+):
     path, _ = broken_inforce
     example_config_data["inforce"]["file"] = str(path)
     config = write_config(example_config_data)
@@ -339,8 +430,9 @@ def read_any(path: Path) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
-def test_inforce_writes_a_synthetic_block_that_validates(tmp_path, suffix, write_config,
-                                                         example_config_data):
+def test_inforce_writes_a_synthetic_block_that_validates(
+    tmp_path, suffix, write_config, example_config_data
+):
     path = tmp_path / f"block{suffix}"
     result = run("inforce", "--contracts", 50, "--seed", 3, "--output", path)
     assert result.exit_code == 0, (result.stderr, result.exception)
@@ -372,18 +464,20 @@ def test_inforce_writes_a_synthetic_block_that_validates(tmp_path, suffix, write
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_inforce_with_the_same_seed_writes_the_same_file(tmp_path, suffix):
     paths = [tmp_path / f"{name}{suffix}" for name in ("a", "b", "c")]
-    for path, seed in zip(paths, (3, 3, 4)):
+    for path, seed in zip(paths, (3, 3, 4), strict=False):
         assert run("inforce", "--contracts", 50, "--seed", seed, "--output", path).exit_code == 0
     pd.testing.assert_frame_equal(read_any(paths[0]), read_any(paths[1]))
     assert paths[0].read_bytes() == paths[1].read_bytes()
     assert not read_any(paths[0]).equals(read_any(paths[2]))
 
 
-def test_inforce_with_a_config_uses_its_allocation_models(tmp_path, example_config_path,
-                                                          write_config, example_config_data):
+def test_inforce_with_a_config_uses_its_allocation_models(
+    tmp_path, example_config_path, write_config, example_config_data
+):
     path = tmp_path / "block.csv"
-    result = run("inforce", "--contracts", 60, "--seed", 1, "--output", path,
-                 "--config", example_config_path)
+    result = run(
+        "inforce", "--contracts", 60, "--seed", 1, "--output", path, "--config", example_config_path
+    )
     assert result.exit_code == 0, result.stderr
     frame = pd.read_csv(path)
     assert set(frame["allocation"]) <= {"conservative", "balanced", "growth"}
@@ -424,8 +518,13 @@ def abrsim() -> str:
 
 
 def test_the_abrsim_script_exits_2_without_a_traceback_on_bad_input(tmp_path):
-    proc = subprocess.run([abrsim(), "validate", str(tmp_path / "nope.toml")],
-                          check=False, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [abrsim(), "validate", str(tmp_path / "nope.toml")],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == EXIT_BAD_INPUT
     assert "Traceback" not in proc.stderr
     assert proc.stderr == f"error: {tmp_path / 'nope.toml'}: file not found\n"
@@ -433,9 +532,13 @@ def test_the_abrsim_script_exits_2_without_a_traceback_on_bad_input(tmp_path):
 
 
 def test_the_abrsim_script_prints_the_summary_json(small_config):
-    proc = subprocess.run([abrsim(), "price", str(small_config), "--json",
-                           "--set", "run.scenarios=20"],
-                          check=False, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [abrsim(), "price", str(small_config), "--json", "--set", "run.scenarios=20"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     summary = strict_json(proc.stdout)

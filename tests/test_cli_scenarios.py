@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -21,7 +22,12 @@ def run(*args):
 
 
 def error_lines(result) -> list[str]:
-    assert result.exit_code == EXIT_BAD_INPUT, (result.exit_code, result.stdout, result.stderr, result.exception)
+    assert result.exit_code == EXIT_BAD_INPUT, (
+        result.exit_code,
+        result.stdout,
+        result.stderr,
+        result.exception,
+    )
     assert "Traceback" not in result.stderr and result.stdout == ""
     lines = result.stderr.splitlines()
     assert lines and all(line.startswith("error: ") for line in lines), lines
@@ -43,8 +49,12 @@ def block_config(tmp_path, example_config_data, example_inforce_path, write_conf
 def real_world_config(write_config, model: str, **run) -> Path:
     data = {
         "run": {"scenarios": 20000, "seed": 1, **run},
-        "market": {"model": model, "rate": 0.03, "indices": [{"name": "sp500"}],
-                   "funds": [{"name": "equity", "indices": {"sp500": 1.0}}]},
+        "market": {
+            "model": model,
+            "rate": 0.03,
+            "indices": [{"name": "sp500"}],
+            "funds": [{"name": "equity", "indices": {"sp500": 1.0}}],
+        },
         "inforce": {"synthetic": {"contracts": 3}},
     }
     if model == "rsln":
@@ -96,7 +106,9 @@ def test_a_risk_neutral_generator_prints_its_table_with_a_note(block_config):
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
-def test_written_scenarios_priced_from_the_file_give_identical_prices(tmp_path, block_config, suffix):
+def test_written_scenarios_priced_from_the_file_give_identical_prices(
+    tmp_path, block_config, suffix
+):
     target = tmp_path / f"scen{suffix}"
     wrote = run("scenarios", block_config, "--output", target)
     assert wrote.exit_code == 0, wrote.stderr
@@ -104,21 +116,44 @@ def test_written_scenarios_priced_from_the_file_give_identical_prices(tmp_path, 
     assert scen.n_scenarios == 64 and scen.sample_group == 2 and scen.basis == "risk_neutral"
     assert f"wrote 64 scenarios x {scen.n_steps} steps" in wrote.stdout
     generated = run("price", block_config, "--json")
-    from_file = run("price", block_config, "--json", "--set", "market.model=file",
-                    "--set", f"market.file={target.name}")
+    from_file = run(
+        "price",
+        block_config,
+        "--json",
+        "--set",
+        "market.model=file",
+        "--set",
+        f"market.file={target.name}",
+    )
     assert generated.exit_code == 0 and from_file.exit_code == 0, from_file.stderr
     a, b = json.loads(generated.stdout), json.loads(from_file.stdout)
     assert a["block"] == b["block"]  # every figure, bit for bit
     assert b["run"]["market_model"] == "file" and b["run"]["scenario_file"] == str(target)
-    assert b["run"]["scenario_note"] == "all 64 scenarios of the file are used (run.scenarios = 64 does not apply)"
+    assert (
+        b["run"]["scenario_note"]
+        == "all 64 scenarios of the file are used (run.scenarios = 64 does not apply)"
+    )
 
 
 def test_a_longer_file_is_cut_and_the_table_names_the_file(tmp_path, block_config):
     target = tmp_path / "long.parquet"
-    assert run("scenarios", block_config, "--output", target, "--years", 30,
-               "--set", "run.scenarios=32").exit_code == 0
+    assert (
+        run(
+            "scenarios",
+            block_config,
+            "--output",
+            target,
+            "--years",
+            30,
+            "--set",
+            "run.scenarios=32",
+        ).exit_code
+        == 0
+    )
     assert read_scenarios(target).n_steps == 360
-    result = run("price", block_config, "--set", "market.model=file", "--set", "market.file=long.parquet")
+    result = run(
+        "price", block_config, "--set", "market.model=file", "--set", "market.file=long.parquet"
+    )
     assert result.exit_code == 0, result.stderr
     assert f"scenarios from {target}: all 32 scenarios of the file are used" in result.stdout
 
@@ -131,39 +166,70 @@ def bad_file(tmp_path, name: str, text: str) -> str:
 HEADER = "# basis: risk_neutral\n# steps_per_year: 12\n"
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    (HEADER + "scenario,step,growth_us_equity,growth_us_bonds,discount\n0,1,1.01,abc,0.99\n",
-     "row 1: growth_us_bonds: 'abc' is not a number"),
-    (HEADER + "scenario,step,growth_us_equity,discount\n0,1,1.01,0.99\n",
-     "no column for market index 'us_bonds'"),
-    (HEADER + "scenario,step,growth_us_equity,growth_us_bonds,growth_gold,discount\n0,1,1.01,1.0,1.0,0.99\n",
-     "index 'gold' is not in market.indices"),
-    (HEADER + "scenario,step,growth_us_equity,growth_us_bonds,discount\n0,1,1.01,1.0,0.99\n",
-     "the file has 1 steps (0.0833333 years); the block needs"),
-    ("# basis: risk_neutral\n# steps_per_year: 4\nscenario,step,growth_us_equity,growth_us_bonds,discount\n"
-     "0,1,1.01,1.0,0.99\n", "metadata steps_per_year = 4 conflicts with the requested steps_per_year = 12"),
-    (HEADER + "scenario,step,growth_us_equity,growth_us_bonds,discout\n0,1,1.01,1.0,0.99\n",
-     "column 'discout' is not part of the scenario format"),
-])
-def test_a_malformed_or_unfitting_file_is_a_one_line_error(tmp_path, block_config, content, message):
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            HEADER + "scenario,step,growth_us_equity,growth_us_bonds,discount\n0,1,1.01,abc,0.99\n",
+            "row 1: growth_us_bonds: 'abc' is not a number",
+        ),
+        (
+            HEADER + "scenario,step,growth_us_equity,discount\n0,1,1.01,0.99\n",
+            "no column for market index 'us_bonds'",
+        ),
+        (
+            HEADER
+            + "scenario,step,growth_us_equity,growth_us_bonds,growth_gold,discount\n0,1,1.01,1.0,1.0,0.99\n",
+            "index 'gold' is not in market.indices",
+        ),
+        (
+            HEADER + "scenario,step,growth_us_equity,growth_us_bonds,discount\n0,1,1.01,1.0,0.99\n",
+            "the file has 1 steps (0.0833333 years); the block needs",
+        ),
+        (
+            "# basis: risk_neutral\n# steps_per_year: 4\nscenario,step,growth_us_equity,growth_us_bonds,discount\n"
+            "0,1,1.01,1.0,0.99\n",
+            "metadata steps_per_year = 4 conflicts with the requested steps_per_year = 12",
+        ),
+        (
+            HEADER + "scenario,step,growth_us_equity,growth_us_bonds,discout\n0,1,1.01,1.0,0.99\n",
+            "column 'discout' is not part of the scenario format",
+        ),
+    ],
+)
+def test_a_malformed_or_unfitting_file_is_a_one_line_error(
+    tmp_path, block_config, content, message
+):
     name = bad_file(tmp_path, "bad.csv", content)
-    result = run("price", block_config, "--set", "market.model=file", "--set", f"market.file={name}",
-                 "--set", "run.antithetic=false")
+    result = run(
+        "price",
+        block_config,
+        "--set",
+        "market.model=file",
+        "--set",
+        f"market.file={name}",
+        "--set",
+        "run.antithetic=false",
+    )
     lines = error_lines(result)
     assert any(message in line for line in lines), lines
     assert all(str(tmp_path / name) in line for line in lines), lines
 
 
 def test_a_missing_scenario_file_is_a_one_line_error(tmp_path, block_config):
-    lines = error_lines(run("price", block_config, "--set", "market.model=file", "--set", "market.file=nope.csv"))
+    lines = error_lines(
+        run("price", block_config, "--set", "market.model=file", "--set", "market.file=nope.csv")
+    )
     assert lines == [f"error: {tmp_path / 'nope.csv'}: scenario file not found"]
 
 
 def test_real_world_scenarios_are_refused_for_pricing_in_one_line(tmp_path, write_config):
     config = real_world_config(write_config, "rsln", scenarios=8, breakeven=False)
     lines = error_lines(run("price", config))
-    assert lines == ["error: market.model = 'rsln' gives real-world scenarios; prices need risk-neutral "
-                     "ones (set run.allow_real_world = true to price on them anyway)"]
+    assert lines == [
+        "error: market.model = 'rsln' gives real-world scenarios; prices need risk-neutral "
+        "ones (set run.allow_real_world = true to price on them anyway)"
+    ]
     allowed = run("price", config, "--set", "run.allow_real_world=true", "--json")
     assert allowed.exit_code == 0, allowed.stderr
     assert json.loads(allowed.stdout)["run"]["basis"] == "real_world"
@@ -178,14 +244,17 @@ def test_real_world_scenarios_are_refused_for_pricing_in_one_line(tmp_path, writ
 
 def test_scenarios_needs_an_output_or_the_calibration(block_config):
     assert error_lines(run("scenarios", block_config)) == [
-        "error: give --output FILE (.csv or .parquet), --calibration, or both"]
+        "error: give --output FILE (.csv or .parquet), --calibration, or both"
+    ]
 
 
 def test_scenarios_output_suffix_and_config_errors_are_one_line(tmp_path, block_config):
     assert error_lines(run("scenarios", block_config, "--output", tmp_path / "s.txt")) == [
-        f"error: {tmp_path / 's.txt'}: the output must end in .csv or .parquet"]
-    lines = error_lines(run("scenarios", block_config, "--output", tmp_path / "s.csv",
-                            "--set", "market.model=rsln"))
+        f"error: {tmp_path / 's.txt'}: the output must end in .csv or .parquet"
+    ]
+    lines = error_lines(
+        run("scenarios", block_config, "--output", tmp_path / "s.csv", "--set", "market.model=rsln")
+    )
     assert len(lines) == 1 and "market" in lines[0]
     lines = error_lines(run("scenarios", block_config, "--calibration", "--index", "gold"))
     assert lines == ["error: --index gold: not an index of the scenarios (us_equity, us_bonds)"]

@@ -10,12 +10,12 @@ import pytest
 from scipy.stats import norm
 
 from sim.assumptions.mortality import load_mortality
-from sim.engine.driver import run_block, path_standard_errors
 from sim.engine import kernels as K
+from sim.engine.driver import path_standard_errors, run_block
+from sim.engine.layout import Assumptions
+from sim.inforce import validate_inforce
 
 from .blocks import make_config, model_for
-from sim.inforce import validate_inforce
-from sim.engine.layout import Assumptions
 
 # Monte Carlo tolerance: the estimator is a mean of independent paths, so by the CLT its
 # error is Normal(0, SE). 3.5 SE is exceeded with probability 4.7e-4 per check.
@@ -29,10 +29,19 @@ def bs_put(spot, strike, rate, div, vol, t):
 
 
 def one_contract(config, **columns):
-    row = {"contract_id": 1, "owner_age": 65.0, "owner_sex": "M", "contract_value": 100_000.0,
-           "allocation": "equity", "rider_period": 10, "guarantee_option": 1}
+    row = {
+        "contract_id": 1,
+        "owner_age": 65.0,
+        "owner_sex": "M",
+        "contract_value": 100_000.0,
+        "allocation": "equity",
+        "rider_period": 10,
+        "guarantee_option": 1,
+    }
     row.update(columns)
-    clean, problems = validate_inforce(pd.DataFrame([row]), config, Assumptions.from_config(config).rider)
+    clean, problems = validate_inforce(
+        pd.DataFrame([row]), config, Assumptions.from_config(config).rider
+    )
     assert not problems, problems
     return clean
 
@@ -90,7 +99,9 @@ def test_textbook_gmab_with_antithetic_paths_is_the_same_put():
 
 @pytest.mark.slow  # 100,000 scenarios
 def test_textbook_gmab_with_deterministic_mortality_is_the_put_times_the_survival_probability():
-    config = textbook_config(**{"mortality.enabled": True, "mortality.table": "2012IAM", "mortality.improvement": "G2"})
+    config = textbook_config(
+        **{"mortality.enabled": True, "mortality.table": "2012IAM", "mortality.improvement": "G2"}
+    )
     model, _, _ = model_for(config, one_contract(config, owner_age=65.0, owner_sex="F"))
     run = run_block(model)
     mean, se = path_standard_errors(run.scenario_totals[0])
@@ -113,25 +124,29 @@ def test_zero_volatility_equals_a_deterministic_projection_by_hand():
     termination fee of 1.5 % of BB on each surrender.
     """
     r, fund_fee, me, fixed_rate, fee = 0.03, 0.006, 0.0125, 0.025, 0.015
-    config = make_config({
-        "market.indices": [{"name": "eq", "volatility": 0.0}],
-        "market.correlation": None,
-        "market.funds": [{"name": "equity", "indices": {"eq": 1.0}, "fee": fund_fee}],
-        "allocations": {},
-        "rider.fee_rate": fee,
-        "product.me_charge": me,
-        "product.maintenance_fee": 35.0,
-        "product.fixed_rate": fixed_rate,
-        # renewals of the fixed guarantee period land on the 2.5 % minimum rate
-        "product.fixed_renewal_spread": 0.2,
-        "product.fixed_minimum_rate": fixed_rate,
-        "lapse.base": [0.05],
-        "lapse.dynamic": {"enabled": False},
-        "withdrawals.rate": 0.10,
-        "withdrawals.utilisation": 0.40,
-        "run.scenarios": 2,
-    })
-    inforce = one_contract(config, fixed_value=20_000.0, ab_factor=1.6, owner_sex="M", owner_age=60.0)
+    config = make_config(
+        {
+            "market.indices": [{"name": "eq", "volatility": 0.0}],
+            "market.correlation": None,
+            "market.funds": [{"name": "equity", "indices": {"eq": 1.0}, "fee": fund_fee}],
+            "allocations": {},
+            "rider.fee_rate": fee,
+            "product.me_charge": me,
+            "product.maintenance_fee": 35.0,
+            "product.fixed_rate": fixed_rate,
+            # renewals of the fixed guarantee period land on the 2.5 % minimum rate
+            "product.fixed_renewal_spread": 0.2,
+            "product.fixed_minimum_rate": fixed_rate,
+            "lapse.base": [0.05],
+            "lapse.dynamic": {"enabled": False},
+            "withdrawals.rate": 0.10,
+            "withdrawals.utilisation": 0.40,
+            "run.scenarios": 2,
+        }
+    )
+    inforce = one_contract(
+        config, fixed_value=20_000.0, ab_factor=1.6, owner_sex="M", owner_age=60.0
+    )
     model, _, _ = model_for(config, inforce)
     run = run_block(model)
 

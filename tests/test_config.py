@@ -95,12 +95,14 @@ def test_relative_paths_start_from_the_config_files_folder(example_config_path):
     assert cfg.resolve("/abs/file.csv") == Path("/abs/file.csv")
 
 
-def test_the_test_config_writer_round_trips_the_example(example_config_path, example_config_data,
-                                                        write_config):
+def test_the_test_config_writer_round_trips_the_example(
+    example_config_path, example_config_data, write_config
+):
     written = load_config(write_config(example_config_data))
     original = load_config(example_config_path)
     assert written.model_dump(exclude={"base_dir", "inforce"}) == original.model_dump(
-        exclude={"base_dir", "inforce"})
+        exclude={"base_dir", "inforce"}
+    )
 
 
 def test_a_config_is_frozen():
@@ -112,24 +114,27 @@ def test_a_config_is_frozen():
 # --------------------------------------------------------------------------- unknown keys
 
 
-@pytest.mark.parametrize("path", [
-    "bogus",
-    "run.bogus",
-    "market.bogus",
-    "market.indices.0.bogus",
-    "market.funds.0.bogus",
-    "market.curve.bogus",
-    "product.bogus",
-    "rider.bogus",
-    "rider.investment_limits.1.bogus",
-    "spousal_protection.bogus",
-    "mortality.bogus",
-    "lapse.bogus",
-    "lapse.dynamic.bogus",
-    "withdrawals.bogus",
-    "inforce.bogus",
-    "inforce.synthetic.bogus",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "bogus",
+        "run.bogus",
+        "market.bogus",
+        "market.indices.0.bogus",
+        "market.funds.0.bogus",
+        "market.curve.bogus",
+        "product.bogus",
+        "rider.bogus",
+        "rider.investment_limits.1.bogus",
+        "spousal_protection.bogus",
+        "mortality.bogus",
+        "lapse.bogus",
+        "lapse.dynamic.bogus",
+        "withdrawals.bogus",
+        "inforce.bogus",
+        "inforce.synthetic.bogus",
+    ],
+)
 def test_an_unknown_key_is_rejected_in_every_section(path):
     data = minimal()
     if path.startswith("market.curve"):
@@ -172,22 +177,25 @@ def test_a_missing_required_section_is_named():
 # --------------------------------------------------------------------------- overrides
 
 
-@pytest.mark.parametrize(("text", "value"), [
-    ("5", 5),
-    ("-3", -3),
-    ("0.0125", 0.0125),
-    ("1e-3", 1e-3),
-    ("true", True),
-    ("false", False),
-    ('"gbm"', "gbm"),
-    ("gbm", "gbm"),
-    ("data/inforce.csv", "data/inforce.csv"),
-    ("2012IAM", "2012IAM"),
-    ("[0.07, 0.06]", [0.07, 0.06]),
-    ("[]", []),
-    ("{ equity = 0.4, bonds = 0.6 }", {"equity": 0.4, "bonds": 0.6}),
-    ("a=b", "a=b"),
-])
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("5", 5),
+        ("-3", -3),
+        ("0.0125", 0.0125),
+        ("1e-3", 1e-3),
+        ("true", True),
+        ("false", False),
+        ('"gbm"', "gbm"),
+        ("gbm", "gbm"),
+        ("data/inforce.csv", "data/inforce.csv"),
+        ("2012IAM", "2012IAM"),
+        ("[0.07, 0.06]", [0.07, 0.06]),
+        ("[]", []),
+        ("{ equity = 0.4, bonds = 0.6 }", {"equity": 0.4, "bonds": 0.6}),
+        ("a=b", "a=b"),
+    ],
+)
 def test_apply_overrides_parses_values_as_toml_else_as_strings(text, value):
     out = apply_overrides({}, [f"section.key={text}"])
     assert out == {"section": {"key": value}}
@@ -197,10 +205,15 @@ def test_apply_overrides_parses_values_as_toml_else_as_strings(text, value):
 def test_apply_overrides_replaces_nested_keys_and_leaves_the_input_alone():
     data = {"run": {"scenarios": 10, "seed": 1}, "lapse": {"dynamic": {"floor": 0.2}}}
     before = copy.deepcopy(data)
-    out = apply_overrides(data, ["run.scenarios=20", " lapse.dynamic.cap = 0.9 ", "rider.fee_rate=0.01"])
+    out = apply_overrides(
+        data, ["run.scenarios=20", " lapse.dynamic.cap = 0.9 ", "rider.fee_rate=0.01"]
+    )
     assert data == before
-    assert out == {"run": {"scenarios": 20, "seed": 1}, "lapse": {"dynamic": {"floor": 0.2, "cap": 0.9}},
-                   "rider": {"fee_rate": 0.01}}
+    assert out == {
+        "run": {"scenarios": 20, "seed": 1},
+        "lapse": {"dynamic": {"floor": 0.2, "cap": 0.9}},
+        "rider": {"fee_rate": 0.01},
+    }
 
 
 def test_apply_overrides_with_nothing_to_apply_returns_a_copy():
@@ -212,8 +225,11 @@ def test_apply_overrides_with_nothing_to_apply_returns_a_copy():
 
 def test_apply_overrides_lists_every_malformed_item():
     with pytest.raises(ConfigError) as info:
-        apply_overrides({"run": {"scenarios": 10}},
-                        ["scenarios", "=3", "run.scenarios.x=1", "run.seed=4"], source="--set")
+        apply_overrides(
+            {"run": {"scenarios": 10}},
+            ["scenarios", "=3", "run.scenarios.x=1", "run.seed=4"],
+            source="--set",
+        )
     assert info.value.problems == [
         "--set: 'scenarios' is not of the form key.path=value",
         "--set: '=3' is not of the form key.path=value",
@@ -222,8 +238,15 @@ def test_apply_overrides_lists_every_malformed_item():
 
 
 def test_load_config_applies_overrides_before_validating(example_config_path):
-    cfg = load_config(example_config_path, ["run.scenarios=64", "rider.fee_rate=0.011",
-                                            "run.antithetic=false", "mortality.improvement=none"])
+    cfg = load_config(
+        example_config_path,
+        [
+            "run.scenarios=64",
+            "rider.fee_rate=0.011",
+            "run.antithetic=false",
+            "mortality.improvement=none",
+        ],
+    )
     assert cfg.run.scenarios == 64
     assert cfg.rider.fee_rate == 0.011
     assert cfg.run.antithetic is False
@@ -234,7 +257,8 @@ def test_an_override_to_a_bad_value_is_reported_against_the_config_file(example_
     with pytest.raises(ConfigError) as info:
         load_config(example_config_path, ["rider.fee_rate=2"])
     assert info.value.problems == [
-        f"{example_config_path}: rider.fee_rate: Input should be less than or equal to 1"]
+        f"{example_config_path}: rider.fee_rate: Input should be less than or equal to 1"
+    ]
 
 
 # --------------------------------------------------------------------------- run
@@ -265,10 +289,18 @@ def test_an_unknown_decrements_choice_is_rejected():
     assert one_problem(data).startswith("cfg.toml: run.decrements: ")
 
 
-@pytest.mark.parametrize(("key", "value"), [
-    ("scenarios", 1), ("seed", -1), ("steps_per_year", 0), ("threads", -1), ("chunk_size", -5),
-    ("scenarios", 2.5), ("antithetic", "sometimes"),
-])
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("scenarios", 1),
+        ("seed", -1),
+        ("steps_per_year", 0),
+        ("threads", -1),
+        ("chunk_size", -5),
+        ("scenarios", 2.5),
+        ("antithetic", "sometimes"),
+    ],
+)
 def test_out_of_range_run_settings_are_rejected(key, value):
     data = minimal()
     data["run"] = {key: value}
@@ -282,13 +314,19 @@ def test_market_rate_and_market_curve_together_are_rejected():
     data = minimal()
     data["market"]["curve"] = {"tenors": [1.0, 10.0], "zero_rates": [0.03, 0.04]}
     problem = one_problem(data)
-    assert problem == "cfg.toml: market: give exactly one of market.rate, market.curve or market.par_swaps"
+    assert (
+        problem
+        == "cfg.toml: market: give exactly one of market.rate, market.curve or market.par_swaps"
+    )
 
 
 def test_neither_market_rate_nor_market_curve_is_rejected():
     data = minimal()
     del data["market"]["rate"]
-    assert one_problem(data) == "cfg.toml: market: give exactly one of market.rate, market.curve or market.par_swaps"
+    assert (
+        one_problem(data)
+        == "cfg.toml: market: give exactly one of market.rate, market.curve or market.par_swaps"
+    )
 
 
 def test_a_curve_alone_is_accepted():
@@ -299,11 +337,14 @@ def test_a_curve_alone_is_accepted():
     assert cfg.market.rate is None and cfg.market.curve.tenors == [1.0, 10.0]
 
 
-@pytest.mark.parametrize("curve", [
-    {"tenors": [1.0, 10.0], "zero_rates": [0.03]},
-    {"tenors": [], "zero_rates": []},
-    {"tenors": [10.0, 1.0], "zero_rates": [0.03, 0.04]},
-])
+@pytest.mark.parametrize(
+    "curve",
+    [
+        {"tenors": [1.0, 10.0], "zero_rates": [0.03]},
+        {"tenors": [], "zero_rates": []},
+        {"tenors": [10.0, 1.0], "zero_rates": [0.03, 0.04]},
+    ],
+)
 def test_a_malformed_curve_is_rejected(curve):
     data = minimal()
     data["market"]["rate"] = None
@@ -325,12 +366,15 @@ def test_a_positive_definite_correlation_is_accepted():
     assert config_from_dict(data).market.correlation == [[1.0, -0.3], [-0.3, 1.0]]
 
 
-@pytest.mark.parametrize(("matrix", "message"), [
-    ([[1.0]], "correlation must be 2x2 (one row per index)"),
-    ([[1.0, 0.2], [0.3, 1.0]], "correlation must be symmetric with a unit diagonal"),
-    ([[0.9, 0.2], [0.2, 1.0]], "correlation must be symmetric with a unit diagonal"),
-    ([[1.0, 1.2], [1.2, 1.0]], "correlation is not positive semi-definite"),
-])
+@pytest.mark.parametrize(
+    ("matrix", "message"),
+    [
+        ([[1.0]], "correlation must be 2x2 (one row per index)"),
+        ([[1.0, 0.2], [0.3, 1.0]], "correlation must be symmetric with a unit diagonal"),
+        ([[0.9, 0.2], [0.2, 1.0]], "correlation must be symmetric with a unit diagonal"),
+        ([[1.0, 1.2], [1.2, 1.0]], "correlation is not positive semi-definite"),
+    ],
+)
 def test_a_malformed_correlation_is_rejected(matrix, message):
     data = two_indices()
     data["market"]["correlation"] = matrix
@@ -341,8 +385,9 @@ def test_an_unknown_market_model_is_rejected_by_name():
     # the models themselves are tested in test_market_models.py
     data = minimal()
     data["market"]["model"] = "heston"
-    assert one_problem(data) == ("cfg.toml: market.model: Input should be 'gbm', 'hull_white', 'rsln', "
-                                 "'slv' or 'file'")
+    assert one_problem(data) == (
+        "cfg.toml: market.model: Input should be 'gbm', 'hull_white', 'rsln', 'slv' or 'file'"
+    )
 
 
 def test_fund_index_weights_must_sum_to_one():
@@ -365,12 +410,23 @@ def test_a_fund_may_follow_the_built_in_money_market_index():
     assert config_from_dict(data).market.funds[1].name == "cash"
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    (lambda m: m["indices"].append({"name": "eq", "volatility": 0.1}), "index names must be unique"),
-    (lambda m: m["indices"].append({"name": "money_market", "volatility": 0.0}),
-     "'money_market' is the built-in short-rate index"),
-    (lambda m: m["funds"].append({"name": "equity", "indices": {"eq": 1.0}}), "fund names must be unique"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda m: m["indices"].append({"name": "eq", "volatility": 0.1}),
+            "index names must be unique",
+        ),
+        (
+            lambda m: m["indices"].append({"name": "money_market", "volatility": 0.0}),
+            "'money_market' is the built-in short-rate index",
+        ),
+        (
+            lambda m: m["funds"].append({"name": "equity", "indices": {"eq": 1.0}}),
+            "fund names must be unique",
+        ),
+    ],
+)
 def test_clashing_market_names_are_rejected(change, message):
     data = minimal()
     change(data["market"])
@@ -396,14 +452,19 @@ def test_an_allocation_naming_an_unknown_fund_is_rejected():
 def test_an_allocation_model_may_not_share_a_funds_name():
     data = two_indices()
     data["allocations"] = {"equity": {"equity": 0.5, "bonds": 0.5}}
-    assert "allocations.equity: an allocation model may not share a fund's name" in one_problem(data)
+    assert "allocations.equity: an allocation model may not share a fund's name" in one_problem(
+        data
+    )
 
 
 def test_an_allocation_weight_above_one_is_rejected_by_key():
     data = two_indices()
     data["allocations"] = {"mix": {"equity": 1.5, "bonds": -0.5}}
     problems = problems_of(data)
-    assert {p.split(": ")[1] for p in problems} == {"allocations.mix.equity", "allocations.mix.bonds"}
+    assert {p.split(": ")[1] for p in problems} == {
+        "allocations.mix.equity",
+        "allocations.mix.bonds",
+    }
 
 
 def test_investment_limits_naming_an_unknown_fund_are_rejected():
@@ -418,19 +479,22 @@ def test_investment_limit_options_are_whole_numbers():
     assert config_from_dict(data).rider.investment_limits[2].max_weight == {"equity": 0.5}
 
 
-@pytest.mark.parametrize(("section", "key", "value"), [
-    ("rider", "fee_rate", 2),
-    ("rider", "fee_rate", -0.01),
-    ("rider", "fee_basis", "premium"),
-    ("product", "me_charge", 1.5),
-    ("product", "death_benefit", "enhanced"),
-    ("product", "withdrawal_charges", [0.07, 1.2]),
-    ("spousal_protection", "charge", 3),
-    ("mortality", "improvement", "MP-2021"),
-    ("mortality", "multiplier", -1),
-    ("withdrawals", "utilisation", 1.5),
-    ("lapse", "base", []),
-])
+@pytest.mark.parametrize(
+    ("section", "key", "value"),
+    [
+        ("rider", "fee_rate", 2),
+        ("rider", "fee_rate", -0.01),
+        ("rider", "fee_basis", "premium"),
+        ("product", "me_charge", 1.5),
+        ("product", "death_benefit", "enhanced"),
+        ("product", "withdrawal_charges", [0.07, 1.2]),
+        ("spousal_protection", "charge", 3),
+        ("mortality", "improvement", "MP-2021"),
+        ("mortality", "multiplier", -1),
+        ("withdrawals", "utilisation", 1.5),
+        ("lapse", "base", []),
+    ],
+)
 def test_out_of_range_product_and_assumption_settings_name_their_key(section, key, value):
     data = minimal()
     data[section] = {key: value}
@@ -451,7 +515,10 @@ def test_a_dynamic_lapse_floor_above_its_cap_is_rejected():
 def test_the_inforce_needs_exactly_one_source(inforce):
     data = minimal()
     data["inforce"] = inforce
-    assert one_problem(data) == "cfg.toml: inforce: give exactly one of inforce.file or inforce.synthetic"
+    assert (
+        one_problem(data)
+        == "cfg.toml: inforce: give exactly one of inforce.file or inforce.synthetic"
+    )
 
 
 def test_a_missing_config_file_is_one_line(tmp_path):
@@ -496,22 +563,36 @@ def test_allocation_problems_are_reported_alongside_other_problems():
 
 def test_several_allocation_problems_are_all_reported():
     data = two_indices()
-    data["allocations"] = {"a": {"equity": 0.5, "hedge_fund": 0.5}, "b": {"equity": 0.5, "bonds": 0.6}}
+    data["allocations"] = {
+        "a": {"equity": 0.5, "hedge_fund": 0.5},
+        "b": {"equity": 0.5, "bonds": 0.6},
+    }
     data["rider"] = {"investment_limits": {1: {"excluded": ["crypto"]}}}
     problems = problems_of(data)
-    for words in ("allocations.a: unknown fund(s) hedge_fund", "allocations.b: weights sum to 1.1, not 1",
-                  "rider.investment_limits.1: unknown fund 'crypto'"):
+    for words in (
+        "allocations.a: unknown fund(s) hedge_fund",
+        "allocations.b: weights sum to 1.1, not 1",
+        "rider.investment_limits.1: unknown fund 'crypto'",
+    ):
         assert sum(words in p for p in problems) == 1, (words, problems)
     assert all(p.startswith("cfg.toml: ") for p in problems)
 
 
 def test_a_whole_number_in_an_override_path_indexes_a_list():
-    data = {"market": {"indices": [{"name": "a", "volatility": 0.1}, {"name": "b", "volatility": 0.2}]}}
+    data = {
+        "market": {"indices": [{"name": "a", "volatility": 0.1}, {"name": "b", "volatility": 0.2}]}
+    }
     out = apply_overrides(data, ["market.indices.1.volatility=0.3"])
-    assert out["market"]["indices"] == [{"name": "a", "volatility": 0.1}, {"name": "b", "volatility": 0.3}]
+    assert out["market"]["indices"] == [
+        {"name": "a", "volatility": 0.1},
+        {"name": "b", "volatility": 0.3},
+    ]
     assert data["market"]["indices"][1]["volatility"] == 0.2
-    with pytest.raises(ConfigError, match=r"--set: market.indices.2.volatility: '2' is not a position in "
-                                          r"market.indices \(0-1\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"--set: market.indices.2.volatility: '2' is not a position in "
+        r"market.indices \(0-1\)",
+    ):
         apply_overrides(data, ["market.indices.2.volatility=0.3"])
 
 

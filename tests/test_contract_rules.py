@@ -21,17 +21,27 @@ def test_spec_1_m_and_e_charge_accrues_every_step_on_the_variable_sub_accounts_o
     config = flat_config(**{"product.me_charge": 0.012, "rider.fee_rate": 0.0})
     _, _, tr = traced(config, contract(config, fixed_value=30_000.0))
     assert tr[0, F["variable"]] == pytest.approx(70_000.0 * math.exp((R - 0.012) / 12), rel=1e-14)
-    assert tr[0, F["charges"]] == pytest.approx(70_000.0 * math.exp(R / 12) * (1 - math.exp(-0.012 / 12)), rel=1e-12)
+    assert tr[0, F["charges"]] == pytest.approx(
+        70_000.0 * math.exp(R / 12) * (1 - math.exp(-0.012 / 12)), rel=1e-12
+    )
     assert tr[0, F["fixed"]] == 30_000.0
 
 
 def test_spec_1_fund_fee_and_index_weights_make_the_fund_return():
-    config = flat_config(**{"market.funds": [{"name": "equity", "indices": {"eq": 0.25, "money_market": 0.75}, "fee": 0.01},
-                                             {"name": "money_market", "indices": {"money_market": 1.0}, "fee": 0.0}],
-                            "rider.fee_rate": 0.0})
+    config = flat_config(
+        **{
+            "market.funds": [
+                {"name": "equity", "indices": {"eq": 0.25, "money_market": 0.75}, "fee": 0.01},
+                {"name": "money_market", "indices": {"money_market": 1.0}, "fee": 0.0},
+            ],
+            "rider.fee_rate": 0.0,
+        }
+    )
     _, _, tr = traced(config, contract(config))
     # eq has zero volatility and no dividend: it grows at the short rate too
-    assert tr[0, F["variable"]] == pytest.approx(100_000.0 * math.exp(R / 12) * math.exp(-0.01 / 12), rel=1e-14)
+    assert tr[0, F["variable"]] == pytest.approx(
+        100_000.0 * math.exp(R / 12) * math.exp(-0.01 / 12), rel=1e-14
+    )
 
 
 def test_spec_1_fixed_account_credits_its_guaranteed_rate():
@@ -51,8 +61,14 @@ def test_spec_1_maintenance_fee_is_taken_pro_rata_from_every_account_on_the_anni
 
 
 def test_spec_1_withdrawal_charge_applies_to_the_excess_over_the_free_amount():
-    config = flat_config(**{"withdrawals.enabled": True, "withdrawals.rate": 0.25, "withdrawals.utilisation": 1.0,
-                            "rider.fee_rate": 0.0})
+    config = flat_config(
+        **{
+            "withdrawals.enabled": True,
+            "withdrawals.rate": 0.25,
+            "withdrawals.utilisation": 1.0,
+            "rider.fee_rate": 0.0,
+        }
+    )
     _, run, _ = traced(config, contract(config, contract_year=1, premiums=100_000.0))
     # anniversary 1 -> contract year 2 (charge 7 %); anniversary 2 -> year 3 (6 %); ... year 7 (2 %)
     cv, pv = 100_000.0, 0.0
@@ -66,8 +82,15 @@ def test_spec_1_withdrawal_charge_applies_to_the_excess_over_the_free_amount():
 
 
 def test_spec_1_surrender_pays_the_settlement_value_cv_less_withdrawal_charges():
-    config = flat_config(**{"lapse.enabled": True, "lapse.base": [0.10], "lapse.dynamic": {"enabled": False},
-                            "rider.fee_rate": 0.0, "product.withdrawal_charges": [0.05] * 3})
+    config = flat_config(
+        **{
+            "lapse.enabled": True,
+            "lapse.base": [0.10],
+            "lapse.dynamic": {"enabled": False},
+            "rider.fee_rate": 0.0,
+            "product.withdrawal_charges": [0.05] * 3,
+        }
+    )
     _, run, _ = traced(config, contract(config, contract_year=2, premiums=100_000.0))
     step = 1 - 0.9 ** (1 / 12)
     pv = 0.0
@@ -79,11 +102,19 @@ def test_spec_1_surrender_pays_the_settlement_value_cv_less_withdrawal_charges()
     assert run.scenario_totals[M["pv_withdrawal_charges"], 0] == pytest.approx(pv, rel=1e-10)
 
 
-@pytest.mark.parametrize("death_benefit", ["contract_value", "return_of_premium", "max_anniversary_value"])
+@pytest.mark.parametrize(
+    "death_benefit", ["contract_value", "return_of_premium", "max_anniversary_value"]
+)
 def test_spec_1_death_benefit_is_the_max_of_cv_and_its_guarantee(death_benefit):
     # CV falls (8 % M&E against a 3 % rate) below premiums: ROP pays the difference
-    config = flat_config(**{"product.death_benefit": death_benefit, "product.me_charge": 0.08,
-                            "mortality.enabled": True, "rider.fee_rate": 0.0})
+    config = flat_config(
+        **{
+            "product.death_benefit": death_benefit,
+            "product.me_charge": 0.08,
+            "mortality.enabled": True,
+            "rider.fee_rate": 0.0,
+        }
+    )
     inforce = contract(config, premiums=100_000.0, owner_age=70.0, owner_sex="M")
     _, run, tr = traced(config, inforce)
     table = load_mortality("2012IAM", "G2")
@@ -102,7 +133,9 @@ def test_spec_1_death_benefit_is_the_max_of_cv_and_its_guarantee(death_benefit):
 
 
 def test_spec_1_max_anniversary_value_steps_up_on_anniversaries():
-    config = flat_config(**{"product.death_benefit": "max_anniversary_value", "rider.fee_rate": 0.0})
+    config = flat_config(
+        **{"product.death_benefit": "max_anniversary_value", "rider.fee_rate": 0.0}
+    )
     _, _, tr = traced(config, contract(config, death_benefit_base=90_000.0))
     assert tr[10, F["death_benefit_base"]] == 90_000.0
     assert tr[11, F["death_benefit_base"]] == pytest.approx(100_000.0 * math.exp(R), rel=1e-14)
@@ -110,9 +143,16 @@ def test_spec_1_max_anniversary_value_steps_up_on_anniversaries():
 
 def test_spec_7_dynamic_lapse_multiplier_has_the_documented_form_and_defaults():
     b = Behaviour()
-    assert (b.dynamic_floor, b.dynamic_cap, b.dynamic_slope, b.dynamic_shift) == (0.2, 1.0, 1.25, 1.1)
+    assert (b.dynamic_floor, b.dynamic_cap, b.dynamic_slope, b.dynamic_shift) == (
+        0.2,
+        1.0,
+        1.25,
+        1.1,
+    )
     np.testing.assert_allclose(dynamic_lapse_multiplier([0.5, 1.1, 1.5, 2.0]), [1.0, 1.0, 0.5, 0.2])
-    assert b.annual_lapse(8, 1.3) == pytest.approx(0.12 * 0.75)  # shock year after the charge period
+    assert b.annual_lapse(8, 1.3) == pytest.approx(
+        0.12 * 0.75
+    )  # shock year after the charge period
     assert b.annual_lapse(20, 0.9) == pytest.approx(0.07)
 
 
@@ -125,7 +165,9 @@ def test_spec_7_dynamic_lapse_uses_ab_over_cv_in_the_engine():
 
 
 def test_spec_7_lapses_mortality_and_withdrawals_can_each_be_switched_off():
-    config = flat_config(**{"lapse.enabled": False, "mortality.enabled": False, "withdrawals.enabled": False})
+    config = flat_config(
+        **{"lapse.enabled": False, "mortality.enabled": False, "withdrawals.enabled": False}
+    )
     _, run, tr = traced(config, contract(config))
     assert (tr[:84, F["weight"]] == 1.0).all() and tr[:, F["withdrawal"]].sum() == 0.0
     assert run.scenario_totals[M["persistency_at_maturity"], 0] == 1.0
@@ -135,8 +177,14 @@ def test_spec_7_lapses_mortality_and_withdrawals_can_each_be_switched_off():
 
 
 def test_spec_7_mortality_multiplier_scales_the_table_rates():
-    config = flat_config(**{"mortality.enabled": True, "mortality.multiplier": 0.5, "mortality.table": "2012IAM_period",
-                            "mortality.improvement": "none"})
+    config = flat_config(
+        **{
+            "mortality.enabled": True,
+            "mortality.multiplier": 0.5,
+            "mortality.table": "2012IAM_period",
+            "mortality.improvement": "none",
+        }
+    )
     _, _, tr = traced(config, contract(config, owner_age=65.0, owner_sex="M"))
     assert tr[0, F["weight"]] == pytest.approx((1 - 0.5 * 0.008106) ** (1 / 12), rel=1e-12)
 
@@ -145,9 +193,17 @@ def test_spec_1_withdrawal_charges_age_each_purchase_payment_from_its_own_date()
     """Payments to date (in contract year 6 after the first anniversary: 3 %) are charged
     before a payment made this year (its own year 2 then: 7 %): the excess over the free
     amount comes from the oldest payments first, earnings beyond the payments are free."""
-    config = flat_config(**{"withdrawals.enabled": True, "withdrawals.rate": 0.3, "withdrawals.utilisation": 1.0,
-                            "rider.fee_rate": 0.0})
-    inforce = contract(config, contract_year=5, premiums=20_000.0, payment_amount=30_000.0, payment_month=6)
+    config = flat_config(
+        **{
+            "withdrawals.enabled": True,
+            "withdrawals.rate": 0.3,
+            "withdrawals.utilisation": 1.0,
+            "rider.fee_rate": 0.0,
+        }
+    )
+    inforce = contract(
+        config, contract_year=5, premiums=20_000.0, payment_amount=30_000.0, payment_month=6
+    )
     _, run, tr = traced(config, inforce)
     # first anniversary by hand: CV 130,000 e^{r} less the growth the payment missed
     cv = (100_000.0 * math.exp(R / 2) + 30_000.0) * math.exp(R / 2)

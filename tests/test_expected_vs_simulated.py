@@ -53,25 +53,30 @@ def block(kind: str, config, seed: int) -> pd.DataFrame:
     n = N_CONTRACTS
     cv = rng.uniform(50_000, 200_000, n).round(2)
     elapsed = rng.integers(0, 3, n)
-    frame = pd.DataFrame({
-        "contract_id": np.arange(500, 500 + n),
-        "owner_age": rng.uniform(68, 82, n).round(1),
-        "owner_sex": rng.choice(["M", "F"], n),
-        "contract_value": cv,
-        "allocation": rng.choice(["growth", "balanced"], n),
-        "rider_period": rng.integers(7, 9, n),
-        "rider_years_elapsed": elapsed,
-        "contract_year": elapsed + 1,
-        "benefit_base": (cv * rng.uniform(0.9, 1.4, n)).round(2),
-        "death_benefit_base": (cv * rng.uniform(0.9, 1.3, n)).round(2),
-        "fixed_value": (cv * rng.uniform(0.0, 0.3, n)).round(2),
-        "rider_fee_rate": 0.0125,
-    })
+    frame = pd.DataFrame(
+        {
+            "contract_id": np.arange(500, 500 + n),
+            "owner_age": rng.uniform(68, 82, n).round(1),
+            "owner_sex": rng.choice(["M", "F"], n),
+            "contract_value": cv,
+            "allocation": rng.choice(["growth", "balanced"], n),
+            "rider_period": rng.integers(7, 9, n),
+            "rider_years_elapsed": elapsed,
+            "contract_year": elapsed + 1,
+            "benefit_base": (cv * rng.uniform(0.9, 1.4, n)).round(2),
+            "death_benefit_base": (cv * rng.uniform(0.9, 1.3, n)).round(2),
+            "fixed_value": (cv * rng.uniform(0.0, 0.3, n)).round(2),
+            "rider_fee_rate": 0.0125,
+        }
+    )
     spouse_age = rng.uniform(66, 84, n).round(1)
     spouse_sex = rng.choice(["M", "F"], n)
     if kind == "no spouse":
         frame["beneficiary"] = rng.choice(["natural", "estate"], n)
-    elif kind in ("spouse beneficiary, no Spousal Protection", "spouse beneficiary with Spousal Protection"):
+    elif kind in (
+        "spouse beneficiary, no Spousal Protection",
+        "spouse beneficiary with Spousal Protection",
+    ):
         frame["spouse_age"], frame["spouse_sex"] = spouse_age, spouse_sex
         frame["beneficiary"] = "spouse"
         frame["spousal_protection"] = kind.endswith("with Spousal Protection")
@@ -91,8 +96,12 @@ def block(kind: str, config, seed: int) -> pd.DataFrame:
     return clean
 
 
-KINDS = ["no spouse", "spouse beneficiary, no Spousal Protection",
-         "spouse beneficiary with Spousal Protection", "non-spouse and non-natural beneficiaries"]
+KINDS = [
+    "no spouse",
+    "spouse beneficiary, no Spousal Protection",
+    "spouse beneficiary with Spousal Protection",
+    "non-spouse and non-natural beneficiaries",
+]
 PV_MEASURES = ["pv_claims", "pv_fees", "pv_db_excess", "pv_spousal_charge"]
 WEIGHT_MEASURES = ["persistency_at_maturity", "continuation_weight"]
 
@@ -121,7 +130,10 @@ def test_expected_and_simulated_decrements_agree_within_monte_carlo_error(kind):
         if name == "pv_spousal_charge" and not inforce["spousal_protection"].any():
             assert not exp_s.any() and not sim_s.any()
             continue
-        if name == "continuation_weight" and kind in ("no spouse", "non-spouse and non-natural beneficiaries"):
+        if name == "continuation_weight" and kind in (
+            "no spouse",
+            "non-spouse and non-natural beneficiaries",
+        ):
             assert not exp_s.any() and not sim_s.any()  # nobody can continue
             continue
         assert se > 0.0, (name, report[name])

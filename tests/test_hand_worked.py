@@ -61,11 +61,11 @@ AFTER_11_MONTHS = {"variable": 82_042.30, "fixed": 20_549.32, "cv_end": 102_591.
 #: The anniversary step, the same by both routes.
 ANNIVERSARY = {
     "cv_start": 102_591.62,
-    "growth": 324.61,          # 273.93 variable + 50.68 fixed
-    "charges": 85.70,          # M&E on the variable sub-accounts
+    "growth": 324.61,  # 273.93 variable + 50.68 fixed
+    "charges": 85.70,  # M&E on the variable sub-accounts
     "maintenance_fee": 35.00,  # 27.99 variable + 7.01 fixed
-    "rider_fee": 1_250.00,     # 1.25 % x BB 100,000.00, variable only
-    "withdrawal": 15_231.83,   # 15 % x CV 101,545.53
+    "rider_fee": 1_250.00,  # 1.25 % x BB 100,000.00, variable only
+    "withdrawal": 15_231.83,  # 15 % x CV 101,545.53
     "payment": 0.0,
     "true_up": 0.0,
     "benefit_base": 85_000.00,  # 100,000.00 - 15,231.83 / 101,545.53 x 100,000.00
@@ -88,9 +88,9 @@ MATURITY_WITH_CLAIM = {
     "charges": 83.57,
     "maintenance_fee": 35.00,
     "rider_fee": 1_625.00,  # 1.25 % x BB 130,000.00
-    "withdrawal": 0.0,      # no withdrawal on the Rider Maturity Date
+    "withdrawal": 0.0,  # no withdrawal on the Rider Maturity Date
     "payment": 0.0,
-    "true_up": 18_427.13,   # AB 0.90 x 130,000.00 = 117,000.00 - CV 98,572.87
+    "true_up": 18_427.13,  # AB 0.90 x 130,000.00 = 117,000.00 - CV 98,572.87
     "benefit_base": 130_000.00,
     "variable": 78_530.54,
     "money_market": 18_427.13,
@@ -113,7 +113,7 @@ MATURITY_NO_CLAIM = {
     "maintenance_fee": 35.00,
     "rider_fee": 1_250.00,  # 1.25 % x BB 100,000.00
     "withdrawal": 0.0,
-    "true_up": 0.0,         # AB 90,000.00 < CV 98,947.87
+    "true_up": 0.0,  # AB 90,000.00 < CV 98,947.87
     "benefit_base": 100_000.00,
     "variable": 78_905.54,
     "money_market": 0.0,
@@ -129,32 +129,62 @@ def hand_worked_config():
 
 def contract(config, **columns) -> pd.DataFrame:
     """One validated model point (owner details do not matter: mortality is off)."""
-    row = {"contract_id": 1, "owner_age": 60.0, "owner_sex": "F", "allocation": "equity",
-           "rider_period": 10, "guarantee_option": 1}
+    row = {
+        "contract_id": 1,
+        "owner_age": 60.0,
+        "owner_sex": "F",
+        "allocation": "equity",
+        "rider_period": 10,
+        "guarantee_option": 1,
+    }
     row.update(columns)
-    clean, problems = validate_inforce(pd.DataFrame([row]), config, Assumptions.from_config(config).rider)
+    clean, problems = validate_inforce(
+        pd.DataFrame([row]), config, Assumptions.from_config(config).rider
+    )
     assert not problems, problems
     return clean
 
 
 def new_business(config) -> pd.DataFrame:
     """Route (a): issued now, 80,000.00 variable + 20,000.00 fixed, anniversary in 12 months."""
-    return contract(config, contract_value=100_000.00, fixed_value=20_000.00,
-                    rider_years_elapsed=0, months_to_anniversary=12)
+    return contract(
+        config,
+        contract_value=100_000.00,
+        fixed_value=20_000.00,
+        rider_years_elapsed=0,
+        months_to_anniversary=12,
+    )
 
 
 def in_force_one_month_before(config) -> pd.DataFrame:
     """Route (b): the state of (a) after 11 months, to the cent, one month before the anniversary."""
-    return contract(config, contract_value=AFTER_11_MONTHS["cv_end"], fixed_value=AFTER_11_MONTHS["fixed"],
-                    premiums=100_000.00, benefit_base=100_000.00, death_benefit_base=100_000.00,
-                    contract_year=1, rider_years_elapsed=0, months_to_anniversary=1)
+    return contract(
+        config,
+        contract_value=AFTER_11_MONTHS["cv_end"],
+        fixed_value=AFTER_11_MONTHS["fixed"],
+        premiums=100_000.00,
+        benefit_base=100_000.00,
+        death_benefit_base=100_000.00,
+        contract_year=1,
+        rider_years_elapsed=0,
+        months_to_anniversary=1,
+    )
 
 
 def maturing(config, benefit_base: float) -> pd.DataFrame:
     """In force with its Rider Maturity Date at the next step (Guarantee Option 2: AB Factor 0.90)."""
-    return contract(config, contract_value=100_000.00, fixed_value=20_000.00, premiums=100_000.00,
-                    benefit_base=benefit_base, contract_year=10, guarantee_option=2,
-                    rider_period=10, rider_years_elapsed=9, months_to_anniversary=1)
+    return contract(
+        config,
+        contract_value=100_000.00,
+        fixed_value=20_000.00,
+        premiums=100_000.00,
+        benefit_base=benefit_base,
+        contract_year=10,
+        guarantee_option=2,
+        rider_period=10,
+        rider_years_elapsed=9,
+        months_to_anniversary=1,
+    )
 
 
 def engine(config, inforce):
@@ -173,7 +203,9 @@ def measures_of(run) -> dict:
 
 def assert_to_the_cent(actual: dict, doc: dict, where: str) -> None:
     for name, expected in doc.items():
-        assert abs(actual[name] - expected) < CENT, f"{where}: {name} = {actual[name]:.6f}, the doc says {expected:.2f}"
+        assert abs(actual[name] - expected) < CENT, (
+            f"{where}: {name} = {actual[name]:.6f}, the doc says {expected:.2f}"
+        )
 
 
 # --- the anniversary -----------------------------------------------------------------------
@@ -257,13 +289,16 @@ def test_hand_worked_maturity_without_a_claim_matches_the_docs_to_the_cent():
 # --- the plain-Python twin -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("route, step, doc", [
-    ("new business", 10, AFTER_11_MONTHS),
-    ("new business", 11, ANNIVERSARY),
-    ("in force", 0, ANNIVERSARY),
-    ("maturity with a claim", 0, MATURITY_WITH_CLAIM),
-    ("maturity without a claim", 0, MATURITY_NO_CLAIM),
-])
+@pytest.mark.parametrize(
+    "route, step, doc",
+    [
+        ("new business", 10, AFTER_11_MONTHS),
+        ("new business", 11, ANNIVERSARY),
+        ("in force", 0, ANNIVERSARY),
+        ("maturity with a claim", 0, MATURITY_WITH_CLAIM),
+        ("maturity without a claim", 0, MATURITY_NO_CLAIM),
+    ],
+)
 def test_the_reference_twin_reproduces_the_hand_worked_figures_to_the_cent(route, step, doc):
     config = hand_worked_config()
     inforce = {
@@ -279,7 +314,9 @@ def test_the_reference_twin_reproduces_the_hand_worked_figures_to_the_cent(route
     assert_to_the_cent(ref["trace"][step], doc, f"twin, {route}, step {step + 1}")
     # and the twin equals the engine on every traced field of that step
     for name in K.TRACE_FIELDS:
-        assert ref["trace"][step][name] == pytest.approx(step_of(run, step)[name], rel=1e-12, abs=1e-9), name
+        assert ref["trace"][step][name] == pytest.approx(
+            step_of(run, step)[name], rel=1e-12, abs=1e-9
+        ), name
     if route.startswith("maturity"):
         pv = MATURITY_NO_CLAIM_PV if route.endswith("without a claim") else MATURITY_WITH_CLAIM_PV
         assert_to_the_cent(ref, pv, f"twin, {route}")
@@ -293,10 +330,18 @@ def test_every_hard_coded_figure_is_written_in_the_methodology_document():
     from pathlib import Path
 
     text = (Path(__file__).resolve().parents[1] / "docs" / "methodology.md").read_text()
-    figures = [*AFTER_11_MONTHS.values(), *ANNIVERSARY.values(), WITHDRAWAL_CHARGE,
-               PV_WITHDRAWAL_CHARGE_NEW_BUSINESS, PV_WITHDRAWAL_CHARGE_IN_FORCE,
-               *MATURITY_WITH_CLAIM.values(), *MATURITY_WITH_CLAIM_PV.values(),
-               MATURITY_WITH_CLAIM_NET_COST_BPS, *MATURITY_NO_CLAIM.values(), *MATURITY_NO_CLAIM_PV.values()]
+    figures = [
+        *AFTER_11_MONTHS.values(),
+        *ANNIVERSARY.values(),
+        WITHDRAWAL_CHARGE,
+        PV_WITHDRAWAL_CHARGE_NEW_BUSINESS,
+        PV_WITHDRAWAL_CHARGE_IN_FORCE,
+        *MATURITY_WITH_CLAIM.values(),
+        *MATURITY_WITH_CLAIM_PV.values(),
+        MATURITY_WITH_CLAIM_NET_COST_BPS,
+        *MATURITY_NO_CLAIM.values(),
+        *MATURITY_NO_CLAIM_PV.values(),
+    ]
     missing = [f"{x:,.2f}" for x in figures if x > 1.0 and f"{x:,.2f}" not in text]
     assert not missing, missing
 
@@ -309,10 +354,10 @@ def test_every_hard_coded_figure_is_written_in_the_methodology_document():
 # 120,000.00; the rider (AB Factor 1.00, BB 130,000.00) matures a month later.
 
 CONTINUATION_STEP_1 = {
-    "growth": 316.44,              # 267.11 variable + 49.33 fixed
-    "charges": 83.57,              # M&E
+    "growth": 316.44,  # 267.11 variable + 49.33 fixed
+    "charges": 83.57,  # M&E
     "cv_before_death": 100_232.87,
-    "excess": 19_767.13,           # 120,000.00 - 100,232.87
+    "excess": 19_767.13,  # 120,000.00 - 100,232.87
     "excess_to_variable": 15_813.16,
     "excess_to_money_market": 3_953.97,  # the fixed account's share
     "variable": 95_996.71,
@@ -321,20 +366,20 @@ CONTINUATION_STEP_1 = {
     "cv_continued": 120_000.00,
 }
 CONTINUATION_STEP_2 = {
-    "growth": 384.83,              # 320.52 variable + 14.86 Money Market + 49.45 fixed
-    "charges": 104.41,             # 100.28 variable + 4.13 Money Market
-    "maintenance_fee": 35.00,      # 28.00 + 1.15 + 5.85
-    "rider_fee": 1_625.00,         # 1,560.69 variable + 64.31 Money Market
+    "growth": 384.83,  # 320.52 variable + 14.86 Money Market + 49.45 fixed
+    "charges": 104.41,  # 100.28 variable + 4.13 Money Market
+    "maintenance_fee": 35.00,  # 28.00 + 1.15 + 5.85
+    "rider_fee": 1_625.00,  # 1,560.69 variable + 64.31 Money Market
     "cv_before_true_up": 118_620.41,
-    "true_up": 11_379.59,          # AB 130,000.00 - 118,620.41
+    "true_up": 11_379.59,  # AB 130,000.00 - 118,620.41
     "money_market": 15_278.81,
     "cv_end": 130_000.00,
 }
 CONTINUATION_PV = {
-    "pv_claims": 11_294.56,        # 11,379.585057 x exp(-0.045 x 2 / 12)
-    "pv_fees": 1_612.86,           # 1,625.00 x exp(-0.0075)
-    "pv_fee_base": 129_028.65,     # 130,000.00 x exp(-0.0075)
-    "pv_db_excess": 19_693.14,     # the step-up 19,767.131041 x exp(-0.045 / 12), credited to the CV
+    "pv_claims": 11_294.56,  # 11,379.585057 x exp(-0.045 x 2 / 12)
+    "pv_fees": 1_612.86,  # 1,625.00 x exp(-0.0075)
+    "pv_fee_base": 129_028.65,  # 130,000.00 x exp(-0.0075)
+    "pv_db_excess": 19_693.14,  # the step-up 19,767.131041 x exp(-0.045 / 12), credited to the CV
     "continuation_weight": 1.0,
     "persistency_at_maturity": 1.0,
 }
@@ -343,7 +388,7 @@ NO_CONTINUATION_PV = {
     "pv_claims": 0.0,
     "pv_fees": 0.0,
     "pv_fee_base": 0.0,
-    "pv_db_excess": 19_693.14,     # 19,767.131041 x exp(-0.045 / 12)
+    "pv_db_excess": 19_693.14,  # 19,767.131041 x exp(-0.045 / 12)
     "continuation_weight": 0.0,
     "persistency_at_maturity": 0.0,
 }
@@ -353,26 +398,46 @@ def continuation_config(tmp_path, **changes):
     """The hand-worked config with a mortality table: q = 1 for men aged 70, 0 otherwise."""
     ages = list(range(0, 121))
     table = tmp_path / "certain_death_at_70.csv"
-    table.write_text("age,male,female\n" + "".join(
-        f"{a},{1.0 if a == 70 else 0.0},0.0\n" for a in ages))
+    table.write_text(
+        "age,male,female\n" + "".join(f"{a},{1.0 if a == 70 else 0.0},0.0\n" for a in ages)
+    )
     data = dict(HAND_WORKED_CONFIG)
-    data.update({"mortality.enabled": True, "mortality.table": str(table),
-                 "mortality.improvement": "none"})
+    data.update(
+        {"mortality.enabled": True, "mortality.table": str(table), "mortality.improvement": "none"}
+    )
     data.update(changes)
     return make_config(data)
 
 
 def continuing(config) -> pd.DataFrame:
-    return contract(config, owner_age=70.0, owner_sex="M", spouse_age=65.0, spouse_sex="F",
-                    beneficiary="spouse", contract_value=100_000.00, fixed_value=20_000.00,
-                    premiums=120_000.00, death_benefit_base=120_000.00, benefit_base=130_000.00,
-                    contract_year=10, guarantee_option=1, rider_period=10, rider_years_elapsed=9,
-                    months_to_anniversary=2)
+    return contract(
+        config,
+        owner_age=70.0,
+        owner_sex="M",
+        spouse_age=65.0,
+        spouse_sex="F",
+        beneficiary="spouse",
+        contract_value=100_000.00,
+        fixed_value=20_000.00,
+        premiums=120_000.00,
+        death_benefit_base=120_000.00,
+        benefit_base=130_000.00,
+        contract_year=10,
+        guarantee_option=1,
+        rider_period=10,
+        rider_years_elapsed=9,
+        months_to_anniversary=2,
+    )
 
 
 def test_hand_worked_spousal_continuation_by_hand_formulas():
     """The doc's arithmetic, line by line (guards the table against typos)."""
-    g_var, keep, g_mm, g_fix = math.exp(0.04 / 12), math.exp(-0.0125 / 12), math.exp(0.045 / 12), 1.03 ** (1 / 12)
+    g_var, keep, g_mm, g_fix = (
+        math.exp(0.04 / 12),
+        math.exp(-0.0125 / 12),
+        math.exp(0.045 / 12),
+        1.03 ** (1 / 12),
+    )
     v, f = 80_000.00 * g_var, 20_000.00 * g_fix
     assert abs((v - 80_000.00) + (f - 20_000.00) - CONTINUATION_STEP_1["growth"]) < CENT
     assert abs(v * (1 - keep) - CONTINUATION_STEP_1["charges"]) < CENT
@@ -381,9 +446,15 @@ def test_hand_worked_spousal_continuation_by_hand_formulas():
     assert abs(cv - CONTINUATION_STEP_1["cv_before_death"]) < CENT
     excess = 120_000.00 - cv
     to_v, to_mm = excess * v / cv, excess * f / cv
-    for name, x in (("excess", excess), ("excess_to_variable", to_v), ("excess_to_money_market", to_mm),
-                    ("variable", v + to_v), ("money_market", to_mm), ("fixed", f),
-                    ("cv_continued", v + to_v + to_mm + f)):
+    for name, x in (
+        ("excess", excess),
+        ("excess_to_variable", to_v),
+        ("excess_to_money_market", to_mm),
+        ("variable", v + to_v),
+        ("money_market", to_mm),
+        ("fixed", f),
+        ("cv_continued", v + to_v + to_mm + f),
+    ):
         assert abs(x - CONTINUATION_STEP_1[name]) < CENT, name
     v, mm = v + to_v, to_mm
     growth = v * (g_var - 1) + mm * (g_mm - 1) + f * (g_fix - 1)
@@ -395,9 +466,16 @@ def test_hand_worked_spousal_continuation_by_hand_formulas():
     v, mm = v * (1 - 1_625 / (v + mm)), mm * (1 - 1_625 / (v + mm))
     cv = v + mm + f
     true_up = 130_000.00 - cv
-    got = {"growth": growth, "charges": charges, "maintenance_fee": 35.0, "rider_fee": 1_625.0,
-           "cv_before_true_up": cv, "true_up": true_up, "money_market": mm + true_up,
-           "cv_end": cv + true_up}
+    got = {
+        "growth": growth,
+        "charges": charges,
+        "maintenance_fee": 35.0,
+        "rider_fee": 1_625.0,
+        "cv_before_true_up": cv,
+        "true_up": true_up,
+        "money_market": mm + true_up,
+        "cv_end": cv + true_up,
+    }
     assert_to_the_cent(got, CONTINUATION_STEP_2, "by hand, month 2")
     d2 = math.exp(-RATE * 2 / 12)
     assert abs(true_up * d2 - CONTINUATION_PV["pv_claims"]) < CENT
@@ -425,7 +503,9 @@ def test_hand_worked_spousal_continuation_twin_matches_the_docs_to_the_cent(tmp_
     config = continuation_config(tmp_path)
     inforce = continuing(config)
     model, scenarios, assumptions, run = engine(config, inforce)
-    ref = project_contract(inforce.to_dict("records")[0], config, scenarios, 0, assumptions.mortality)
+    ref = project_contract(
+        inforce.to_dict("records")[0], config, scenarios, 0, assumptions.mortality
+    )
     assert_to_the_cent(ref, CONTINUATION_PV, "twin, spousal continuation")
     for name in K.MEASURES:
         assert ref[name] == pytest.approx(measures_of(run)[name], rel=1e-12, abs=1e-9), name
@@ -436,7 +516,9 @@ def test_hand_worked_death_without_continuation_pays_the_death_benefit(tmp_path)
     inforce = continuing(config)
     model, scenarios, assumptions, run = engine(config, inforce)
     assert_to_the_cent(measures_of(run), NO_CONTINUATION_PV, "engine, no continuation")
-    ref = project_contract(inforce.to_dict("records")[0], config, scenarios, 0, assumptions.mortality)
+    ref = project_contract(
+        inforce.to_dict("records")[0], config, scenarios, 0, assumptions.mortality
+    )
     assert_to_the_cent(ref, NO_CONTINUATION_PV, "twin, no continuation")
 
 
@@ -444,7 +526,11 @@ def test_every_spousal_continuation_figure_is_written_in_the_methodology_documen
     from pathlib import Path
 
     text = (Path(__file__).resolve().parents[1] / "docs" / "methodology.md").read_text()
-    figures = [*CONTINUATION_STEP_1.values(), *CONTINUATION_STEP_2.values(), *CONTINUATION_PV.values(),
-               *NO_CONTINUATION_PV.values()]
+    figures = [
+        *CONTINUATION_STEP_1.values(),
+        *CONTINUATION_STEP_2.values(),
+        *CONTINUATION_PV.values(),
+        *NO_CONTINUATION_PV.values(),
+    ]
     missing = [f"{x:,.2f}" for x in figures if x > 1.0 and f"{x:,.2f}" not in text]
     assert not missing, missing

@@ -42,8 +42,21 @@ N = 20_000
 def _hw(n=N, years=20, steps_per_year=12, seed=7, method="pseudo", sigma_r=SIGMA_R, scrambles=1):
     """Hull-White scenarios on CURVE with the module's parameters."""
     n_steps = years * steps_per_year
-    return generate_hull_white(CURVE, A, sigma_r, VOLS, DIVS, CORR, n, n_steps, steps_per_year,
-                               seed, method=method, scrambles=scrambles, index_names=("eq", "intl"))
+    return generate_hull_white(
+        CURVE,
+        A,
+        sigma_r,
+        VOLS,
+        DIVS,
+        CORR,
+        n,
+        n_steps,
+        steps_per_year,
+        seed,
+        method=method,
+        scrambles=scrambles,
+        index_names=("eq", "intl"),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +121,10 @@ def test_the_integrated_rate_has_the_analytic_variance_v_0_t_with_monthly_and_an
 def test_the_drift_integral_makes_exp_minus_integrated_rate_reprice_the_curve_exactly():
     # int_0^t alpha(s) ds = -ln P(0, t) + V(0, t) / 2, checked by quadrature of alpha(t) = E[r_t]
     knots = [0.0, 1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 20.0, 25.0]
-    mean_r = lambda s: float(hull_white_short_rate_moments(CURVE, A, SIGMA_R, s)[0])
+
+    def mean_r(s):
+        return float(hull_white_short_rate_moments(CURVE, A, SIGMA_R, s)[0])
+
     integral = np.cumsum(
         [
             quad(mean_r, lo, hi, epsabs=1e-14, epsrel=1e-13)[0]

@@ -23,10 +23,28 @@ from sim.product.rider import AccumulationBenefitRider
 
 # The columns DESIGN.md promises, in its order.
 DESIGN_COLUMNS = [
-    "contract_id", "owner_age", "owner_sex", "owner_type", "spouse_age", "spouse_sex", "beneficiary",
-    "spousal_protection", "contract_value", "fixed_value", "fixed_guarantee_years", "allocation",
-    "premiums", "contract_year", "benefit_base", "death_benefit_base", "rider_period",
-    "rider_years_elapsed", "guarantee_option", "ab_factor", "rider_fee_rate", "months_to_anniversary",
+    "contract_id",
+    "owner_age",
+    "owner_sex",
+    "owner_type",
+    "spouse_age",
+    "spouse_sex",
+    "beneficiary",
+    "spousal_protection",
+    "contract_value",
+    "fixed_value",
+    "fixed_guarantee_years",
+    "allocation",
+    "premiums",
+    "contract_year",
+    "benefit_base",
+    "death_benefit_base",
+    "rider_period",
+    "rider_years_elapsed",
+    "guarantee_option",
+    "ab_factor",
+    "rider_fee_rate",
+    "months_to_anniversary",
 ]
 
 
@@ -43,44 +61,48 @@ def rider(config):
 
 def required_only(n: int = 3) -> pd.DataFrame:
     """``n`` valid contracts with only the required columns."""
-    return pd.DataFrame({
-        "contract_id": np.arange(101, 101 + n),
-        "owner_age": np.linspace(50.0, 70.0, n),
-        "owner_sex": ["M", "F", "female"][:n] + ["m"] * max(0, n - 3),
-        "contract_value": np.linspace(50_000.0, 150_000.0, n),
-        "allocation": "conservative",
-        "rider_period": [10, 12, 7][:n] + [20] * max(0, n - 3),
-    })
+    return pd.DataFrame(
+        {
+            "contract_id": np.arange(101, 101 + n),
+            "owner_age": np.linspace(50.0, 70.0, n),
+            "owner_sex": ["M", "F", "female"][:n] + ["m"] * max(0, n - 3),
+            "contract_value": np.linspace(50_000.0, 150_000.0, n),
+            "allocation": "conservative",
+            "rider_period": [10, 12, 7][:n] + [20] * max(0, n - 3),
+        }
+    )
 
 
 def full_frame() -> pd.DataFrame:
     """Four valid contracts using every column, with some optional cells blank."""
-    return pd.DataFrame({
-        "contract_id": [1, 2, 3, 4],
-        "owner_age": [60.5, 71.0, 55.0, 80.0],
-        "owner_sex": ["M", "F", "F", "M"],
-        "owner_type": ["natural", "grantor_trust", None, "non_natural"],
-        "spouse_age": [58.0, None, 57.5, None],
-        "spouse_sex": ["F", None, "M", None],
-        "beneficiary": ["spouse", "natural", "spouse", "estate"],
-        "spousal_protection": [True, False, False, False],
-        "contract_value": [100_000.0, 80_000.0, 120_000.0, 60_000.0],
-        "fixed_value": [10_000.0, None, 0.0, 5_000.0],
-        "fixed_guarantee_years": [5, 1, None, 7],
-        "allocation": ["conservative", "balanced", "growth", "bond_fund"],
-        "premiums": [95_000.0, 70_000.0, None, 60_000.0],
-        "contract_year": [3, None, 2, 9],
-        "benefit_base": [96_000.0, None, 110_000.0, 62_000.0],
-        "death_benefit_base": [95_000.0, 75_000.0, None, 60_000.0],
-        "rider_period": [10, 12, 15, 8],
-        "rider_years_elapsed": [2, 0, 1, 7],
-        "guarantee_option": [1, 2, 3, 1],
-        "ab_factor": [1.2, None, None, 0.95],
-        "rider_fee_rate": [None, 0.015, None, 0.01],
-        "months_to_anniversary": [4, 12, None, 1],
-        "payment_amount": [None, 5_000.0, None, None],
-        "payment_month": [None, 6, None, None],
-    })
+    return pd.DataFrame(
+        {
+            "contract_id": [1, 2, 3, 4],
+            "owner_age": [60.5, 71.0, 55.0, 80.0],
+            "owner_sex": ["M", "F", "F", "M"],
+            "owner_type": ["natural", "grantor_trust", None, "non_natural"],
+            "spouse_age": [58.0, None, 57.5, None],
+            "spouse_sex": ["F", None, "M", None],
+            "beneficiary": ["spouse", "natural", "spouse", "estate"],
+            "spousal_protection": [True, False, False, False],
+            "contract_value": [100_000.0, 80_000.0, 120_000.0, 60_000.0],
+            "fixed_value": [10_000.0, None, 0.0, 5_000.0],
+            "fixed_guarantee_years": [5, 1, None, 7],
+            "allocation": ["conservative", "balanced", "growth", "bond_fund"],
+            "premiums": [95_000.0, 70_000.0, None, 60_000.0],
+            "contract_year": [3, None, 2, 9],
+            "benefit_base": [96_000.0, None, 110_000.0, 62_000.0],
+            "death_benefit_base": [95_000.0, 75_000.0, None, 60_000.0],
+            "rider_period": [10, 12, 15, 8],
+            "rider_years_elapsed": [2, 0, 1, 7],
+            "guarantee_option": [1, 2, 3, 1],
+            "ab_factor": [1.2, None, None, 0.95],
+            "rider_fee_rate": [None, 0.015, None, 0.01],
+            "months_to_anniversary": [4, 12, None, 1],
+            "payment_amount": [None, 5_000.0, None, None],
+            "payment_month": [None, 6, None, None],
+        }
+    )
 
 
 # --------------------------------------------------------------------------- defaults
@@ -124,8 +146,12 @@ def test_blank_cells_take_defaults_and_given_cells_are_kept(config, rider):
     assert clean["premiums"].tolist() == [95_000.0, 70_000.0, 120_000.0, 60_000.0]
     # a blank death_benefit_base is the premiums (return of premium), not the contract value
     assert clean["death_benefit_base"].tolist() == [95_000.0, 75_000.0, 120_000.0, 60_000.0]
-    assert clean["ab_factor"].tolist() == [1.2, rider.ab_factors.lookup(2, 12),
-                                           rider.ab_factors.lookup(3, 15), 0.95]
+    assert clean["ab_factor"].tolist() == [
+        1.2,
+        rider.ab_factors.lookup(2, 12),
+        rider.ab_factors.lookup(3, 15),
+        0.95,
+    ]
     assert clean["rider_fee_rate"].tolist() == [0.0111, 0.015, 0.0111, 0.01]
     assert clean["contract_year"].tolist() == [3, 1, 2, 9]
     assert clean["months_to_anniversary"].tolist() == [4, 12, 12, 1]
@@ -138,7 +164,9 @@ def test_blank_cells_take_defaults_and_given_cells_are_kept(config, rider):
     assert clean["payment_month"].tolist() == [0, 6, 0, 0]
 
 
-def test_max_anniversary_value_death_benefit_base_defaults_to_the_contract_value(example_config_path):
+def test_max_anniversary_value_death_benefit_base_defaults_to_the_contract_value(
+    example_config_path,
+):
     config = load_config(example_config_path, ['product.death_benefit="max_anniversary_value"'])
     rider = AccumulationBenefitRider.from_config(config)
     frame = required_only()
@@ -176,8 +204,9 @@ def test_parquet_and_csv_read_and_validate_identically(tmp_path, config, rider):
     pd.testing.assert_frame_equal(from_csv, from_parquet)
 
 
-def test_the_example_inforce_reads_the_same_from_csv_and_parquet(tmp_path, config, rider,
-                                                                example_inforce_path):
+def test_the_example_inforce_reads_the_same_from_csv_and_parquet(
+    tmp_path, config, rider, example_inforce_path
+):
     pd.read_csv(example_inforce_path).to_parquet(tmp_path / "example.parquet", index=False)
     from_csv, p1 = validate_inforce(read_inforce(example_inforce_path), config, rider)
     from_parquet, p2 = validate_inforce(read_inforce(tmp_path / "example.parquet"), config, rider)
@@ -188,14 +217,22 @@ def test_the_example_inforce_reads_the_same_from_csv_and_parquet(tmp_path, confi
 
 def test_a_csv_with_spaces_after_the_commas_reads_cleanly(tmp_path, config, rider):
     path = tmp_path / "spaced.csv"
-    path.write_text("contract_id, owner_age, owner_sex, contract_value, allocation, rider_period\n"
-                    "1, 60, M, 100000, growth, 10\n")
+    path.write_text(
+        "contract_id, owner_age, owner_sex, contract_value, allocation, rider_period\n"
+        "1, 60, M, 100000, growth, 10\n"
+    )
     clean, problems = validate_inforce(read_inforce(path), config, rider)
     # growth breaks option 1's equity limit, so choose an option whose limits it meets
-    assert problems == [("inforce row 1 (contract_id 1): allocation: 'growth' breaks the investment "
-                         "limits: equity_index 0.8 above the option 1 maximum 0.4")]
-    path.write_text("contract_id, owner_age, owner_sex, contract_value, allocation, rider_period,"
-                    " guarantee_option\n1, 60, M, 100000, growth, 10, 3\n")
+    assert problems == [
+        (
+            "inforce row 1 (contract_id 1): allocation: 'growth' breaks the investment "
+            "limits: equity_index 0.8 above the option 1 maximum 0.4"
+        )
+    ]
+    path.write_text(
+        "contract_id, owner_age, owner_sex, contract_value, allocation, rider_period,"
+        " guarantee_option\n1, 60, M, 100000, growth, 10, 3\n"
+    )
     clean, problems = validate_inforce(read_inforce(path), config, rider)
     assert problems == []
     assert clean["allocation"].tolist() == ["growth"]
@@ -261,38 +298,58 @@ BAD_VALUES = [
 ]
 
 
-@pytest.mark.parametrize(("column", "value", "words"), BAD_VALUES,
-                         ids=[f"{c}={v!r}" for c, v, _ in BAD_VALUES])
-def test_each_bad_value_is_rejected_naming_the_row_and_the_column(config, rider, column, value, words):
+@pytest.mark.parametrize(
+    ("column", "value", "words"), BAD_VALUES, ids=[f"{c}={v!r}" for c, v, _ in BAD_VALUES]
+)
+def test_each_bad_value_is_rejected_naming_the_row_and_the_column(
+    config, rider, column, value, words
+):
     frame = full_frame().astype(object)
     row = 1  # the second contract: period 12, option 2, no spouse
     frame.loc[row, column] = value
     _, problems = validate_inforce(frame, config, rider, source="block.csv")
     assert problems, f"{column}={value!r} was accepted"
-    mine = [p for p in problems if p.startswith(f"block.csv row {row + 1} (contract_id ")
-            and f": {column}: " in p]
+    mine = [
+        p
+        for p in problems
+        if p.startswith(f"block.csv row {row + 1} (contract_id ") and f": {column}: " in p
+    ]
     assert mine, problems
     assert any(words in p for p in mine), mine
     assert all(f"row {row + 1} " in p for p in problems), problems  # no other row is blamed
 
 
-@pytest.mark.parametrize(("change", "column", "words"), [
-    ({"spouse_sex": "Q", "spouse_age": 60.0}, "spouse_sex", "is not M or F"),
-    ({"spouse_age": 60.0}, "spouse_age", "both be given or both blank"),
-    ({"spouse_sex": "F"}, "spouse_age", "both be given or both blank"),
-    ({"spousal_protection": True}, "spousal_protection", "needs a spouse"),
-    ({"payment_amount": 1000.0, "payment_month": 0}, "payment_month", "whole number of months >= 1"),
-    ({"guarantee_option": 9}, "ab_factor", "has no option 9, period 12"),
-    ({"contract_year": 2, "rider_years_elapsed": 3}, "contract_year", "rider_years_elapsed + 1"),
-])
-def test_inconsistent_columns_are_rejected_naming_the_row_and_the_column(config, rider, change,
-                                                                        column, words):
+@pytest.mark.parametrize(
+    ("change", "column", "words"),
+    [
+        ({"spouse_sex": "Q", "spouse_age": 60.0}, "spouse_sex", "is not M or F"),
+        ({"spouse_age": 60.0}, "spouse_age", "both be given or both blank"),
+        ({"spouse_sex": "F"}, "spouse_age", "both be given or both blank"),
+        ({"spousal_protection": True}, "spousal_protection", "needs a spouse"),
+        (
+            {"payment_amount": 1000.0, "payment_month": 0},
+            "payment_month",
+            "whole number of months >= 1",
+        ),
+        ({"guarantee_option": 9}, "ab_factor", "has no option 9, period 12"),
+        (
+            {"contract_year": 2, "rider_years_elapsed": 3},
+            "contract_year",
+            "rider_years_elapsed + 1",
+        ),
+    ],
+)
+def test_inconsistent_columns_are_rejected_naming_the_row_and_the_column(
+    config, rider, change, column, words
+):
     frame = full_frame().astype(object)
     for c, v in change.items():
         frame.loc[1, c] = v
     _, problems = validate_inforce(frame, config, rider, source="block.csv")
-    assert any(p.startswith("block.csv row 2 (contract_id 2): ") and f": {column}: " in p and words in p
-               for p in problems), problems
+    assert any(
+        p.startswith("block.csv row 2 (contract_id 2): ") and f": {column}: " in p and words in p
+        for p in problems
+    ), problems
 
 
 def test_a_duplicate_contract_id_is_reported_on_the_repeat(config, rider):
@@ -307,8 +364,10 @@ def test_steps_that_do_not_fit_the_months_to_anniversary_are_rejected(example_co
     rider = AccumulationBenefitRider.from_config(config)
     frame = full_frame()  # months_to_anniversary 4, 12, blank, 1: 4 and 1 are not whole quarters
     _, problems = validate_inforce(frame, config, rider, source="q.csv")
-    assert [p.split(": ")[0] for p in problems] == ["q.csv row 1 (contract_id 1)",
-                                                      "q.csv row 4 (contract_id 4)"]
+    assert [p.split(": ")[0] for p in problems] == [
+        "q.csv row 1 (contract_id 1)",
+        "q.csv row 4 (contract_id 4)",
+    ]
     assert all("months_to_anniversary" in p and "4 steps a year" in p for p in problems)
 
 
@@ -321,8 +380,13 @@ def test_every_problem_in_a_file_is_listed(config, rider):
     frame.loc[3, "beneficiary"] = "cat"
     _, problems = validate_inforce(frame, config, rider, source="f.csv")
     found = {(re.match(r"f\.csv row (\d+) ", p).group(1), p.split(": ")[1]) for p in problems}
-    assert {("1", "owner_sex"), ("2", "rider_period"), ("3", "contract_value"),
-            ("4", "months_to_anniversary"), ("4", "beneficiary")} <= found
+    assert {
+        ("1", "owner_sex"),
+        ("2", "rider_period"),
+        ("3", "contract_value"),
+        ("4", "months_to_anniversary"),
+        ("4", "beneficiary"),
+    } <= found
 
 
 def test_a_problem_on_many_rows_is_listed_up_to_a_limit_then_counted(config, rider):
@@ -351,7 +415,9 @@ def test_an_empty_file_has_no_contracts(config, rider):
     assert problems == ["f.csv: no contracts"]
 
 
-def test_load_inforce_raises_every_problem_naming_the_file(tmp_path, write_config, example_config_data):
+def test_load_inforce_raises_every_problem_naming_the_file(
+    tmp_path, write_config, example_config_data
+):
     frame = full_frame().astype(object)
     frame.loc[0, "owner_sex"] = "X"
     frame.loc[2, "rider_period"] = 99
@@ -361,8 +427,12 @@ def test_load_inforce_raises_every_problem_naming_the_file(tmp_path, write_confi
     with pytest.raises(ConfigError) as info:
         load_inforce(config)
     path = tmp_path / "bad.csv"
-    assert any(p.startswith(f"{path} row 1 (contract_id 1): owner_sex: ") for p in info.value.problems)
-    assert any(p.startswith(f"{path} row 3 (contract_id 3): rider_period: ") for p in info.value.problems)
+    assert any(
+        p.startswith(f"{path} row 1 (contract_id 1): owner_sex: ") for p in info.value.problems
+    )
+    assert any(
+        p.startswith(f"{path} row 3 (contract_id 3): rider_period: ") for p in info.value.problems
+    )
 
 
 def test_load_inforce_reads_the_example_block(example_config_path):
@@ -393,5 +463,5 @@ def test_a_synthetic_block_validates_and_stays_in_range(config, rider, seed):
     assert clean["months_to_anniversary"].between(1, 12).all()
     assert set(frame["owner_sex"]) == {"M", "F"}
     assert set(frame["allocation"]) <= set(config.allocations)
-    for option, allocation in zip(clean["guarantee_option"], clean["allocation"]):
+    for option, allocation in zip(clean["guarantee_option"], clean["allocation"], strict=False):
         assert not rider.allocation_problems(option, allocation_weights(config, allocation))

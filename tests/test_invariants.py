@@ -22,13 +22,16 @@ def _traced_block(changes=None, n=8, n_scen=16, seed=3):
 def _active(model, trace):
     """Mask of (contract, scenario, step) entries inside each contract's rider period."""
     t = np.arange(trace.shape[2])
-    return (t[None, :] < model.contracts.maturity_step[:, None])[:, None, :].repeat(trace.shape[1], axis=1)
+    return (t[None, :] < model.contracts.maturity_step[:, None])[:, None, :].repeat(
+        trace.shape[1], axis=1
+    )
 
 
 def test_benefit_base_contract_value_and_weights_stay_non_negative_and_finite():
     # heavy withdrawals, high volatility: the hardest case for the floors
-    model, run = _traced_block({"withdrawals.rate": 0.5, "withdrawals.utilisation": 1.0,
-                                "product.maintenance_fee": 500.0})
+    model, run = _traced_block(
+        {"withdrawals.rate": 0.5, "withdrawals.utilisation": 1.0, "product.maintenance_fee": 500.0}
+    )
     tr = run.trace
     active = _active(model, tr)
     assert np.isfinite(tr).all()
@@ -49,25 +52,41 @@ def test_contract_value_rolls_forward_step_by_step():
     model, run = _traced_block()
     tr = run.trace
     active = _active(model, tr)
-    rolled = (tr[..., F["cv_start"]] + tr[..., F["growth"]] - tr[..., F["charges"]]
-              - tr[..., F["maintenance_fee"]] - tr[..., F["rider_fee"]] - tr[..., F["withdrawal"]]
-              + tr[..., F["payment"]] + tr[..., F["true_up"]])
+    rolled = (
+        tr[..., F["cv_start"]]
+        + tr[..., F["growth"]]
+        - tr[..., F["charges"]]
+        - tr[..., F["maintenance_fee"]]
+        - tr[..., F["rider_fee"]]
+        - tr[..., F["withdrawal"]]
+        + tr[..., F["payment"]]
+        + tr[..., F["true_up"]]
+    )
     cv_end = tr[..., F["cv_end"]]
     np.testing.assert_allclose(rolled[active], cv_end[active], rtol=1e-12, atol=1e-7)
     parts = tr[..., F["variable"]] + tr[..., F["money_market"]] + tr[..., F["fixed"]]
     np.testing.assert_allclose(parts[active], cv_end[active], rtol=1e-13)
     # each step starts where the last one ended
-    np.testing.assert_allclose(tr[:, :, 1:, F["cv_start"]][active[:, :, 1:]],
-                               cv_end[:, :, :-1][active[:, :, 1:]], rtol=1e-15)
+    np.testing.assert_allclose(
+        tr[:, :, 1:, F["cv_start"]][active[:, :, 1:]],
+        cv_end[:, :, :-1][active[:, :, 1:]],
+        rtol=1e-15,
+    )
     # something happened: fees, withdrawals and payments all occur in this block
     for field in ("rider_fee", "withdrawal", "payment", "maintenance_fee"):
         assert tr[..., F[field]].sum() > 0, field
 
 
 def test_maturity_true_up_brings_contract_value_up_to_the_accumulation_benefit():
-    model, run = _traced_block({"market.indices": [{"name": "eq", "volatility": 0.4},
-                                                   {"name": "intl", "volatility": 0.4},
-                                                   {"name": "bond", "volatility": 0.1}]})
+    model, run = _traced_block(
+        {
+            "market.indices": [
+                {"name": "eq", "volatility": 0.4},
+                {"name": "intl", "volatility": 0.4},
+                {"name": "bond", "volatility": 0.1},
+            ]
+        }
+    )
     tr = run.trace
     c_idx = np.arange(len(model.contracts))
     last = model.contracts.maturity_step - 1
@@ -83,8 +102,12 @@ def test_results_are_identical_for_one_and_two_threads_and_for_two_chunk_sizes()
     config = make_config()
     inforce = random_inforce(config, n=23, seed=8)
     model, _, _ = model_for(config, inforce, 40)
-    runs = [run_block(model, threads=1, chunk_size=0), run_block(model, threads=2, chunk_size=0),
-            run_block(model, threads=2, chunk_size=5), run_block(model, threads=1, chunk_size=7)]
+    runs = [
+        run_block(model, threads=1, chunk_size=0),
+        run_block(model, threads=2, chunk_size=0),
+        run_block(model, threads=2, chunk_size=5),
+        run_block(model, threads=1, chunk_size=7),
+    ]
     for other in runs[1:]:
         assert np.array_equal(runs[0].scenario_totals, other.scenario_totals)
         assert np.array_equal(runs[0].contract_mean, other.contract_mean)

@@ -13,8 +13,18 @@ N_SE = 3.5  # CLT: a mean of independent paths is within 3.5 SE with probability
 
 def _two_index(n=40_000, antithetic=False, seed=1, curve=None, steps=24):
     corr = np.array([[1.0, 0.7], [0.7, 1.0]])
-    return generate_gbm(curve or ZeroCurve.flat(0.04), np.array([0.2, 0.3]), np.array([0.01, 0.0]),
-                        corr, n, steps, 12, seed, antithetic, ("a", "b"))
+    return generate_gbm(
+        curve or ZeroCurve.flat(0.04),
+        np.array([0.2, 0.3]),
+        np.array([0.01, 0.0]),
+        corr,
+        n,
+        steps,
+        12,
+        seed,
+        antithetic,
+        ("a", "b"),
+    )
 
 
 def test_discounted_index_is_a_martingale_within_3_5_standard_errors():
@@ -51,7 +61,9 @@ def test_zero_curve_discount_factors_and_money_market_agree():
     curve = ZeroCurve(np.array([1.0, 5.0, 10.0]), np.array([0.02, 0.03, 0.04]))
     sc = _two_index(n=4, curve=curve, steps=120)
     grid = np.arange(121) / 12
-    np.testing.assert_allclose(sc.discount[0], np.exp(-np.interp(grid, curve.tenors, curve.zero_rates) * grid))
+    np.testing.assert_allclose(
+        sc.discount[0], np.exp(-np.interp(grid, curve.tenors, curve.zero_rates) * grid)
+    )
     rolled = np.concatenate([[1.0], np.cumprod(sc.money_market_growth[0])])
     np.testing.assert_allclose(rolled * sc.discount[0], 1.0, rtol=1e-12)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.config import ConfigError, config_from_dict
+from sim.config import Config, ConfigError, config_from_dict
 from sim.market import generate_scenarios, market_basis, market_curve, read_market_file
 from sim.market.curve import bootstrap_par_swaps
 from sim.market.files import write_scenarios
@@ -21,8 +21,11 @@ from .blocks import base_config_dict, make_config, random_inforce
 # 3.5 SE band fails with probability 4.7e-4 per check.
 N_SE = 3.5
 
-PAR_SWAPS = {"tenors": [1.0, 2.0, 5.0, 10.0, 20.0], "rates": [0.025, 0.028, 0.032, 0.036, 0.038],
-             "frequency": 2}
+PAR_SWAPS = {
+    "tenors": [1.0, 2.0, 5.0, 10.0, 20.0],
+    "rates": [0.025, 0.028, 0.032, 0.036, 0.038],
+    "frequency": 2,
+}
 
 
 def market_problem(changes: dict) -> str:
@@ -35,8 +38,13 @@ def market_problem(changes: dict) -> str:
 def one_index(model: str, **market) -> dict:
     data = {
         "run": {"seed": 5, "scenarios": 200, "breakeven": False},
-        "market": {"model": model, "rate": 0.03, "indices": [{"name": "sp500"}],
-                   "funds": [{"name": "equity", "indices": {"sp500": 1.0}}], **market},
+        "market": {
+            "model": model,
+            "rate": 0.03,
+            "indices": [{"name": "sp500"}],
+            "funds": [{"name": "equity", "indices": {"sp500": 1.0}}],
+            **market,
+        },
         "inforce": {"synthetic": {"contracts": 3}},
     }
     return data
@@ -55,30 +63,44 @@ def test_par_swaps_give_the_bootstrapped_curve():
     np.testing.assert_allclose(scen.discount[0], curve.discount(np.arange(25) / 12), rtol=1e-14)
 
 
-@pytest.mark.parametrize("curves", [
-    {"market.par_swaps": PAR_SWAPS},  # with the base config's rate
-    {"market.rate": None},  # none of the three
-    {"market.rate": None, "market.par_swaps": PAR_SWAPS,
-     "market.curve": {"tenors": [1.0], "zero_rates": [0.03]}},
-])
+@pytest.mark.parametrize(
+    "curves",
+    [
+        {"market.par_swaps": PAR_SWAPS},  # with the base config's rate
+        {"market.rate": None},  # none of the three
+        {
+            "market.rate": None,
+            "market.par_swaps": PAR_SWAPS,
+            "market.curve": {"tenors": [1.0], "zero_rates": [0.03]},
+        },
+    ],
+)
 def test_exactly_one_of_rate_curve_and_par_swaps(curves):
     assert market_problem(curves) == (
-        "config: market: give exactly one of market.rate, market.curve or market.par_swaps")
+        "config: market: give exactly one of market.rate, market.curve or market.par_swaps"
+    )
 
 
 def test_par_swaps_off_the_payment_schedule_are_a_one_line_config_error():
     bad = {**PAR_SWAPS, "tenors": [1.0, 2.25], "rates": [0.02, 0.03]}
     problem = market_problem({"market.rate": None, "market.par_swaps": bad})
-    assert problem.startswith("config: market.par_swaps: tenors [2.25] are not whole numbers of fixed periods")
+    assert problem.startswith(
+        "config: market.par_swaps: tenors [2.25] are not whole numbers of fixed periods"
+    )
 
 
 # --------------------------------------------------------------------------- Hull-White
 
 
 def hull_white(volatility=0.01, correlation=(-0.3, -0.2, 0.1), **changes) -> dict:
-    out = {"market.model": "hull_white",
-           "market.hull_white": {"mean_reversion": 0.08, "volatility": volatility,
-                                 "correlation": list(correlation)}}
+    out = {
+        "market.model": "hull_white",
+        "market.hull_white": {
+            "mean_reversion": 0.08,
+            "volatility": volatility,
+            "correlation": list(correlation),
+        },
+    }
     out.update(changes)
     return out
 
@@ -94,8 +116,12 @@ def test_hull_white_config_builds_the_full_correlation_with_the_rate_last():
 
 
 def test_hull_white_zero_coupon_prices_from_generated_scenarios_match_the_curve_within_3_5_se():
-    config = make_config(hull_white(volatility=0.015, **{"market.rate": None, "market.par_swaps": PAR_SWAPS,
-                                                         "run.scenarios": 4000}))
+    config = make_config(
+        hull_white(
+            volatility=0.015,
+            **{"market.rate": None, "market.par_swaps": PAR_SWAPS, "run.scenarios": 4000},
+        )
+    )
     scen = generate_scenarios(config, 240)
     assert scen.basis == "risk_neutral" and scen.short_rate is not None
     assert scen.short_rate.std() > 0.005  # the rate moves
@@ -105,8 +131,9 @@ def test_hull_white_zero_coupon_prices_from_generated_scenarios_match_the_curve_
         se = d.std(ddof=1) / np.sqrt(d.size)
         assert abs(d.mean() - curve.discount(step / 12)) < N_SE * se, step
     # money market and discount come from the same simulated rate
-    np.testing.assert_allclose(np.cumprod(scen.money_market_growth, axis=1) * scen.discount[:, 1:], 1.0,
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        np.cumprod(scen.money_market_growth, axis=1) * scen.discount[:, 1:], 1.0, rtol=1e-12
+    )
 
 
 def test_hull_white_price_tends_to_the_flat_rate_gbm_price_as_rate_volatility_vanishes():
@@ -126,11 +153,16 @@ def test_hull_white_price_tends_to_the_flat_rate_gbm_price_as_rate_volatility_va
     assert abs(moved["pv_claims"] - a["pv_claims"]) > 1e-4 * a["pv_claims"]
 
 
-@pytest.mark.parametrize(("section", "message"), [
-    ({"correlation": [0.1]}, "market.hull_white.correlation needs 3 value(s), one per index"),
-    ({"correlation": [0.95, -0.95, 0.0]},
-     "market.correlation with market.hull_white.correlation is not positive semi-definite"),
-])
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ({"correlation": [0.1]}, "market.hull_white.correlation needs 3 value(s), one per index"),
+        (
+            {"correlation": [0.95, -0.95, 0.0]},
+            "market.correlation with market.hull_white.correlation is not positive semi-definite",
+        ),
+    ],
+)
 def test_bad_hull_white_correlations_are_one_line_errors(section, message):
     problem = market_problem({"market.model": "hull_white", "market.hull_white": section})
     assert problem.startswith(f"config: market: {message}")
@@ -143,15 +175,22 @@ def test_hull_white_defaults_and_uncorrelated_rate():
     assert scen.short_rate.shape == (4, 12)
 
 
-@pytest.mark.parametrize(("run", "group"), [({"run.antithetic": True}, 2), ({"run.qmc": True}, 64 // 16)])
+@pytest.mark.parametrize(
+    ("run", "group"), [({"run.antithetic": True}, 2), ({"run.qmc": True}, 64 // 16)]
+)
 def test_hull_white_takes_the_run_shock_method(run, group):
     config = make_config(hull_white(**{"run.scenarios": 64, **run}))
     scen = generate_scenarios(config, 24)
     assert scen.sample_group == group
     if group == 2:  # mirrored pairs: the rate moves in opposite directions
         x = np.log(scen.discount[:, -1])
-        np.testing.assert_allclose(x[0::2] + x[1::2], 2 * np.log(market_curve(config.market).discount(2.0))
-                                   + integrated_variance_term(config), rtol=0, atol=1e-12)
+        np.testing.assert_allclose(
+            x[0::2] + x[1::2],
+            2 * np.log(market_curve(config.market).discount(2.0))
+            + integrated_variance_term(config),
+            rtol=0,
+            atol=1e-12,
+        )
 
 
 def integrated_variance_term(config) -> float:
@@ -176,7 +215,14 @@ def test_rsln_config_generates_the_named_set_on_the_run_seed():
 
 
 def test_rsln_explicit_parameters_and_the_default_set():
-    explicit = {"mu1": 0.01, "sigma1": 0.035, "p12": 0.04, "mu2": -0.015, "sigma2": 0.06, "p21": 0.2}
+    explicit = {
+        "mu1": 0.01,
+        "sigma1": 0.035,
+        "p12": 0.04,
+        "mu2": -0.015,
+        "sigma2": 0.06,
+        "p21": 0.2,
+    }
     config = config_from_dict(one_index("rsln", rsln=explicit))
     assert config.market.rsln.params() == RSLN2Params(**explicit)
     default = config_from_dict(one_index("rsln"))
@@ -187,20 +233,49 @@ def test_rsln_explicit_parameters_and_the_default_set():
 def test_slv_config_generates_the_named_set():
     config = config_from_dict(one_index("slv", slv={"parameters": "slv6"}))
     scen = generate_scenarios(config, 24)
-    np.testing.assert_array_equal(scen.index_growth, generate_slv(SLV_6, 200, 24, 12, 5, ("sp500",), 0.03).index_growth)
+    np.testing.assert_array_equal(
+        scen.index_growth, generate_slv(SLV_6, 200, 24, 12, 5, ("sp500",), 0.03).index_growth
+    )
 
 
-@pytest.mark.parametrize(("model", "change", "message"), [
-    ("rsln", {"run": {"steps_per_year": 4}}, "market.model = 'rsln' is a monthly model: run.steps_per_year must be 12, not 4"),
-    ("slv", {"run": {"qmc": True, "scenarios": 32}}, "run.qmc is not available with market.model = 'slv'"),
-    ("rsln", {"rsln": {"mu1": 0.01}}, "market.rsln: give all six of mu1, sigma1, p12, mu2, sigma2, p21"),
-    ("rsln", {"rsln": {"parameters": "2005_10_0", "mu1": 0.01}}, "market.rsln: give parameters (a named set)"),
-    ("rsln", {"curve": {"tenors": [1.0], "zero_rates": [0.03]}}, "market: model 'rsln' takes a flat market.rate"),
-    ("slv", {"indices": [{"name": "sp500"}, {"name": "other"}]}, "market: model 'slv' drives one index; market.indices has 2"),
-    ("gbm", {"rsln": {}}, "market: market.rsln is given but market.model is 'gbm'"),
-    ("gbm", {}, "market: model 'gbm' needs a volatility for index 'sp500'"),
-    ("file", {}, "market: model 'file' needs market.file"),
-])
+@pytest.mark.parametrize(
+    ("model", "change", "message"),
+    [
+        (
+            "rsln",
+            {"run": {"steps_per_year": 4}},
+            "market.model = 'rsln' is a monthly model: run.steps_per_year must be 12, not 4",
+        ),
+        (
+            "slv",
+            {"run": {"qmc": True, "scenarios": 32}},
+            "run.qmc is not available with market.model = 'slv'",
+        ),
+        (
+            "rsln",
+            {"rsln": {"mu1": 0.01}},
+            "market.rsln: give all six of mu1, sigma1, p12, mu2, sigma2, p21",
+        ),
+        (
+            "rsln",
+            {"rsln": {"parameters": "2005_10_0", "mu1": 0.01}},
+            "market.rsln: give parameters (a named set)",
+        ),
+        (
+            "rsln",
+            {"curve": {"tenors": [1.0], "zero_rates": [0.03]}},
+            "market: model 'rsln' takes a flat market.rate",
+        ),
+        (
+            "slv",
+            {"indices": [{"name": "sp500"}, {"name": "other"}]},
+            "market: model 'slv' drives one index; market.indices has 2",
+        ),
+        ("gbm", {"rsln": {}}, "market: market.rsln is given but market.model is 'gbm'"),
+        ("gbm", {}, "market: model 'gbm' needs a volatility for index 'sp500'"),
+        ("file", {}, "market: model 'file' needs market.file"),
+    ],
+)
 def test_market_model_problems_are_one_line_config_errors(model, change, message):
     data = one_index(model)
     for key, value in change.items():
@@ -223,7 +298,8 @@ def test_pricing_on_real_world_scenarios_is_refused_without_the_override():
         price(config_from_dict(data))
     assert info.value.problems == [
         "market.model = 'rsln' gives real-world scenarios; prices need risk-neutral ones "
-        "(set run.allow_real_world = true to price on them anyway)"]
+        "(set run.allow_real_world = true to price on them anyway)"
+    ]
     data["run"]["allow_real_world"] = True
     result = price(config_from_dict(data))
     assert result.run["basis"] == "real_world" and result.block["pv_claims"] >= 0.0
@@ -243,8 +319,18 @@ def file_config(tmp_path, scen, name="scen.csv", **run) -> Config:
 def gbm_scenarios(names=("eq", "intl", "bond"), n=6, steps=24, antithetic=False):
     from sim.market.curve import ZeroCurve
 
-    return generate_gbm(ZeroCurve.flat(0.03), np.full(len(names), 0.2), np.zeros(len(names)), np.eye(len(names)),
-                        n, steps, 12, seed=1, antithetic=antithetic, index_names=names)
+    return generate_gbm(
+        ZeroCurve.flat(0.03),
+        np.full(len(names), 0.2),
+        np.zeros(len(names)),
+        np.eye(len(names)),
+        n,
+        steps,
+        12,
+        seed=1,
+        antithetic=antithetic,
+        index_names=names,
+    )
 
 
 def test_a_file_brings_its_scenarios_in_config_order_and_its_extra_steps_are_cut(tmp_path):
@@ -257,13 +343,33 @@ def test_a_file_brings_its_scenarios_in_config_order_and_its_extra_steps_are_cut
     assert market_basis(config) == "risk_neutral"
 
 
-@pytest.mark.parametrize(("names", "steps", "run", "message"), [
-    (("eq", "intl"), 24, {}, "no column for market index 'bond' (the file has 'eq', 'intl')"),
-    (("eq", "intl", "bond", "gold"), 24, {}, "index 'gold' is not in market.indices ('eq', 'intl', 'bond')"),
-    (("eq", "intl", "bond"), 6, {}, "the file has 6 steps (0.5 years); the block needs 12 (1 years)"),
-    (("eq", "intl", "bond"), 24, {"antithetic": True}, "run.antithetic = true but the file's sample_group is 1"),
-])
-def test_a_file_that_does_not_fit_the_config_is_a_one_line_error(tmp_path, names, steps, run, message):
+@pytest.mark.parametrize(
+    ("names", "steps", "run", "message"),
+    [
+        (("eq", "intl"), 24, {}, "no column for market index 'bond' (the file has 'eq', 'intl')"),
+        (
+            ("eq", "intl", "bond", "gold"),
+            24,
+            {},
+            "index 'gold' is not in market.indices ('eq', 'intl', 'bond')",
+        ),
+        (
+            ("eq", "intl", "bond"),
+            6,
+            {},
+            "the file has 6 steps (0.5 years); the block needs 12 (1 years)",
+        ),
+        (
+            ("eq", "intl", "bond"),
+            24,
+            {"antithetic": True},
+            "run.antithetic = true but the file's sample_group is 1",
+        ),
+    ],
+)
+def test_a_file_that_does_not_fit_the_config_is_a_one_line_error(
+    tmp_path, names, steps, run, message
+):
     config = file_config(tmp_path, gbm_scenarios(names=names, steps=steps), **run)
     with pytest.raises(ConfigError) as info:
         read_market_file(config, n_steps=12)
@@ -285,4 +391,6 @@ def test_a_real_world_file_is_refused_for_pricing(tmp_path):
     config = config_from_dict(data, base_dir=tmp_path)
     with pytest.raises(ConfigError) as info:
         price(config)
-    assert info.value.problems[0].startswith("the scenario file rw.parquet gives real-world scenarios;")
+    assert info.value.problems[0].startswith(
+        "the scenario file rw.parquet gives real-world scenarios;"
+    )

@@ -14,7 +14,9 @@ def _bash_blocks(text: str) -> list[str]:
 
 def test_readme_starts_with_the_install_and_price_command_then_the_test_command():
     blocks = _bash_blocks((ROOT / "README.md").read_text())
-    assert "pip install -e '.[dev]'" in blocks[0] and "abrsim price configs/example.toml" in blocks[0]
+    assert (
+        "pip install -e '.[dev]'" in blocks[0] and "abrsim price configs/example.toml" in blocks[0]
+    )
     assert "python -m pytest -q" in blocks[1]
 
 

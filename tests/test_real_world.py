@@ -40,6 +40,7 @@ N_SCEN = 50_000  # calibration runs: 50,000 paths x 240 months per model
 N_MONTHS = 240
 SEED = 1
 
+
 def quantile_se(sample: np.ndarray, pct: float, delta: float = 0.01) -> float:
     """Standard error of the sample ``pct`` percentile of ``sample`` (shape ``(n,)``).
 
@@ -66,8 +67,10 @@ def _summary(scenarios: Scenarios) -> dict:
 
 @pytest.fixture(scope="module")
 def rsln2_runs() -> dict:
-    return {name: _summary(generate_rsln2(p, N_SCEN, N_MONTHS, seed=SEED))
-            for name, p in RSLN2_2005_SETS.items()}
+    return {
+        name: _summary(generate_rsln2(p, N_SCEN, N_MONTHS, seed=SEED))
+        for name, p in RSLN2_2005_SETS.items()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -124,8 +127,12 @@ def test_slv_table2_meets_every_criterion_within_3_5_quantile_ses(slv_run):
     # the tolerance only rescues near ties: cells where the report's own SLV value (Table 3)
     # is within 3.5 SE of the criterion (10 of the 22 cells at 50,000 paths: the criteria
     # were derived from this model, so it sits close to many of them)
-    near = {cell for cell, se in slv_run["se"].items() if ACADEMY_CALIBRATION[cell] is not None
-            and abs(REPORT_SLV_PERCENTILES[cell] - ACADEMY_CALIBRATION[cell]) < N_SE * se}
+    near = {
+        cell
+        for cell, se in slv_run["se"].items()
+        if ACADEMY_CALIBRATION[cell] is not None
+        and abs(REPORT_SLV_PERCENTILES[cell] - ACADEMY_CALIBRATION[cell]) < N_SE * se
+    }
     strict = calibration_table(slv_run["pct"])
     strict_misses = {(r.horizon, r.percentile) for r in strict if not r.met}
     assert strict_misses <= near, strict_misses - near
@@ -223,8 +230,9 @@ def test_rsln2_returns_are_lognormal_with_the_regime_parameters():
     z = standard_normals(n, months, 1, seed, "equity")[:, :, 0]
     log_returns = np.log(sc.index_growth[:, :, 0])
     # path by path: exactly mu_r + sigma_r Z with r the month's regime
-    np.testing.assert_allclose(log_returns, params.means[regimes] + params.sigmas[regimes] * z,
-                               rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(
+        log_returns, params.means[regimes] + params.sigmas[regimes] * z, rtol=1e-12, atol=1e-15
+    )
     # pooled: standardised log returns of each regime are standard normal
     for r in (0, 1):
         x = (log_returns[regimes == r] - params.means[r]) / params.sigmas[r]
@@ -244,19 +252,27 @@ def test_rsln2_mean_wealth_matches_the_exact_mixture():
 # ---------------------------------------------------------------- common mechanics
 
 
-@pytest.mark.parametrize("make", [
-    lambda n: generate_rsln2(RSLN2_2005_SETS["RSLN2 10.00 %"], n, 36, seed=9),
-    lambda n: generate_slv(SLV_TABLE2, n, 36, seed=9),
-], ids=["rsln2", "slv"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda n: generate_rsln2(RSLN2_2005_SETS["RSLN2 10.00 %"], n, 36, seed=9),
+        lambda n: generate_slv(SLV_TABLE2, n, 36, seed=9),
+    ],
+    ids=["rsln2", "slv"],
+)
 def test_more_scenarios_keep_the_first_ones_unchanged(make):
     small, large = make(10), make(25)
     np.testing.assert_array_equal(small.index_growth, large.index_growth[:10])
 
 
-@pytest.mark.parametrize("make", [
-    lambda **kw: generate_rsln2(RSLN2_2005_SETS["RSLN2 10.00 %"], 8, 24, seed=1, **kw),
-    lambda **kw: generate_slv(SLV_TABLE2, 8, 24, seed=1, **kw),
-], ids=["rsln2", "slv"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda **kw: generate_rsln2(RSLN2_2005_SETS["RSLN2 10.00 %"], 8, 24, seed=1, **kw),
+        lambda **kw: generate_slv(SLV_TABLE2, 8, 24, seed=1, **kw),
+    ],
+    ids=["rsln2", "slv"],
+)
 def test_scenarios_are_real_world_with_a_flat_money_market(make):
     sc = make(rate=0.03, index_names=("sp500",))
     assert sc.basis == "real_world"
@@ -317,7 +333,7 @@ def test_formatter_prints_every_cell_with_met_or_not_met():
     lines = text.splitlines()
     body = lines[2:-1]
     assert len(body) == len(rows) == 22
-    for row, line in zip(rows, body):
+    for row, line in zip(rows, body, strict=False):
         assert isinstance(row, CalibrationRow)
         assert line.endswith(" met") if row.met else line.endswith(" NOT MET")
         assert f"{row.horizon} y" in line and f"{row.criterion:.2f}" in line

@@ -32,8 +32,10 @@ def flat_config(**changes):
         "market.rate": R,
         "market.indices": [{"name": "eq", "volatility": 0.0}],
         "market.correlation": None,
-        "market.funds": [{"name": "equity", "indices": {"eq": 1.0}, "fee": 0.0},
-                         {"name": "money_market", "indices": {"money_market": 1.0}, "fee": 0.0}],
+        "market.funds": [
+            {"name": "equity", "indices": {"eq": 1.0}, "fee": 0.0},
+            {"name": "money_market", "indices": {"money_market": 1.0}, "fee": 0.0},
+        ],
         "allocations": {"mix": {"equity": 0.5, "money_market": 0.5}},
         "product.me_charge": 0.0,
         "product.maintenance_fee": 0.0,
@@ -51,10 +53,19 @@ def flat_config(**changes):
 
 
 def contract(config, **columns):
-    row = {"contract_id": 7, "owner_age": 60.0, "owner_sex": "F", "contract_value": 100_000.0,
-           "allocation": "equity", "rider_period": 7, "guarantee_option": 1}
+    row = {
+        "contract_id": 7,
+        "owner_age": 60.0,
+        "owner_sex": "F",
+        "contract_value": 100_000.0,
+        "allocation": "equity",
+        "rider_period": 7,
+        "guarantee_option": 1,
+    }
     row.update(columns)
-    clean, problems = validate_inforce(pd.DataFrame([row]), config, Assumptions.from_config(config).rider)
+    clean, problems = validate_inforce(
+        pd.DataFrame([row]), config, Assumptions.from_config(config).rider
+    )
     if problems:
         raise ConfigError(problems)
     return clean
@@ -87,25 +98,36 @@ def test_003_ii_payments_up_to_the_first_anniversary_raise_the_benefit_base_late
     after = contract(config, payment_amount=10_000.0, payment_month=13)
     _, _, tr = traced(config, after)
     assert tr[12, F["payment"]] == 10_000.0 and tr[12, F["benefit_base"]] == 100_000.0
-    in_force = contract(config, payment_amount=10_000.0, payment_month=3, rider_years_elapsed=2,
-                        months_to_anniversary=6)
+    in_force = contract(
+        config,
+        payment_amount=10_000.0,
+        payment_month=3,
+        rider_years_elapsed=2,
+        months_to_anniversary=6,
+    )
     _, _, tr = traced(config, in_force)
     assert tr[2, F["benefit_base"]] == 100_000.0  # past the first anniversary after the Rider Date
 
 
 def test_003_ii_withdrawal_adjustment_is_withdrawal_over_cv_times_bb():
-    config = flat_config(**{"withdrawals.enabled": True, "withdrawals.rate": 0.10, "withdrawals.utilisation": 1.0})
+    config = flat_config(
+        **{"withdrawals.enabled": True, "withdrawals.rate": 0.10, "withdrawals.utilisation": 1.0}
+    )
     inforce = contract(config, benefit_base=150_000.0)
     _, _, tr = traced(config, inforce)
     cv_before = 100_000.0 * math.exp(R) - 0.01 * 150_000.0  # growth, then the Rider Fee on BB
     w = 0.10 * cv_before
     assert tr[11, F["withdrawal"]] == pytest.approx(w, abs=1e-9)
-    assert tr[11, F["benefit_base"]] == pytest.approx(150_000.0 - w / cv_before * 150_000.0, abs=1e-9)
+    assert tr[11, F["benefit_base"]] == pytest.approx(
+        150_000.0 - w / cv_before * 150_000.0, abs=1e-9
+    )
     assert tr[11, F["cv_end"]] == pytest.approx(cv_before - w, abs=1e-9)
 
 
 def test_003_ii_benefit_base_never_falls_below_zero():
-    config = flat_config(**{"withdrawals.enabled": True, "withdrawals.rate": 1.0, "withdrawals.utilisation": 1.0})
+    config = flat_config(
+        **{"withdrawals.enabled": True, "withdrawals.rate": 1.0, "withdrawals.utilisation": 1.0}
+    )
     _, run, tr = traced(config, contract(config))
     assert tr[11, F["benefit_base"]] == 0.0 and tr[11, F["cv_end"]] == 0.0
     assert (run.trace[..., F["benefit_base"]] >= 0).all()
@@ -123,7 +145,9 @@ def test_003_i_true_up_at_maturity_is_ab_minus_cv_into_money_market_and_its_pres
         cv = cv * math.exp(R) - 0.01 * 100_000.0
     claim = 150_000.0 - cv
     assert tr[n - 1, F["true_up"]] == pytest.approx(claim, abs=1e-8)
-    assert tr[n - 1, F["money_market"]] == pytest.approx(claim, abs=1e-8)  # all of it in Money Market
+    assert tr[n - 1, F["money_market"]] == pytest.approx(
+        claim, abs=1e-8
+    )  # all of it in Money Market
     assert tr[n - 1, F["cv_end"]] == pytest.approx(150_000.0, abs=1e-8)
     assert run.scenario_totals[0, 0] == pytest.approx(math.exp(-R * 7) * claim, rel=1e-12)
 
@@ -140,13 +164,17 @@ def test_003_iii_rider_fee_on_each_anniversary_only_from_the_variable_sub_accoun
     _, run, tr = traced(config, inforce)
     fees = tr[:, F["rider_fee"]]
     anniversaries = np.flatnonzero(fees)
-    np.testing.assert_array_equal(anniversaries, np.arange(11, 84, 12))  # 7 fees, the last at maturity
+    np.testing.assert_array_equal(
+        anniversaries, np.arange(11, 84, 12)
+    )  # 7 fees, the last at maturity
     np.testing.assert_allclose(fees[anniversaries], 0.01 * 100_000.0)
     # the fixed account is never charged: it only earns its (zero) rate
     np.testing.assert_allclose(tr[:84, F["fixed"]], 40_000.0)
     var_before = 60_000.0 * math.exp(R)
     assert tr[11, F["variable"]] == pytest.approx(var_before - 1000.0, abs=1e-9)
-    assert run.scenario_totals[1, 0] == pytest.approx(sum(1000.0 * math.exp(-R * k) for k in range(1, 8)), rel=1e-12)
+    assert run.scenario_totals[1, 0] == pytest.approx(
+        sum(1000.0 * math.exp(-R * k) for k in range(1, 8)), rel=1e-12
+    )
 
 
 def test_003_iii_rider_fee_takes_only_what_the_variable_sub_accounts_hold():
@@ -159,14 +187,24 @@ def test_003_iii_rider_fee_takes_only_what_the_variable_sub_accounts_hold():
 
 
 def test_003_iii_a_surrender_off_an_anniversary_pays_a_full_rider_fee_unless_switched_off():
-    config = flat_config(**{"lapse.enabled": True, "lapse.base": [0.12], "lapse.dynamic": {"enabled": False}})
+    config = flat_config(
+        **{"lapse.enabled": True, "lapse.base": [0.12], "lapse.dynamic": {"enabled": False}}
+    )
     model, run, _ = traced(config, contract(config))
     lapse_step = 1 - 0.88 ** (1 / 12)
-    termination = sum((0.88 ** (t / 12)) * lapse_step * math.exp(-R * (t + 1) / 12) * 1000.0 for t in range(84))
-    anniversary = sum(0.88 ** k * math.exp(-R * k) * 1000.0 for k in range(1, 8))
+    termination = sum(
+        (0.88 ** (t / 12)) * lapse_step * math.exp(-R * (t + 1) / 12) * 1000.0 for t in range(84)
+    )
+    anniversary = sum(0.88**k * math.exp(-R * k) * 1000.0 for k in range(1, 8))
     assert run.scenario_totals[1, 0] == pytest.approx(termination + anniversary, rel=1e-10)
-    off = flat_config(**{"lapse.enabled": True, "lapse.base": [0.12], "lapse.dynamic": {"enabled": False},
-                         "rider.termination_fee": False})
+    off = flat_config(
+        **{
+            "lapse.enabled": True,
+            "lapse.base": [0.12],
+            "lapse.dynamic": {"enabled": False},
+            "rider.termination_fee": False,
+        }
+    )
     _, run_off, _ = traced(off, contract(off))
     assert run_off.scenario_totals[1, 0] == pytest.approx(anniversary, rel=1e-10)
 
@@ -177,7 +215,10 @@ def test_003_header_ab_factor_comes_from_the_table_by_option_and_period_or_the_c
     assert all(0.5 <= f <= 3.0 for f in table.factors.values())
     config = flat_config()
     assert contract(config, guarantee_option=2, rider_period=15)["ab_factor"].iloc[0] == 1.10
-    assert contract(config, guarantee_option=2, rider_period=15, ab_factor=2.0)["ab_factor"].iloc[0] == 2.0
+    assert (
+        contract(config, guarantee_option=2, rider_period=15, ab_factor=2.0)["ab_factor"].iloc[0]
+        == 2.0
+    )
 
 
 def test_003_header_a_csv_ab_factor_table_replaces_the_default(tmp_path):
@@ -193,8 +234,14 @@ def test_003_header_a_csv_ab_factor_table_replaces_the_default(tmp_path):
 
 
 def test_003_viii_an_allocation_outside_the_guarantee_options_limits_is_a_validation_error():
-    config = flat_config(**{"rider.investment_limits": {"1": {"max_weight": {"equity": 0.6}},
-                                                        "2": {"min_weight": {"money_market": 0.5}}}})
+    config = flat_config(
+        **{
+            "rider.investment_limits": {
+                "1": {"max_weight": {"equity": 0.6}},
+                "2": {"min_weight": {"money_market": 0.5}},
+            }
+        }
+    )
     assert contract(config, allocation="mix")["allocation"].iloc[0] == "mix"
     with pytest.raises(ConfigError, match=r"row 1 \(contract_id 7\): allocation: 'equity' breaks"):
         contract(config, allocation="equity")
@@ -210,4 +257,6 @@ def test_003_viii_allocations_are_rebalanced_to_target_every_step():
     model, scenarios, _ = model_for(config, inforce, 2)
     run = run_block(model, trace=True)
     g = 0.5 * scenarios.index_growth[0, :, 0] + 0.5 * scenarios.money_market_growth[0]
-    np.testing.assert_allclose(run.trace[0, 0, :11, F["variable"]], 100_000.0 * np.cumprod(g[:11]), rtol=1e-12)
+    np.testing.assert_allclose(
+        run.trace[0, 0, :11, F["variable"]], 100_000.0 * np.cumprod(g[:11]), rtol=1e-12
+    )

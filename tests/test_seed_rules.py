@@ -27,7 +27,7 @@ from sim.engine.driver import run_block
 from sim.engine.layout import Assumptions
 from sim.inforce import validate_inforce
 
-from .blocks import make_config, model_for
+from .blocks import model_for
 from .reference import project_contract
 from .test_rider_rules import flat_config
 
@@ -52,11 +52,19 @@ def flat(**changes):
 def deaths(tmp_path, female=(), male=(), **changes):
     """A flat config whose mortality table is 1 at the given ages and 0 elsewhere."""
     path = tmp_path / "deaths.csv"
-    rows = ["age,male,female"] + [f"{a},{1.0 if a in male else 0.0},{1.0 if a in female else 0.0}"
-                                   for a in range(121)]
+    rows = ["age,male,female"] + [
+        f"{a},{1.0 if a in male else 0.0},{1.0 if a in female else 0.0}" for a in range(121)
+    ]
     path.write_text("\n".join(rows) + "\n")
-    return flat(**{"mortality.enabled": True, "mortality.table": str(path),
-                   "mortality.improvement": "none", "mortality.multiplier": 1.0, **changes})
+    return flat(
+        **{
+            "mortality.enabled": True,
+            "mortality.table": str(path),
+            "mortality.improvement": "none",
+            "mortality.multiplier": 1.0,
+            **changes,
+        }
+    )
 
 
 def contracts(config, *rows):
@@ -64,11 +72,20 @@ def contracts(config, *rows):
     on 100,000 in equity."""
     frame = []
     for k, columns in enumerate(rows or ({},)):
-        row = {"contract_id": 7 + k, "owner_age": 60.0, "owner_sex": "F", "contract_value": 100_000.0,
-               "allocation": "equity", "rider_period": 7, "guarantee_option": 1}
+        row = {
+            "contract_id": 7 + k,
+            "owner_age": 60.0,
+            "owner_sex": "F",
+            "contract_value": 100_000.0,
+            "allocation": "equity",
+            "rider_period": 7,
+            "guarantee_option": 1,
+        }
         row.update(columns)
         frame.append(row)
-    clean, problems = validate_inforce(pd.DataFrame(frame), config, Assumptions.from_config(config).rider)
+    clean, problems = validate_inforce(
+        pd.DataFrame(frame), config, Assumptions.from_config(config).rider
+    )
     if problems:
         raise ConfigError(problems)
     return clean
@@ -90,14 +107,22 @@ def check(config, inforce, n_scenarios=2):
         for s in range(n_scenarios):
             ref = project_contract(row, config, scenarios, s, assumptions.mortality)
             for name, k in X.items():
-                assert run.scenario_totals[k, s] == pytest.approx(ref[name], rel=1e-10, abs=1e-8), (c, s, name)
+                assert run.scenario_totals[k, s] == pytest.approx(ref[name], rel=1e-10, abs=1e-8), (
+                    c,
+                    s,
+                    name,
+                )
             for t, step in enumerate(ref["trace"]):
                 if t > 0 and ref["trace"][t - 1]["weight"] == 0.0:
                     break  # the main segment is empty: its later state carries no weight
                 for f, field in enumerate(K.TRACE_FIELDS):
-                    assert run.trace[0, s, t, f] == pytest.approx(step[field], rel=1e-10, abs=1e-8), (c, s, t, field)
+                    assert run.trace[0, s, t, f] == pytest.approx(
+                        step[field], rel=1e-10, abs=1e-8
+                    ), (c, s, t, field)
         # zero volatility: every scenario is the same path
-        assert run.scenario_totals[:, 0] == pytest.approx(run.scenario_totals[:, 1], rel=1e-12, abs=1e-9)
+        assert run.scenario_totals[:, 0] == pytest.approx(
+            run.scenario_totals[:, 1], rel=1e-12, abs=1e-9
+        )
         out.append({name: run.scenario_totals[k, 0] for name, k in X.items()})
         if c == 0:
             trace0, run0 = run.trace[0, 0], run
@@ -133,23 +158,40 @@ def test_003_iv_cancellation_only_from_the_10th_rider_anniversary():
     assert pv["pv_fees"] == pytest.approx(anniversary + 1000.0 * D(121), rel=1e-12)
     assert pv["pv_claims"] == 0.0 and pv["persistency_at_maturity"] == 0.0
     # cancellation is not a termination fee event: only the anniversary fees
-    off = flat(**{"behaviour.cancel": {"rate": 1.0, "rate_above": 1.0}, "rider.termination_fee_events": ["surrender"]})
+    off = flat(
+        **{
+            "behaviour.cancel": {"rate": 1.0, "rate_above": 1.0},
+            "rider.termination_fee_events": ["surrender"],
+        }
+    )
     (pv_off,), _, _ = check(off, contracts(off, {"rider_period": 12, "ab_factor": 2.0}))
     assert pv_off["pv_fees"] == pytest.approx(anniversary, rel=1e-12)
     # a rider of 10 years or less can never be cancelled
-    (pv_short,), tr_short, _ = check(config, contracts(config, {"rider_period": 10, "ab_factor": 2.0}))
+    (pv_short,), tr_short, _ = check(
+        config, contracts(config, {"rider_period": 10, "ab_factor": 2.0})
+    )
     assert (tr_short[:, F["weight"]] == 1.0).all() and pv_short["persistency_at_maturity"] == 1.0
     # an in-force rider past its 10th anniversary may be cancelled at once
-    (pv_old,), tr_old, _ = check(config, contracts(config, {"rider_period": 12, "rider_years_elapsed": 10,
-                                                             "contract_year": 11}))
-    assert tr_old[0, F["weight"]] == 0.0 and pv_old["pv_fees"] == pytest.approx(1000.0 * D(1), rel=1e-12)
+    (pv_old,), tr_old, _ = check(
+        config,
+        contracts(config, {"rider_period": 12, "rider_years_elapsed": 10, "contract_year": 11}),
+    )
+    assert tr_old[0, F["weight"]] == 0.0 and pv_old["pv_fees"] == pytest.approx(
+        1000.0 * D(1), rel=1e-12
+    )
 
 
 def test_003_iv_cancellation_rate_depends_on_cv_over_bb():
     """rate below the CV / BB threshold, rate_above at or above it."""
     config = flat(**{"behaviour.cancel": {"rate": 0.0, "threshold": 1.1, "rate_above": 1.0}})
-    rich, poor = check(config, contracts(config, {"rider_period": 12, "benefit_base": 80_000.0},
-                                         {"rider_period": 12, "benefit_base": 120_000.0}))[0]
+    rich, poor = check(
+        config,
+        contracts(
+            config,
+            {"rider_period": 12, "benefit_base": 80_000.0},
+            {"rider_period": 12, "benefit_base": 120_000.0},
+        ),
+    )[0]
     # CV / BB = 1.25 and rising: all cancel after the 10th anniversary
     assert rich["persistency_at_maturity"] == 0.0
     assert rich["pv_fees"] == pytest.approx(annuity(800.0, 10) + 800.0 * D(121), rel=1e-12)
@@ -163,8 +205,17 @@ def test_003_iv_cancellation_rate_depends_on_cv_over_bb():
 
 
 def test_003_v_trade_in_starts_a_new_rider_with_bb_equal_to_cv_and_no_fee():
-    config = flat(**{"behaviour.trade_in": {"rate": 1.0, "rate_above": 1.0, "rider_period": 7, "ab_factor": 1.3,
-                                            "fee_rate": 0.02}})
+    config = flat(
+        **{
+            "behaviour.trade_in": {
+                "rate": 1.0,
+                "rate_above": 1.0,
+                "rider_period": 7,
+                "ab_factor": 1.3,
+                "fee_rate": 0.02,
+            }
+        }
+    )
     (pv,), tr, _ = check(config, contracts(config, {"rider_period": 12, "ab_factor": 2.0}))
     # everybody trades in on the 10th rider anniversary (step 120), after its Rider Fee
     cv_120 = cv_path(100_000.0, 120, lambda t: 1000.0)
@@ -176,13 +227,16 @@ def test_003_v_trade_in_starts_a_new_rider_with_bb_equal_to_cv_and_no_fee():
     assert pv["pv_claims"] == pytest.approx(claim * math.exp(-R * 17), rel=1e-12)
     # fees: the old rider's 10, the new rider's 7 on the new BB at the new fee; no fee at
     # the trade-in itself
-    assert pv["pv_fees"] == pytest.approx(annuity(1000.0, 10) + annuity(0.02 * new_bb, 7, first=11), rel=1e-12)
+    assert pv["pv_fees"] == pytest.approx(
+        annuity(1000.0, 10) + annuity(0.02 * new_bb, 7, first=11), rel=1e-12
+    )
     assert pv["persistency_at_maturity"] == 1.0
     # a rider that is not traded in matures at year 12 on the old terms
     plain = flat()
     (pv_plain,), _, _ = check(plain, contracts(plain, {"rider_period": 12, "ab_factor": 2.0}))
     assert pv_plain["pv_claims"] == pytest.approx(
-        (200_000.0 - cv_path(100_000.0, 144, lambda t: 1000.0)) * math.exp(-R * 12), rel=1e-12)
+        (200_000.0 - cv_path(100_000.0, 144, lambda t: 1000.0)) * math.exp(-R * 12), rel=1e-12
+    )
 
 
 # ----------------------------------------------------------------- [003 VI] death, rider
@@ -191,8 +245,15 @@ def test_003_v_trade_in_starts_a_new_rider_with_bb_equal_to_cv_and_no_fee():
 def _spouse_couple(**columns):
     """A woman of 70 (dies at 72 in the tables below) with a husband of 65 as sole Primary
     Beneficiary; ROP death benefit base 130,000; AB factor 1.5."""
-    row = {"owner_age": 70.0, "owner_sex": "F", "spouse_age": 65.0, "spouse_sex": "M",
-           "beneficiary": "spouse", "death_benefit_base": 130_000.0, "ab_factor": 1.5}
+    row = {
+        "owner_age": 70.0,
+        "owner_sex": "F",
+        "spouse_age": 65.0,
+        "spouse_sex": "M",
+        "beneficiary": "spouse",
+        "death_benefit_base": 130_000.0,
+        "ab_factor": 1.5,
+    }
     row.update(columns)
     return row
 
@@ -231,7 +292,9 @@ def test_003_vi_new_owner_may_cancel_at_continuation(tmp_path):
     all_cancel = deaths(tmp_path, female=(72,), **{"behaviour.cancel_on_continuation": 1.0})
     (pv1,), _, _ = check(all_cancel, contracts(all_cancel, _spouse_couple()))
     assert pv1["continuation_weight"] == 1.0  # the contract is continued ...
-    assert pv1["pv_claims"] == 0.0 and pv1["persistency_at_maturity"] == 0.0  # ... without the rider
+    assert (
+        pv1["pv_claims"] == 0.0 and pv1["persistency_at_maturity"] == 0.0
+    )  # ... without the rider
     # a cancellation off an anniversary pays a full Rider Fee on the BB
     assert pv1["pv_fees"] == pytest.approx(annuity(1000.0, 2) + 1000.0 * D(25), rel=1e-12)
     half = deaths(tmp_path, female=(72,), **{"behaviour.cancel_on_continuation": 0.5})
@@ -254,8 +317,12 @@ def test_003_vii_rider_terminates_at_the_payout_start_date():
     assert tr[27, F["weight"]] == 1.0 and tr[28, F["weight"]] == 0.0
     assert pv["pv_claims"] == 0.0 and pv["persistency_at_maturity"] == 0.0
     assert pv["pv_fees"] == pytest.approx(annuity(1000.0, 2), rel=1e-12)
-    charged = flat(**{"behaviour.annuitization": {"rate": 1.0, "from_age": 62.4},
-                      "rider.termination_fee_events": ["surrender", "cancellation", "annuitization"]})
+    charged = flat(
+        **{
+            "behaviour.annuitization": {"rate": 1.0, "from_age": 62.4},
+            "rider.termination_fee_events": ["surrender", "cancellation", "annuitization"],
+        }
+    )
     (pv_c,), _, _ = check(charged, contracts(charged, {"ab_factor": 2.0}))
     assert pv_c["pv_fees"] == pytest.approx(annuity(1000.0, 2) + 1000.0 * D(29), rel=1e-12)
 
@@ -295,8 +362,9 @@ def test_004_ii_coannuitant_death_continues_the_contract_once(tmp_path):
     assert 200_000.0 - cv_36 > 1000.0
     assert pv["pv_spousal_charge"] == pytest.approx(sp_pv, rel=1e-12)
     # the step-up to the death benefit at the continuation, then the owner's death benefit
-    assert pv["pv_db_excess"] == pytest.approx((200_000.0 - cv_12) * D(13) + (200_000.0 - cv_36) * D(37),
-                                               rel=1e-12)
+    assert pv["pv_db_excess"] == pytest.approx(
+        (200_000.0 - cv_12) * D(13) + (200_000.0 - cv_36) * D(37), rel=1e-12
+    )
     assert pv["pv_claims"] == 0.0 and pv["persistency_at_maturity"] == 0.0
     assert pv["pv_fees"] == pytest.approx(annuity(8000.0, 3), rel=1e-12)
     # without Spousal Protection the husband's death changes nothing; the owner's death
@@ -305,14 +373,24 @@ def test_004_ii_coannuitant_death_continues_the_contract_once(tmp_path):
     (pv_plain,), _, _ = check(config, contracts(config, plain))
     assert pv_plain["continuation_weight"] == 0.0 and pv_plain["pv_spousal_charge"] == 0.0
     assert pv_plain["pv_db_excess"] == pytest.approx(
-        (200_000.0 - cv_path(100_000.0, 37, lambda t: 8000.0)) * D(37), rel=1e-12)
+        (200_000.0 - cv_path(100_000.0, 37, lambda t: 8000.0)) * D(37), rel=1e-12
+    )
 
 
 def test_004_iii_spousal_charge_is_0_15_percent_on_variable_accounts_until_the_rider_ends():
     config = flat()
-    row = {"owner_age": 60.0, "spouse_age": 60.0, "spouse_sex": "M", "beneficiary": "spouse",
-           "spousal_protection": True, "allocation": "mix", "fixed_value": 40_000.0}
-    (pv, pv_plain), tr, _ = check(config, contracts(config, row, dict(row, spousal_protection=False)))
+    row = {
+        "owner_age": 60.0,
+        "spouse_age": 60.0,
+        "spouse_sex": "M",
+        "beneficiary": "spouse",
+        "spousal_protection": True,
+        "allocation": "mix",
+        "fixed_value": 40_000.0,
+    }
+    (pv, pv_plain), tr, _ = check(
+        config, contracts(config, row, dict(row, spousal_protection=False))
+    )
     # on the variable sub-accounts only (60,000 here), every step to maturity, weight 1
     var, expected = 60_000.0, 0.0
     keep = math.exp(-SP / M)
@@ -344,7 +422,9 @@ def test_004_iv_spousal_protection_ends_on_the_owners_death(tmp_path):
 # --------------------------------------------------------- [002] Death of Owner, (c) 1.
 
 
-def test_002_c_1_continuation_resets_cv_to_the_death_proceeds_with_the_excess_to_variable_accounts_and_fixed_part_to_money_market(tmp_path):
+def test_002_c_1_continuation_resets_cv_to_the_death_proceeds_excess_to_variable_fixed_part_to_money_market(
+    tmp_path,
+):
     """Owner dies at step 24 holding var (equity, 3 %) + 40,000 fixed (0 %); the CV is reset
     to the death benefit 200,000: the excess goes to the variable sub-accounts pro rata, the
     fixed account's share to Money Market (3 %), the fixed account stays. Checked through
@@ -362,9 +442,14 @@ def test_002_c_1_continuation_resets_cv_to_the_death_proceeds_with_the_excess_to
     claim = 250_000.0 - (growing + 40_000.0)
     assert pv["pv_claims"] == pytest.approx(claim * math.exp(-7 * R), rel=1e-12)
     # the fixed account's share did not stay in the (0 %) fixed account
-    stayed = cv_path(var + excess * var / cv, 84, lambda t: 1000.0, start=25) + 40_000.0 + excess * 40_000.0 / cv
-    assert pv["pv_claims"] > (250_000.0 - stayed) * math.exp(-7 * R) * (1 + 1e-6) or \
-        pv["pv_claims"] < (250_000.0 - stayed) * math.exp(-7 * R) * (1 - 1e-6)
+    stayed = (
+        cv_path(var + excess * var / cv, 84, lambda t: 1000.0, start=25)
+        + 40_000.0
+        + excess * 40_000.0 / cv
+    )
+    assert pv["pv_claims"] > (250_000.0 - stayed) * math.exp(-7 * R) * (1 + 1e-6) or pv[
+        "pv_claims"
+    ] < (250_000.0 - stayed) * math.exp(-7 * R) * (1 - 1e-6)
     # credited to the contract rather than paid out, the step-up is still a death benefit cost
     assert pv["pv_db_excess"] == pytest.approx(excess * D(25), rel=1e-12)
 
@@ -376,7 +461,9 @@ def test_002_c_1_continuation_step_up_is_a_death_benefit_cost(tmp_path):
     assert pv["pv_db_excess"] == pytest.approx((130_000.0 - cv_24) * D(25), rel=1e-12)
 
 
-@pytest.mark.parametrize("dbb", [200_000.0, 50_000.0], ids=["stepped-up segment", "no step-up pool"])
+@pytest.mark.parametrize(
+    "dbb", [200_000.0, 50_000.0], ids=["stepped-up segment", "no step-up pool"]
+)
 def test_002_c_1_only_one_spousal_continuation_per_contract(tmp_path, dbb):
     """The owner (70) dies at 72 (step 24), the husband (65) continues; he dies at 69
     (step 48): no further continuation, the contract and the rider end."""
@@ -388,7 +475,9 @@ def test_002_c_1_only_one_spousal_continuation_per_contract(tmp_path, dbb):
     # Spousal Protection: the co-annuitant continues first (husband dies at 66), then the
     # owner's death at 72 finds Option D used
     sp = deaths(tmp_path, female=(72,), male=(66,))
-    (pv_sp,), _, _ = check(sp, contracts(sp, _spouse_couple(death_benefit_base=dbb, spousal_protection=True)))
+    (pv_sp,), _, _ = check(
+        sp, contracts(sp, _spouse_couple(death_benefit_base=dbb, spousal_protection=True))
+    )
     assert pv_sp["continuation_weight"] == 1.0 and pv_sp["persistency_at_maturity"] == 0.0
 
 
@@ -397,8 +486,12 @@ def test_002_c_1_free_withdrawal_within_a_year_of_continuation(tmp_path):
     values as one where nobody died, so its withdrawal charges differ by exactly the
     charge of the first anniversary withdrawal after the continuation (step 35, within a
     year of the death at step 24); the one at step 47 is charged again."""
-    changes = {"withdrawals.enabled": True, "withdrawals.rate": 0.2, "withdrawals.utilisation": 1.0,
-               "product.death_benefit": "contract_value"}
+    changes = {
+        "withdrawals.enabled": True,
+        "withdrawals.rate": 0.2,
+        "withdrawals.utilisation": 1.0,
+        "product.death_benefit": "contract_value",
+    }
     config = deaths(tmp_path, female=(72,), **changes)
     row = _spouse_couple(death_benefit_base=None)
     row.pop("death_benefit_base")
@@ -412,7 +505,8 @@ def test_002_c_1_free_withdrawal_within_a_year_of_continuation(tmp_path):
     charge = (w35 - 10_000.0) * 0.05
     assert charge > 0.0
     assert pv_alive["pv_withdrawal_charges"] - pv["pv_withdrawal_charges"] == pytest.approx(
-        charge * math.exp(-3 * R), rel=1e-9)
+        charge * math.exp(-3 * R), rel=1e-9
+    )
     assert pv["pv_claims"] == pytest.approx(pv_alive["pv_claims"], rel=1e-12)
 
 
@@ -421,47 +515,68 @@ def test_002_c_2_non_spouse_natural_beneficiary_ends_the_rider(tmp_path):
     (pv,), _, _ = check(config, contracts(config, _spouse_couple(beneficiary="natural")))
     assert pv["continuation_weight"] == 0.0 and pv["pv_claims"] == 0.0
     assert pv["pv_db_excess"] == pytest.approx(
-        (130_000.0 - cv_path(100_000.0, 25, lambda t: 1000.0)) * D(25), rel=1e-12)
+        (130_000.0 - cv_path(100_000.0, 25, lambda t: 1000.0)) * D(25), rel=1e-12
+    )
 
 
-@pytest.mark.parametrize("beneficiary, contingent", [("non_natural", "none"), ("non_natural", "natural"),
-                                                     ("estate", "estate"), ("estate", "non_natural")])
+@pytest.mark.parametrize(
+    "beneficiary, contingent",
+    [
+        ("non_natural", "none"),
+        ("non_natural", "natural"),
+        ("estate", "estate"),
+        ("estate", "non_natural"),
+    ],
+)
 def test_002_c_3_non_natural_beneficiary_ends_the_rider(tmp_path, beneficiary, contingent):
     config = deaths(tmp_path, female=(72,))
-    (pv,), _, _ = check(config, contracts(config, _spouse_couple(beneficiary=beneficiary,
-                                                                 contingent_beneficiary=contingent)))
+    (pv,), _, _ = check(
+        config,
+        contracts(
+            config, _spouse_couple(beneficiary=beneficiary, contingent_beneficiary=contingent)
+        ),
+    )
     assert pv["continuation_weight"] == 0.0 and pv["pv_claims"] == 0.0
     assert pv["persistency_at_maturity"] == 0.0
     assert pv["pv_db_excess"] == pytest.approx(
-        (130_000.0 - cv_path(100_000.0, 25, lambda t: 1000.0)) * D(25), rel=1e-12)
+        (130_000.0 - cv_path(100_000.0, 25, lambda t: 1000.0)) * D(25), rel=1e-12
+    )
 
 
 def test_002_c_3_no_primary_beneficiary_named_goes_to_the_living_spouse_first(tmp_path):
     """Default order [002 (a)]: with no Primary Beneficiary the spouse takes (and may
     continue); the named Contingent Beneficiary comes before the default order."""
     config = deaths(tmp_path, female=(72,))
-    spouse, contingent = check(config, contracts(
-        config, _spouse_couple(beneficiary="estate"),
-        _spouse_couple(beneficiary="estate", contingent_beneficiary="natural")))[0]
+    spouse, contingent = check(
+        config,
+        contracts(
+            config,
+            _spouse_couple(beneficiary="estate"),
+            _spouse_couple(beneficiary="estate", contingent_beneficiary="natural"),
+        ),
+    )[0]
     assert spouse["continuation_weight"] == 1.0 and spouse["persistency_at_maturity"] == 1.0
     assert contingent["continuation_weight"] == 0.0 and contingent["pv_claims"] == 0.0
 
 
 def test_002_b_grantor_trust_owner_is_non_natural(tmp_path):
     config = deaths(tmp_path, female=(72,))
-    natural, trust = check(config, contracts(config, _spouse_couple(),
-                                             _spouse_couple(owner_type="grantor_trust")))[0]
+    natural, trust = check(
+        config, contracts(config, _spouse_couple(), _spouse_couple(owner_type="grantor_trust"))
+    )[0]
     assert natural["continuation_weight"] == 1.0
     assert trust["continuation_weight"] == 0.0 and trust["pv_claims"] == 0.0
     assert trust["pv_db_excess"] == pytest.approx(
-        (130_000.0 - cv_path(100_000.0, 25, lambda t: 1000.0)) * D(25), rel=1e-12)
+        (130_000.0 - cv_path(100_000.0, 25, lambda t: 1000.0)) * D(25), rel=1e-12
+    )
     with pytest.raises(ConfigError, match="natural-person owner"):
         contracts(config, _spouse_couple(owner_type="grantor_trust", spousal_protection=True))
 
 
 @pytest.mark.parametrize("days, steps, within", [(100, 3, True), (200, 7, False)])
 def test_002_c_death_proceeds_are_the_death_benefit_within_180_days_else_the_contract_value(
-        tmp_path, days, steps, within):
+    tmp_path, days, steps, within
+):
     config = deaths(tmp_path, female=(72,), **{"behaviour.claim_delay": [[days, 1.0]]})
     (pv,), _, _ = check(config, contracts(config, _spouse_couple(beneficiary="natural")))
     arrival = 24 + steps  # the claim arrives `steps` steps after the death
@@ -479,8 +594,14 @@ def test_002_c_death_proceeds_are_the_death_benefit_within_180_days_else_the_con
 
 def test_002_d_annuitant_death_natural_owner_continues_or_takes_proceeds(tmp_path):
     """A man of 60 owns the contract; the annuitant, a woman of 70, dies at 72 (step 24)."""
-    row = {"owner_age": 60.0, "owner_sex": "M", "annuitant_age": 70.0, "annuitant_sex": "F",
-           "death_benefit_base": 130_000.0, "ab_factor": 1.5}
+    row = {
+        "owner_age": 60.0,
+        "owner_sex": "M",
+        "annuitant_age": 70.0,
+        "annuitant_sex": "F",
+        "death_benefit_base": 130_000.0,
+        "ab_factor": 1.5,
+    }
     go_on = deaths(tmp_path, female=(72,))
     (pv,), tr, _ = check(go_on, contracts(go_on, row))
     assert (tr[:84, F["weight"]] == 1.0).all()  # as if the death had not occurred
@@ -491,19 +612,26 @@ def test_002_d_annuitant_death_natural_owner_continues_or_takes_proceeds(tmp_pat
     (pv0,), _, _ = check(take, contracts(take, row))
     assert pv0["pv_claims"] == 0.0
     assert pv0["pv_db_excess"] == pytest.approx(
-        (130_000.0 - cv_path(100_000.0, 25, lambda t: 1000.0)) * D(25), rel=1e-12)
+        (130_000.0 - cv_path(100_000.0, 25, lambda t: 1000.0)) * D(25), rel=1e-12
+    )
 
 
 def test_002_d_non_natural_owner_annuitant_death_ends_the_contract(tmp_path):
     """A non-natural owner's annuitant is the life in owner_age / owner_sex: her death ends
     the contract even when natural owners would all continue."""
     config = deaths(tmp_path, female=(72,), **{"behaviour.annuitant_death_continue": 1.0})
-    row = {"owner_age": 70.0, "owner_sex": "F", "owner_type": "non_natural",
-           "death_benefit_base": 130_000.0, "ab_factor": 1.5}
+    row = {
+        "owner_age": 70.0,
+        "owner_sex": "F",
+        "owner_type": "non_natural",
+        "death_benefit_base": 130_000.0,
+        "ab_factor": 1.5,
+    }
     (pv,), _, _ = check(config, contracts(config, row))
     assert pv["pv_claims"] == 0.0 and pv["persistency_at_maturity"] == 0.0
     assert pv["pv_db_excess"] == pytest.approx(
-        (130_000.0 - cv_path(100_000.0, 25, lambda t: 1000.0)) * D(25), rel=1e-12)
+        (130_000.0 - cv_path(100_000.0, 25, lambda t: 1000.0)) * D(25), rel=1e-12
+    )
 
 
 # ------------------------------------------------------------------- [000] payment timing
@@ -516,11 +644,17 @@ def test_000_settlement_lag_delays_death_proceeds_and_surrender_payments(tmp_pat
     row = _spouse_couple(beneficiary="natural")
     (pv0,), _, _ = check(base, contracts(base, row))
     (pv_l,), _, _ = check(lagged, contracts(lagged, row))
-    assert pv_l["pv_db_excess"] == pytest.approx(pv0["pv_db_excess"] * math.exp(-R * 60 / 365.25), rel=1e-12)
+    assert pv_l["pv_db_excess"] == pytest.approx(
+        pv0["pv_db_excess"] * math.exp(-R * 60 / 365.25), rel=1e-12
+    )
     # surrenders: the variable part waits the lag at the short rate; the fixed-account part
     # earns interest when deferred more than 30 days (discount factor 1 over the lag)
-    lapse = {"lapse.enabled": True, "lapse.base": [0.12], "lapse.dynamic": {"enabled": False},
-             "product.withdrawal_charges": [0.0]}
+    lapse = {
+        "lapse.enabled": True,
+        "lapse.base": [0.12],
+        "lapse.dynamic": {"enabled": False},
+        "product.withdrawal_charges": [0.0],
+    }
     row = {"allocation": "equity", "fixed_value": 40_000.0}
 
     def expected(lag_days):
@@ -543,12 +677,19 @@ def test_000_settlement_lag_delays_death_proceeds_and_surrender_payments(tmp_pat
 
 
 @pytest.mark.parametrize("years", [1, 5, 7])
-@pytest.mark.parametrize("spread, minimum, renewed", [(0.01, 0.015, math.exp(R) - 1.0 - 0.01),
-                                                       (0.02, 0.015, 0.015)])
+@pytest.mark.parametrize(
+    "spread, minimum, renewed", [(0.01, 0.015, math.exp(R) - 1.0 - 0.01), (0.02, 0.015, 0.015)]
+)
 def test_002_second_endorsement_fixed_account_renews_at_the_current_rate_less_spread_with_a_minimum(
-        years, spread, minimum, renewed):
-    config = flat(**{"product.fixed_rate": 0.05, "product.fixed_renewal_spread": spread,
-                     "product.fixed_minimum_rate": minimum})
+    years, spread, minimum, renewed
+):
+    config = flat(
+        **{
+            "product.fixed_rate": 0.05,
+            "product.fixed_renewal_spread": spread,
+            "product.fixed_minimum_rate": minimum,
+        }
+    )
     inforce = contracts(config, {"fixed_value": 40_000.0, "fixed_guarantee_years": years})
     (_,), tr, _ = check(config, inforce)
     renewal = 12 * years  # the guarantee period ends on the anniversary years from now
@@ -556,8 +697,11 @@ def test_002_second_endorsement_fixed_account_renews_at_the_current_rate_less_sp
         before = min(t + 1, renewal)
         after = max(t + 1 - renewal, 0)
         assert tr[t, F["fixed"]] == pytest.approx(
-            40_000.0 * 1.05 ** (before / 12) * (1 + renewed) ** (after / 12), rel=1e-12), t
+            40_000.0 * 1.05 ** (before / 12) * (1 + renewed) ** (after / 12), rel=1e-12
+        ), t
     if years < 7:  # the rate changes exactly at the renewal step
         g = tr[renewal, F["fixed"]] / tr[renewal - 1, F["fixed"]]
         assert g == pytest.approx((1 + renewed) ** (1 / 12), rel=1e-12)
-        assert tr[renewal - 1, F["fixed"]] / tr[renewal - 2, F["fixed"]] == pytest.approx(1.05 ** (1 / 12), rel=1e-12)
+        assert tr[renewal - 1, F["fixed"]] / tr[renewal - 2, F["fixed"]] == pytest.approx(
+            1.05 ** (1 / 12), rel=1e-12
+        )

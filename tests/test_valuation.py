@@ -82,4 +82,6 @@ def test_antithetic_pairs_give_a_standard_error_from_pair_means():
     result = price(config, inforce=inforce)
     x = result.scenarios["pv_claims"].to_numpy()
     pairs = 0.5 * (x[0::2] + x[1::2])
-    assert result.block["pv_claims_se"] == pytest.approx(pairs.std(ddof=1) / np.sqrt(100), rel=1e-12)
+    assert result.block["pv_claims_se"] == pytest.approx(
+        pairs.std(ddof=1) / np.sqrt(100), rel=1e-12
+    )

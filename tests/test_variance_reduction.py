@@ -56,17 +56,32 @@ def bs_put(spot, strike, rate, div, vol, t):
 
 
 def test_for_one_textbook_contract_the_control_expectation_is_the_black_scholes_put():
-    config = make_config({
-        "market.indices": [{"name": "eq", "volatility": 0.2, "dividend_yield": 0.01}],
-        "market.correlation": None,
-        "market.funds": [{"name": "equity", "indices": {"eq": 1.0}, "fee": 0.005}],
-        "allocations": {}, "rider.fee_basis": "contract_value", "rider.fee_rate": 0.01,
-        "lapse.enabled": False, "mortality.enabled": False, "withdrawals.enabled": False,
-        "run.scenarios": 20000,
-    })
-    row = {"contract_id": 1, "owner_age": 65.0, "owner_sex": "M", "contract_value": 100_000.0,
-           "allocation": "equity", "rider_period": 10, "guarantee_option": 1}
-    inforce, problems = validate_inforce(pd.DataFrame([row]), config, Assumptions.from_config(config).rider)
+    config = make_config(
+        {
+            "market.indices": [{"name": "eq", "volatility": 0.2, "dividend_yield": 0.01}],
+            "market.correlation": None,
+            "market.funds": [{"name": "equity", "indices": {"eq": 1.0}, "fee": 0.005}],
+            "allocations": {},
+            "rider.fee_basis": "contract_value",
+            "rider.fee_rate": 0.01,
+            "lapse.enabled": False,
+            "mortality.enabled": False,
+            "withdrawals.enabled": False,
+            "run.scenarios": 20000,
+        }
+    )
+    row = {
+        "contract_id": 1,
+        "owner_age": 65.0,
+        "owner_sex": "M",
+        "contract_value": 100_000.0,
+        "allocation": "equity",
+        "rider_period": 10,
+        "guarantee_option": 1,
+    }
+    inforce, problems = validate_inforce(
+        pd.DataFrame([row]), config, Assumptions.from_config(config).rider
+    )
     assert not problems
     model, scenarios, _ = model_for(config, inforce)
     control = gmab_control(config, model, scenarios, ["equity"])
@@ -87,7 +102,11 @@ def test_the_block_control_mean_matches_its_exact_expectation_within_3_5_se(bloc
     control = gmab_control(config, model, scenarios, sorted(set(block["allocation"])))
     groups = control.values.reshape(-1, scenarios.sample_group).mean(axis=1)
     se = groups.std(ddof=1) / math.sqrt(groups.size)
-    assert abs(groups.mean() - control.expectation) < N_SE * se, (groups.mean(), control.expectation, se)
+    assert abs(groups.mean() - control.expectation) < N_SE * se, (
+        groups.mean(),
+        control.expectation,
+        se,
+    )
 
 
 def test_control_estimate_recovers_beta_and_the_residual_standard_error():
@@ -115,13 +134,18 @@ def test_a_control_that_does_not_vary_leaves_the_plain_estimate():
 # --------------------------------------------------------------------------- against plain MC
 
 
-@pytest.mark.parametrize("run", [
-    {"control_variate": True, "scenarios": 16384},
-    {"qmc": True, "scenarios": 4096},
-    {"qmc": True, "control_variate": True, "scenarios": 4096},
-    {"antithetic": True, "control_variate": True, "scenarios": 8192},
-])
-def test_reduced_variance_estimates_agree_with_plain_mc_and_have_smaller_standard_errors(block, plain, run):
+@pytest.mark.parametrize(
+    "run",
+    [
+        {"control_variate": True, "scenarios": 16384},
+        {"qmc": True, "scenarios": 4096},
+        {"qmc": True, "control_variate": True, "scenarios": 4096},
+        {"antithetic": True, "control_variate": True, "scenarios": 8192},
+    ],
+)
+def test_reduced_variance_estimates_agree_with_plain_mc_and_have_smaller_standard_errors(
+    block, plain, run
+):
     result = priced(block, **run)
     for key in ("pv_claims", "net_cost"):
         gap, se = combined(result, plain, key)
@@ -129,7 +153,10 @@ def test_reduced_variance_estimates_agree_with_plain_mc_and_have_smaller_standar
     # The reductions measured on this block: control variate alone 4x on the SE, RQMC 10x
     # at a quarter of the scenarios; asking for 2x leaves room for the noise of the SE
     # estimates (16 scrambles: the RQMC SE itself is uncertain by about 20 %).
-    assert result["pv_claims_se"] < 0.5 * plain["pv_claims_se"], (result["pv_claims_se"], plain["pv_claims_se"])
+    assert result["pv_claims_se"] < 0.5 * plain["pv_claims_se"], (
+        result["pv_claims_se"],
+        plain["pv_claims_se"],
+    )
     if run.get("control_variate"):
         # after RQMC the scramble means leave the control less to explain (about 0.2-0.8)
         assert result["control_variate_correlation"] > (0.0 if run.get("qmc") else 0.9)
@@ -150,10 +177,17 @@ def test_the_control_variate_refines_the_breakeven_fee(block):
 
 
 def test_target_relative_se_doubles_the_scenarios_until_it_is_met(block):
-    result = price(make_config({"run.breakeven": False, "run.scenarios": 128, "run.target_relative_se": 0.03}), block)
+    result = price(
+        make_config({"run.breakeven": False, "run.scenarios": 128, "run.target_relative_se": 0.03}),
+        block,
+    )
     b, counts = result.block, result.run["scenario_counts"]
     assert b["target_reached"] and b["pv_claims_se"] <= 0.03 * b["pv_claims"]
-    assert counts[0] == 128 and all(n2 == 2 * n1 for n1, n2 in itertools.pairwise(counts)) and len(counts) > 1
+    assert (
+        counts[0] == 128
+        and all(n2 == 2 * n1 for n1, n2 in itertools.pairwise(counts))
+        and len(counts) > 1
+    )
     assert b["scenarios"] == counts[-1] == len(result.scenarios)
     # it stopped at the first count that met the target
     before = priced(block, scenarios=counts[-2])
@@ -163,22 +197,46 @@ def test_target_relative_se_doubles_the_scenarios_until_it_is_met(block):
     once = price(make_config({"run.breakeven": False, "run.scenarios": counts[-1]}), block)
     for key in ("pv_claims", "pv_claims_se", "pv_fees", "net_cost_se"):
         assert b[key] == pytest.approx(once.block[key], rel=1e-12), key
-    np.testing.assert_allclose(result.contracts["pv_claims"], once.contracts["pv_claims"], rtol=1e-12)
-    np.testing.assert_allclose(result.contracts["pv_claims_se"], once.contracts["pv_claims_se"], rtol=1e-9)
+    np.testing.assert_allclose(
+        result.contracts["pv_claims"], once.contracts["pv_claims"], rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        result.contracts["pv_claims_se"], once.contracts["pv_claims_se"], rtol=1e-9
+    )
 
 
 def test_target_se_in_currency_with_qmc_and_the_control_variate(block):
     target = 400.0
-    result = price(make_config({"run.breakeven": False, "run.scenarios": 64, "run.qmc": True,
-                                "run.control_variate": True, "run.target_se": target}), block)
+    result = price(
+        make_config(
+            {
+                "run.breakeven": False,
+                "run.scenarios": 64,
+                "run.qmc": True,
+                "run.control_variate": True,
+                "run.target_se": target,
+            }
+        ),
+        block,
+    )
     b = result.block
     assert b["target_reached"] and b["pv_claims_se"] <= target
     assert all(n % 16 == 0 for n in result.run["scenario_counts"])
 
 
 def test_the_scenario_cap_stops_a_run_that_cannot_reach_its_target(block):
-    result = price(make_config({"run.breakeven": False, "run.scenarios": 100, "run.antithetic": True,
-                                "run.target_se": 1e-6, "run.max_scenarios": 450}), block)
+    result = price(
+        make_config(
+            {
+                "run.breakeven": False,
+                "run.scenarios": 100,
+                "run.antithetic": True,
+                "run.target_se": 1e-6,
+                "run.max_scenarios": 450,
+            }
+        ),
+        block,
+    )
     assert result.run["scenario_counts"] == [100, 200, 400, 450 - 450 % 2]
     assert not result.block["target_reached"]
 
@@ -193,16 +251,35 @@ def test_a_target_needs_price_to_build_the_model(block):
 # --------------------------------------------------------------------------- config
 
 
-@pytest.mark.parametrize(("changes", "message"), [
-    ({"run.qmc": True, "run.antithetic": True}, "run: run.qmc and run.antithetic exclude each other"),
-    ({"run.qmc": True, "run.scenarios": 100}, "run: run.scenarios (100) must be a multiple of run.qmc_scrambles (16)"),
-    ({"run.target_se": 1.0, "run.target_relative_se": 0.01}, "run: give at most one of run.target_se"),
-    ({"run.target_se": 1.0, "run.scenarios": 100, "run.max_scenarios": 50}, "run: run.max_scenarios (50) is below"),
-    ({"run.control_variate": True, "market.model": "hull_white"},
-     "run.control_variate needs market.model = 'gbm' (the control's Black-Scholes expectation is exact only there)"),
-])
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"run.qmc": True, "run.antithetic": True},
+            "run: run.qmc and run.antithetic exclude each other",
+        ),
+        (
+            {"run.qmc": True, "run.scenarios": 100},
+            "run: run.scenarios (100) must be a multiple of run.qmc_scrambles (16)",
+        ),
+        (
+            {"run.target_se": 1.0, "run.target_relative_se": 0.01},
+            "run: give at most one of run.target_se",
+        ),
+        (
+            {"run.target_se": 1.0, "run.scenarios": 100, "run.max_scenarios": 50},
+            "run: run.max_scenarios (50) is below",
+        ),
+        (
+            {"run.control_variate": True, "market.model": "hull_white"},
+            "run.control_variate needs market.model = 'gbm' "
+            "(the control's Black-Scholes expectation is exact only there)",
+        ),
+    ],
+)
 def test_variance_reduction_settings_are_checked(changes, message):
     with pytest.raises(ConfigError) as info:
         make_config(changes)
-    assert len(info.value.problems) == 1 and info.value.problems[0].startswith(f"config: {message}"), \
-        info.value.problems
+    assert len(info.value.problems) == 1 and info.value.problems[0].startswith(
+        f"config: {message}"
+    ), info.value.problems

@@ -54,8 +54,15 @@ class Behaviour:
             return 0.0
         rate = self.base_lapse(contract_year)
         if self.dynamic_enabled:
-            rate *= float(dynamic_lapse_multiplier(itm, self.dynamic_floor, self.dynamic_cap,
-                                                   self.dynamic_slope, self.dynamic_shift))
+            rate *= float(
+                dynamic_lapse_multiplier(
+                    itm,
+                    self.dynamic_floor,
+                    self.dynamic_cap,
+                    self.dynamic_slope,
+                    self.dynamic_shift,
+                )
+            )
         return min(rate, 1.0)
 
     @classmethod

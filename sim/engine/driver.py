@@ -13,10 +13,20 @@ from .._numba import set_threads
 from . import kernels as K
 from .layout import ContractArrays, Model
 
-__all__ = ["BlockRun", "run_block", "auto_chunk_size", "path_standard_errors"]
+__all__ = [
+    "BlockRun",
+    "run_block",
+    "auto_chunk_size",
+    "path_standard_errors",
+    "INTERRUPT_SLICE_SECONDS",
+]
 
 #: Memory budget of one chunk's per-path output buffer (bytes).
 CHUNK_BYTES = 64 * 2**20
+#: Kernel time aimed at for one chunk: the longest wait for a Ctrl-C to be honoured.
+INTERRUPT_SLICE_SECONDS = 0.25
+#: Contract·scenario·steps of the first chunk, before the run's own speed is known.
+FIRST_CHUNK_WORK = 2**22
 
 
 @dataclass(frozen=True)
@@ -68,15 +78,32 @@ def path_standard_errors(paths: np.ndarray, group: int = 1) -> tuple[np.ndarray,
 
 def _kernel_args(model: Model, c: ContractArrays):
     contract_f, contract_i = c.kernel_matrices()
-    return (contract_f, contract_i, model.death_step_rates(c), model.portfolio_growth,
-            model.money_market_growth, model.short_rate, model.discount, model.params,
-            model.withdrawal_charges, model.lapse_base, model.delay_steps, model.delay_prob,
-            model.delay_within)
+    return (
+        contract_f,
+        contract_i,
+        model.death_step_rates(c),
+        model.portfolio_growth,
+        model.money_market_growth,
+        model.short_rate,
+        model.discount,
+        model.params,
+        model.withdrawal_charges,
+        model.lapse_base,
+        model.delay_steps,
+        model.delay_prob,
+        model.delay_within,
+    )
 
 
-def run_block(model: Model, threads: int = 0, chunk_size: int = 0, progress: bool | None = None,
-              trace: bool = False, fee_rate: float | None = None,
-              contract_stats: bool = True) -> BlockRun:
+def run_block(
+    model: Model,
+    threads: int = 0,
+    chunk_size: int = 0,
+    progress: bool | None = None,
+    trace: bool = False,
+    fee_rate: float | None = None,
+    contract_stats: bool = True,
+) -> BlockRun:
     """Project every contract of the model along every scenario.
 
     Parameters
@@ -84,7 +111,9 @@ def run_block(model: Model, threads: int = 0, chunk_size: int = 0, progress: boo
     threads : int
         Numba threads; 0 = all cores.
     chunk_size : int
-        Contracts per chunk; 0 = sized from memory. Results do not depend on it.
+        Contracts per chunk; 0 = sized from the run's speed (about
+        :data:`INTERRUPT_SLICE_SECONDS` of kernel time a chunk) and memory. Results do not
+        depend on it.
     progress : bool or None
         Show a progress bar; None = when there are several chunks and stderr is a terminal.
     trace : bool
@@ -98,25 +127,42 @@ def run_block(model: Model, threads: int = 0, chunk_size: int = 0, progress: boo
     contracts = model.contracts if fee_rate is None else model.contracts.with_fee_rate(fee_rate)
     n_c, n_s = len(contracts), model.n_scenarios
     n_t = model.discount.shape[1] - 1
-    chunk = chunk_size if chunk_size > 0 else auto_chunk_size(n_s)
+    memory_cap = auto_chunk_size(n_s)
+    per_contract = max(1, n_s * n_t)
+    chunk = (
+        chunk_size if chunk_size > 0 else max(1, min(memory_cap, FIRST_CHUNK_WORK // per_contract))
+    )
     totals = np.zeros((K.N_MEASURES, n_s))
     c_mean = np.zeros((K.N_MEASURES, n_c))
     c_se = np.zeros((K.N_MEASURES, n_c))
     tr = np.zeros((n_c, n_s, n_t, K.N_TRACE)) if trace else K.empty_trace()
-    starts = range(0, n_c, chunk)
-    show = progress if progress is not None else (len(starts) > 4 and sys.stderr.isatty())
+    show = (
+        progress if progress is not None else (n_c * per_contract > 2**28 and sys.stderr.isatty())
+    )
+    bar = tqdm(total=n_c, disable=not show, desc="contracts", unit="contract", leave=False)
     seconds = 0.0
-    for lo in tqdm(starts, disable=not show, desc="contracts", unit="chunk", leave=False):
-        hi = min(lo + chunk, n_c)
-        part = contracts.slice(lo, hi)
-        out = np.empty((K.N_MEASURES, hi - lo, n_s))
-        part_trace = tr[lo:hi] if trace else tr
-        args = _kernel_args(model, part)
-        t0 = time.perf_counter()
-        K.project_block(*args, out, part_trace)
-        K.accumulate_scenario_totals(out, totals)
-        seconds += time.perf_counter() - t0
-        if contract_stats:
-            c_mean[:, lo:hi], c_se[:, lo:hi] = path_standard_errors(out, model.sample_group)
+    lo = 0
+    try:  # the bar is cleared even on Ctrl-C, so a message after it starts a new line
+        while lo < n_c:
+            hi = min(lo + chunk, n_c)
+            part = contracts.slice(lo, hi)
+            out = np.empty((K.N_MEASURES, hi - lo, n_s))
+            part_trace = tr[lo:hi] if trace else tr
+            args = _kernel_args(model, part)
+            t0 = time.perf_counter()
+            K.project_block(*args, out, part_trace)
+            K.accumulate_scenario_totals(out, totals)
+            seconds += time.perf_counter() - t0
+            if contract_stats:
+                c_mean[:, lo:hi], c_se[:, lo:hi] = path_standard_errors(out, model.sample_group)
+            bar.update(hi - lo)
+            elapsed = time.perf_counter() - t0
+            if chunk_size <= 0 and elapsed > 0:
+                # aim each chunk at the interrupt slice, from the speed seen so far, so that a
+                # Ctrl-C (KeyboardInterrupt, raised between chunks) is honoured within it
+                chunk = max(1, min(memory_cap, int((hi - lo) / elapsed * INTERRUPT_SLICE_SECONDS)))
+            lo = hi
+    finally:
+        bar.close()
     path_steps = int(contracts.maturity_step.sum()) * n_s
     return BlockRun(c_mean, c_se, totals, tr if trace else None, seconds, path_steps, n_threads)

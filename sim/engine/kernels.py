@@ -66,44 +66,162 @@ M_CLAIMS, M_FEES, M_DB, M_SP, M_BASE, M_WC, M_PERSIST, M_SURR, M_WD, M_CONT = ra
 
 #: Per-step trace fields of the main segment (kernel ``trace`` axis 3), at each step end.
 TRACE_FIELDS = (
-    "weight", "variable", "money_market", "fixed", "benefit_base", "death_benefit_base",
-    "cv_start", "growth", "charges", "maintenance_fee", "rider_fee", "withdrawal",
-    "payment", "true_up", "cv_end",
+    "weight",
+    "variable",
+    "money_market",
+    "fixed",
+    "benefit_base",
+    "death_benefit_base",
+    "cv_start",
+    "growth",
+    "charges",
+    "maintenance_fee",
+    "rider_fee",
+    "withdrawal",
+    "payment",
+    "true_up",
+    "cv_end",
 )
 N_TRACE = len(TRACE_FIELDS)
 
 # ---- per-contract float inputs: contract_f[c, CF_*]
-CF_VAR, CF_FIX, CF_BB, CF_DBB, CF_PREM, CF_ABF, CF_FEE, CF_SP_CHARGE, CF_PAY, CF_FIXED_RATE, \
-    CF_OWNER_AGE, CF_SPOUSE_AGE = range(12)
+(
+    CF_VAR,
+    CF_FIX,
+    CF_BB,
+    CF_DBB,
+    CF_PREM,
+    CF_ABF,
+    CF_FEE,
+    CF_SP_CHARGE,
+    CF_PAY,
+    CF_FIXED_RATE,
+    CF_OWNER_AGE,
+    CF_SPOUSE_AGE,
+) = range(12)
 N_CF = 12
 # ---- per-contract integer inputs: contract_i[c, CI_*]
-CI_ID, CI_ALLOC, CI_CY, CI_ANNIV, CI_MAT, CI_PAY_STEP, CI_PAY_IN_BB, CI_HAS_SPOUSE, \
-    CI_HAS_ANNUITANT, CI_OWNER_NATURAL, CI_CONT_ELIGIBLE, CI_WINDOW, CI_RENEWAL, \
-    CI_FIXED_PERIOD, CI_SP = range(15)
+(
+    CI_ID,
+    CI_ALLOC,
+    CI_CY,
+    CI_ANNIV,
+    CI_MAT,
+    CI_PAY_STEP,
+    CI_PAY_IN_BB,
+    CI_HAS_SPOUSE,
+    CI_HAS_ANNUITANT,
+    CI_OWNER_NATURAL,
+    CI_CONT_ELIGIBLE,
+    CI_WINDOW,
+    CI_RENEWAL,
+    CI_FIXED_PERIOD,
+    CI_SP,
+) = range(15)
 N_CI = 15
 # ---- lives: q_lives[c, LIFE_*, year] = probability of death within one step
 LIFE_OWNER, LIFE_SPOUSE, LIFE_ANNUITANT = 0, 1, 2
 
 # ---- the float parameter vector
-(P_DT, P_ME, P_MAINT, P_FREE, P_WD_RATE, P_WD_UTIL, P_DYN_FLOOR, P_DYN_CAP, P_DYN_SLOPE,
- P_DYN_SHIFT, P_DB_CODE, P_FEE_BASIS, P_LAPSE_ON, P_DYN_ON, P_STEPS_PER_YEAR, P_FEE_SHORTFALL,
- P_TF_SURRENDER, P_TF_CANCEL, P_TF_DEATH, P_TF_ANNUITIZATION, P_E_CONT, P_X_CANCEL_CONT,
- P_E_ANN_CONT, P_CANCEL_RATE, P_CANCEL_THRESHOLD, P_CANCEL_RATE_ABOVE, P_TRADE_RATE,
- P_TRADE_THRESHOLD, P_TRADE_RATE_ABOVE, P_TRADE_PERIOD, P_TRADE_ABF, P_TRADE_FEE,
- P_ANNUIT_RATE, P_ANNUIT_FROM_AGE, P_RENEW_SPREAD, P_RENEW_MIN, P_LAG_DEATH, P_LAG_SURRENDER,
- P_LAG_WITHDRAWAL, P_FIXED_INTEREST_AFTER, P_SIMULATED, P_SEED, P_CONT_GRID) = range(43)
+(
+    P_DT,
+    P_ME,
+    P_MAINT,
+    P_FREE,
+    P_WD_RATE,
+    P_WD_UTIL,
+    P_DYN_FLOOR,
+    P_DYN_CAP,
+    P_DYN_SLOPE,
+    P_DYN_SHIFT,
+    P_DB_CODE,
+    P_FEE_BASIS,
+    P_LAPSE_ON,
+    P_DYN_ON,
+    P_STEPS_PER_YEAR,
+    P_FEE_SHORTFALL,
+    P_TF_SURRENDER,
+    P_TF_CANCEL,
+    P_TF_DEATH,
+    P_TF_ANNUITIZATION,
+    P_E_CONT,
+    P_X_CANCEL_CONT,
+    P_E_ANN_CONT,
+    P_CANCEL_RATE,
+    P_CANCEL_THRESHOLD,
+    P_CANCEL_RATE_ABOVE,
+    P_TRADE_RATE,
+    P_TRADE_THRESHOLD,
+    P_TRADE_RATE_ABOVE,
+    P_TRADE_PERIOD,
+    P_TRADE_ABF,
+    P_TRADE_FEE,
+    P_ANNUIT_RATE,
+    P_ANNUIT_FROM_AGE,
+    P_RENEW_SPREAD,
+    P_RENEW_MIN,
+    P_LAG_DEATH,
+    P_LAG_SURRENDER,
+    P_LAG_WITHDRAWAL,
+    P_FIXED_INTEREST_AFTER,
+    P_SIMULATED,
+    P_SEED,
+    P_CONT_GRID,
+) = range(43)
 N_PARAMS = 43
 
 # ---- a segment's starting state: stack[k, S_*]
-(S_START, S_PHASE, S_VAR, S_MM, S_FIX, S_BB, S_DBB, S_PREM, S_FIRST_LEFT, S_SECOND_LEFT,
- S_WITHDRAWN, S_CY, S_ABF, S_FEE, S_MAT, S_NEXT_ANNIV, S_WINDOW, S_CONT_USED, S_TRADE_USED,
- S_SP_ACTIVE, S_FREE_UNTIL, S_FIXED_RATE, S_RENEWAL, S_OWNER_LIFE, S_SPOUSE_LIFE, S_ANN_LIFE,
- S_W0, S_W1, S_W2, S_W3, S_OWNER_AGE, S_MAIN, S_W4) = range(33)
+(
+    S_START,
+    S_PHASE,
+    S_VAR,
+    S_MM,
+    S_FIX,
+    S_BB,
+    S_DBB,
+    S_PREM,
+    S_FIRST_LEFT,
+    S_SECOND_LEFT,
+    S_WITHDRAWN,
+    S_CY,
+    S_ABF,
+    S_FEE,
+    S_MAT,
+    S_NEXT_ANNIV,
+    S_WINDOW,
+    S_CONT_USED,
+    S_TRADE_USED,
+    S_SP_ACTIVE,
+    S_FREE_UNTIL,
+    S_FIXED_RATE,
+    S_RENEWAL,
+    S_OWNER_LIFE,
+    S_SPOUSE_LIFE,
+    S_ANN_LIFE,
+    S_W0,
+    S_W1,
+    S_W2,
+    S_W3,
+    S_OWNER_AGE,
+    S_MAIN,
+    S_W4,
+) = range(33)
 N_S = 33
 
 # ---- draw kinds for simulated decrements (draw id = step * 16 + kind)
-D_OWNER, D_SPOUSE, D_ANNUITANT, D_LAPSE, D_CANCEL, D_ANNUITIZE, D_ELECT, D_DELAY, D_WITHDRAW, \
-    D_TRADE, D_CANCEL_CONT = range(11)
+(
+    D_OWNER,
+    D_SPOUSE,
+    D_ANNUITANT,
+    D_LAPSE,
+    D_CANCEL,
+    D_ANNUITIZE,
+    D_ELECT,
+    D_DELAY,
+    D_WITHDRAW,
+    D_TRADE,
+    D_CANCEL_CONT,
+) = range(11)
 
 # claim kinds
 K_TERMINATE, K_CONT_OWNER, K_CONT_COANNUITANT = 0, 1, 2
@@ -154,8 +272,9 @@ def _layered_charge(amount, first_left, first_year, second_left, second_year, wi
     from_second = rest if rest < second_left else second_left
     if from_second < 0.0:
         from_second = 0.0
-    charge = (from_first * _charge_rate(withdrawal_charges, first_year)
-              + from_second * _charge_rate(withdrawal_charges, second_year))
+    charge = from_first * _charge_rate(withdrawal_charges, first_year) + from_second * _charge_rate(
+        withdrawal_charges, second_year
+    )
     return charge, from_first, from_second
 
 
@@ -181,8 +300,9 @@ def _event(weight, prob, simulated, seed, cid, s, t, kind):
 
 
 @jit
-def _file_claim(pend, kind, amount, t, delay_steps, delay_prob, simulated, seed, cid, s, grid,
-                t_mat):
+def _file_claim(
+    pend, kind, amount, t, delay_steps, delay_prob, simulated, seed, cid, s, grid, t_mat
+):
     """A death at step t files a claim that arrives ``delay`` steps later; continuation
     claims are settled on the next step of a grid of ``grid`` steps (1 = when they arrive),
     but never later, for the grid's sake, than the Rider Maturity Date's step."""
@@ -215,10 +335,42 @@ def _file_claim(pend, kind, amount, t, delay_steps, delay_prob, simulated, seed,
 
 
 @jit
-def _push_segment(stack, n_stack, start, phase, var, mm, fix, bb, dbb, prem, first_left,
-                  second_left, withdrawn, cy, abf, fee, t_mat, next_anniv, window, cont_used,
-                  trade_used, sp_active, free_until, fixed_rate, renewal, owner_life, spouse_life,
-                  ann_life, owner_age, w0, w1, w2, w3, w4):
+def _push_segment(
+    stack,
+    n_stack,
+    start,
+    phase,
+    var,
+    mm,
+    fix,
+    bb,
+    dbb,
+    prem,
+    first_left,
+    second_left,
+    withdrawn,
+    cy,
+    abf,
+    fee,
+    t_mat,
+    next_anniv,
+    window,
+    cont_used,
+    trade_used,
+    sp_active,
+    free_until,
+    fixed_rate,
+    renewal,
+    owner_life,
+    spouse_life,
+    ann_life,
+    owner_age,
+    w0,
+    w1,
+    w2,
+    w3,
+    w4,
+):
     """Write a new segment's starting state on top of ``stack``; returns the new size."""
     b = stack[n_stack]
     b[S_START] = start
@@ -258,9 +410,31 @@ def _push_segment(stack, n_stack, start, phase, var, mm, fix, bb, dbb, prem, fir
 
 
 @jit
-def _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f, contract_i, q_lives,
-             portfolio_growth, money_market_growth, short_rate, discount, params,
-             withdrawal_charges, lapse_base, delay_steps, delay_prob, delay_within, trace):
+def _segment(
+    c,
+    s,
+    st,
+    stack,
+    n_stack,
+    acc,
+    pend,
+    work,
+    ring_new,
+    contract_f,
+    contract_i,
+    q_lives,
+    portfolio_growth,
+    money_market_growth,
+    short_rate,
+    discount,
+    params,
+    withdrawal_charges,
+    lapse_base,
+    delay_steps,
+    delay_prob,
+    delay_within,
+    trace,
+):
     """Project one segment from its starting state ``st`` (ndarray (N_S,)) to its Rider
     Maturity Date, adding present values to ``acc`` and new segments to ``stack``.
     ``pend`` (claims waiting, by kind, delay entry and arrival slot), ``work`` (class
@@ -400,10 +574,23 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f, co
             pool_before = w[4]
             if pool_before > 0.0:
                 # the continuing spouse's death ends the contract
-                d_p = _event(pool_before, q_lives[c, LIFE_SPOUSE, year], simulated, seed, cid, s,
-                             t, D_OWNER)
-                _file_claim(pend, K_TERMINATE, d_p, t, delay_steps, delay_prob, simulated, seed,
-                            cid, s, grid, t_mat)
+                d_p = _event(
+                    pool_before, q_lives[c, LIFE_SPOUSE, year], simulated, seed, cid, s, t, D_OWNER
+                )
+                _file_claim(
+                    pend,
+                    K_TERMINATE,
+                    d_p,
+                    t,
+                    delay_steps,
+                    delay_prob,
+                    simulated,
+                    seed,
+                    cid,
+                    s,
+                    grid,
+                    t_mat,
+                )
                 pending += d_p
                 w[4] = pool_before - d_p
             for cls in range(4):
@@ -414,13 +601,49 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f, co
                 if d_o > 0.0:
                     if owner_natural and cls >= 2 and cont_eligible and not cont_used:
                         cont = _event(d_o, params[P_E_CONT], simulated, seed, cid, s, t, D_ELECT)
-                        _file_claim(pend, K_CONT_OWNER, cont, t, delay_steps, delay_prob,
-                                    simulated, seed, cid, s, grid, t_mat)
-                        _file_claim(pend, K_TERMINATE, d_o - cont, t, delay_steps, delay_prob,
-                                    simulated, seed, cid, s, grid, t_mat)
+                        _file_claim(
+                            pend,
+                            K_CONT_OWNER,
+                            cont,
+                            t,
+                            delay_steps,
+                            delay_prob,
+                            simulated,
+                            seed,
+                            cid,
+                            s,
+                            grid,
+                            t_mat,
+                        )
+                        _file_claim(
+                            pend,
+                            K_TERMINATE,
+                            d_o - cont,
+                            t,
+                            delay_steps,
+                            delay_prob,
+                            simulated,
+                            seed,
+                            cid,
+                            s,
+                            grid,
+                            t_mat,
+                        )
                     else:
-                        _file_claim(pend, K_TERMINATE, d_o, t, delay_steps, delay_prob,
-                                    simulated, seed, cid, s, grid, t_mat)
+                        _file_claim(
+                            pend,
+                            K_TERMINATE,
+                            d_o,
+                            t,
+                            delay_steps,
+                            delay_prob,
+                            simulated,
+                            seed,
+                            cid,
+                            s,
+                            grid,
+                            t_mat,
+                        )
                     pending += d_o
                     wc -= d_o
                 if cls >= 2 and wc > 0.0:
@@ -429,8 +652,20 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f, co
                         wc -= d_s
                         if sp_active and not cont_used:
                             # co-annuitant's death: Option D continuation [004 II]
-                            _file_claim(pend, K_CONT_COANNUITANT, d_s, t, delay_steps,
-                                        delay_prob, simulated, seed, cid, s, grid, t_mat)
+                            _file_claim(
+                                pend,
+                                K_CONT_COANNUITANT,
+                                d_s,
+                                t,
+                                delay_steps,
+                                delay_prob,
+                                simulated,
+                                seed,
+                                cid,
+                                s,
+                                grid,
+                                t_mat,
+                            )
                             pending += d_s
                         else:
                             moved[cls - 2] += d_s  # the spouse is gone; nothing else changes
@@ -439,14 +674,27 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f, co
                     if d_a > 0.0:
                         wc -= d_a
                         if owner_natural:
-                            keep_on = _event(d_a, params[P_E_ANN_CONT], simulated, seed, cid, s,
-                                             t, D_ELECT)
+                            keep_on = _event(
+                                d_a, params[P_E_ANN_CONT], simulated, seed, cid, s, t, D_ELECT
+                            )
                             moved[cls - 1] += keep_on  # continue as if no death [002 (d) 1.a]
                             rest = d_a - keep_on
                         else:
                             rest = d_a
-                        _file_claim(pend, K_TERMINATE, rest, t, delay_steps, delay_prob,
-                                    simulated, seed, cid, s, grid, t_mat)
+                        _file_claim(
+                            pend,
+                            K_TERMINATE,
+                            rest,
+                            t,
+                            delay_steps,
+                            delay_prob,
+                            simulated,
+                            seed,
+                            cid,
+                            s,
+                            grid,
+                            t_mat,
+                        )
                         pending += rest
                 w[cls] = wc
             for cls in range(4):
@@ -479,7 +727,9 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f, co
                 q_cancel = 0.0
                 if cancel_on and window >= 0 and t + 1 > window:
                     ratio = cv / bb if bb > 0.0 else 1e300
-                    q_cancel = q_cancel_above if ratio >= params[P_CANCEL_THRESHOLD] else q_cancel_below
+                    q_cancel = (
+                        q_cancel_above if ratio >= params[P_CANCEL_THRESHOLD] else q_cancel_below
+                    )
                 q_annuit = 0.0
                 q_annuit_pool = 0.0
                 if params[P_ANNUIT_RATE] > 0.0:
@@ -506,8 +756,16 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f, co
                     y = _event(wc, q_cancel, simulated, seed, cid, s, t, D_CANCEL)
                     wc -= y
                     cancels += y
-                    z = _event(wc, q_annuit_pool if cls == 4 else q_annuit, simulated, seed, cid, s,
-                               t, D_ANNUITIZE)
+                    z = _event(
+                        wc,
+                        q_annuit_pool if cls == 4 else q_annuit,
+                        simulated,
+                        seed,
+                        cid,
+                        s,
+                        t,
+                        D_ANNUITIZE,
+                    )
                     wc -= z
                     annuitizations += z
                     w[cls] = wc
@@ -518,8 +776,11 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f, co
                 tf = fee * base
                 if tf > cv:
                     tf = cv
-                fee_weight = (lapses * params[P_TF_SURRENDER] + cancels * params[P_TF_CANCEL]
-                              + annuitizations * params[P_TF_ANNUITIZATION])
+                fee_weight = (
+                    lapses * params[P_TF_SURRENDER]
+                    + cancels * params[P_TF_CANCEL]
+                    + annuitizations * params[P_TF_ANNUITIZATION]
+                )
                 if fee_weight > 0.0:
                     acc[M_FEES] += fee_weight * disc * tf
                     acc[M_BASE] += fee_weight * disc * base
@@ -541,7 +802,9 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f, co
                         if rest > 0.0 and second_left > 0.0:
                             second_year = (t + 1 - pay_step) // m + 1
                             if 1 <= second_year <= n_wc:
-                                sc += (rest if rest < second_left else second_left) * withdrawal_charges[second_year - 1]
+                                sc += (
+                                    rest if rest < second_left else second_left
+                                ) * withdrawal_charges[second_year - 1]
                     else:
                         charged = 0.0
                     acc[M_WC] += charged * disc * sc
@@ -549,11 +812,19 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f, co
                     # earns interest when deferred beyond the threshold [000]
                     if lag_surrender > 0.0:
                         var_factor = math.exp(-r_t * lag_surrender)
-                        fix_factor = 1.0 if lag_surrender > params[P_FIXED_INTEREST_AFTER] else var_factor
+                        fix_factor = (
+                            1.0 if lag_surrender > params[P_FIXED_INTEREST_AFTER] else var_factor
+                        )
                         fix_part = fix * (1.0 - sc / cv) if cv > 0.0 else 0.0
-                        acc[M_SURR] += charged * disc * (((cv - sc) - fix_part) * var_factor + fix_part * fix_factor)
+                        acc[M_SURR] += (
+                            charged
+                            * disc
+                            * (((cv - sc) - fix_part) * var_factor + fix_part * fix_factor)
+                        )
                         # surrenders free of charge pay the whole CV
-                        acc[M_SURR] += (lapses - charged) * disc * ((cv - fix) * var_factor + fix * fix_factor)
+                        acc[M_SURR] += (
+                            (lapses - charged) * disc * ((cv - fix) * var_factor + fix * fix_factor)
+                        )
                     else:
                         acc[M_SURR] += disc * (charged * (cv - sc) + (lapses - charged) * cv)
             # 7. claims arriving now
@@ -582,8 +853,9 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f, co
                         continue
                     # Option D: the contract continues for the spouse; the rider continues
                     # unless the new owner cancels it [003 VI.1]
-                    cancel_now = _event(amt, params[P_X_CANCEL_CONT], simulated, seed, cid, s, t,
-                                        D_CANCEL_CONT)
+                    cancel_now = _event(
+                        amt, params[P_X_CANCEL_CONT], simulated, seed, cid, s, t, D_CANCEL_CONT
+                    )
                     if cancel_now > 0.0 and params[P_TF_CANCEL] > 0.5:
                         base = cv if fee_on_cv else bb
                         tf = fee * base
@@ -619,10 +891,41 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f, co
                     # the continued contract keeps its death benefit guarantee; one free
                     # withdrawal within the year; no further continuation
                     n_stack = _push_segment(
-                        stack, n_stack, t, 1.0, var_b, mm_b, fix, bb, dbb, prem, first_left,
-                        second_left, withdrawn_this_year, cy, abf, fee, t_mat, next_anniv, window,
-                        True, trade_used, False, t + 1 + m, fixed_rate, renewal, new_owner, -1,
-                        -1, new_owner_age, carry, 0.0, 0.0, 0.0, 0.0)
+                        stack,
+                        n_stack,
+                        t,
+                        1.0,
+                        var_b,
+                        mm_b,
+                        fix,
+                        bb,
+                        dbb,
+                        prem,
+                        first_left,
+                        second_left,
+                        withdrawn_this_year,
+                        cy,
+                        abf,
+                        fee,
+                        t_mat,
+                        next_anniv,
+                        window,
+                        True,
+                        trade_used,
+                        False,
+                        t + 1 + m,
+                        fixed_rate,
+                        renewal,
+                        new_owner,
+                        -1,
+                        -1,
+                        new_owner_age,
+                        carry,
+                        0.0,
+                        0.0,
+                        0.0,
+                        0.0,
+                    )
         # 8. contract anniversary, for the contracts in force and the claims pending
         w_live = w[0] + w[1] + w[2] + w[3] + w[4]
         w_rider = w_live + pending
@@ -676,7 +979,12 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f, co
                 if db_code == 2 and cv > dbb:
                     dbb = cv
                 wd_share = 0.0
-                if params[P_WD_RATE] > 0.0 and params[P_WD_UTIL] > 0.0 and cv > 0.0 and w_live > 0.0:
+                if (
+                    params[P_WD_RATE] > 0.0
+                    and params[P_WD_UTIL] > 0.0
+                    and cv > 0.0
+                    and w_live > 0.0
+                ):
                     if simulated:
                         if uniform_hash(seed, cid, s, t * 16 + D_WITHDRAW) < params[P_WD_UTIL]:
                             wd_share = params[P_WD_RATE]
@@ -690,7 +998,8 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f, co
                     if excess > 0.0:
                         second_year = (t + 1 - pay_step) // m + 1
                         charge, from_first, from_second = _layered_charge(
-                            excess, first_left, cy, second_left, second_year, withdrawal_charges)
+                            excess, first_left, cy, second_left, second_year, withdrawal_charges
+                        )
                         # the free withdrawal within a year of a continuation still uses up
                         # purchase payments; only its charge is waived
                         if t + 1 > free_until:
@@ -701,10 +1010,16 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f, co
                         first_left -= taken * from_first
                         second_left -= taken * from_second
                     lag = params[P_LAG_WITHDRAWAL]
-                    fix_factor = 1.0 if lag > params[P_FIXED_INTEREST_AFTER] else math.exp(-r_t * lag)
+                    fix_factor = (
+                        1.0 if lag > params[P_FIXED_INTEREST_AFTER] else math.exp(-r_t * lag)
+                    )
                     fix_share = fix / cv
-                    acc[M_WD] += w_live * disc * withdrawal * (
-                        (1.0 - fix_share) * math.exp(-r_t * lag) + fix_share * fix_factor)
+                    acc[M_WD] += (
+                        w_live
+                        * disc
+                        * withdrawal
+                        * ((1.0 - fix_share) * math.exp(-r_t * lag) + fix_share * fix_factor)
+                    )
                     keep = 1.0 - wd_share
                     bb *= keep
                     if bb < 0.0:
@@ -728,11 +1043,21 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f, co
             if db_code > 0:
                 dbb += payment
         # 10. trade-in to a New Rider [003 V], decided on anniversaries from the 10th
-        if (trade_now and not trade_used and window >= 0 and t + 1 >= window and w_live > 0.0
-                and (params[P_TRADE_RATE] > 0.0 or params[P_TRADE_RATE_ABOVE] > 0.0)):
+        if (
+            trade_now
+            and not trade_used
+            and window >= 0
+            and t + 1 >= window
+            and w_live > 0.0
+            and (params[P_TRADE_RATE] > 0.0 or params[P_TRADE_RATE_ABOVE] > 0.0)
+        ):
             cv = var + mm + fix
             ratio = cv / bb if bb > 0.0 else 1e300
-            rate = params[P_TRADE_RATE_ABOVE] if ratio >= params[P_TRADE_THRESHOLD] else params[P_TRADE_RATE]
+            rate = (
+                params[P_TRADE_RATE_ABOVE]
+                if ratio >= params[P_TRADE_THRESHOLD]
+                else params[P_TRADE_RATE]
+            )
             traded[:] = 0.0
             total = 0.0
             pool_was = w[4]
@@ -752,11 +1077,41 @@ def _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f, co
                 if params[P_TRADE_PERIOD] > 10:
                     new_window = t + 1 + 10 * m
                 n_stack = _push_segment(
-                    stack, n_stack, t + 1, 0.0, var, mm, fix, cv, dbb, prem, first_left,
-                    second_left, withdrawn_this_year, cy, params[P_TRADE_ABF], params[P_TRADE_FEE],
-                    new_maturity, t + 1 + m, new_window, cont_used, True, sp_active, -1,
-                    fixed_rate, renewal, owner_life, spouse_life, ann_life, owner_age0, traded[0],
-                    traded[1], traded[2], traded[3], traded[4])
+                    stack,
+                    n_stack,
+                    t + 1,
+                    0.0,
+                    var,
+                    mm,
+                    fix,
+                    cv,
+                    dbb,
+                    prem,
+                    first_left,
+                    second_left,
+                    withdrawn_this_year,
+                    cy,
+                    params[P_TRADE_ABF],
+                    params[P_TRADE_FEE],
+                    new_maturity,
+                    t + 1 + m,
+                    new_window,
+                    cont_used,
+                    True,
+                    sp_active,
+                    -1,
+                    fixed_rate,
+                    renewal,
+                    owner_life,
+                    spouse_life,
+                    ann_life,
+                    owner_age0,
+                    traded[0],
+                    traded[1],
+                    traded[2],
+                    traded[3],
+                    traded[4],
+                )
         if do_trace:
             trace[c, s, t, 0] = w[0] + w[1] + w[2] + w[3]  # alive on the segment's own terms
             trace[c, s, t, 1] = var
@@ -811,9 +1166,23 @@ def _main_state(c, st, contract_f, contract_i):
 
 
 @jit(parallel=True)
-def project_block(contract_f, contract_i, q_lives, portfolio_growth, money_market_growth,
-                  short_rate, discount, params, withdrawal_charges, lapse_base, delay_steps,
-                  delay_prob, delay_within, out, trace):
+def project_block(
+    contract_f,
+    contract_i,
+    q_lives,
+    portfolio_growth,
+    money_market_growth,
+    short_rate,
+    discount,
+    params,
+    withdrawal_charges,
+    lapse_base,
+    delay_steps,
+    delay_prob,
+    delay_within,
+    out,
+    trace,
+):
     """Project a chunk of contracts along every scenario.
 
     Parameters
@@ -869,11 +1238,31 @@ def project_block(contract_f, contract_i, q_lives, portfolio_growth, money_marke
             while n_stack > 0:
                 n_stack -= 1
                 st[:] = stack[n_stack]
-                n_stack = _segment(c, s, st, stack, n_stack, acc, pend, work, ring_new, contract_f,
-                                   contract_i,
-                                   q_lives, portfolio_growth, money_market_growth, short_rate,
-                                   discount, params, withdrawal_charges, lapse_base,
-                                   delay_steps, delay_prob, delay_within, trace)
+                n_stack = _segment(
+                    c,
+                    s,
+                    st,
+                    stack,
+                    n_stack,
+                    acc,
+                    pend,
+                    work,
+                    ring_new,
+                    contract_f,
+                    contract_i,
+                    q_lives,
+                    portfolio_growth,
+                    money_market_growth,
+                    short_rate,
+                    discount,
+                    params,
+                    withdrawal_charges,
+                    lapse_base,
+                    delay_steps,
+                    delay_prob,
+                    delay_within,
+                    trace,
+                )
             for k in range(N_MEASURES):
                 out[k, c, s] = acc[k]
 

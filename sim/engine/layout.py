@@ -19,8 +19,15 @@ from ..product.rider import AccumulationBenefitRider
 from ..product.spousal import SpousalProtectionRider
 from . import kernels as K
 
-__all__ = ["Assumptions", "ContractArrays", "Model", "build_model", "horizon_steps",
-           "contract_arrays", "portfolio_growth"]
+__all__ = [
+    "Assumptions",
+    "ContractArrays",
+    "Model",
+    "build_model",
+    "horizon_steps",
+    "contract_arrays",
+    "portfolio_growth",
+]
 
 
 @dataclass(frozen=True)
@@ -70,11 +77,16 @@ class Assumptions:
     def trade_in_terms(self) -> tuple[float, float, int]:
         """(AB factor, fee rate, period) of the New Rider of a trade-in."""
         t = self.death_behaviour.trade_in
-        factor = t.ab_factor if t.ab_factor is not None else self.rider.ab_factors.lookup(
-            t.guarantee_option, t.rider_period)
+        factor = (
+            t.ab_factor
+            if t.ab_factor is not None
+            else self.rider.ab_factors.lookup(t.guarantee_option, t.rider_period)
+        )
         if factor is None:
-            raise ValueError(f"behaviour.trade_in: the AB factor table has no option "
-                             f"{t.guarantee_option}, period {t.rider_period}; give trade_in.ab_factor")
+            raise ValueError(
+                f"behaviour.trade_in: the AB factor table has no option "
+                f"{t.guarantee_option}, period {t.rider_period}; give trade_in.ab_factor"
+            )
         fee = t.fee_rate if t.fee_rate is not None else self.rider.fee_rate
         return float(factor), float(fee), int(t.rider_period)
 
@@ -157,8 +169,9 @@ class ContractArrays:
         return f, i
 
 
-def contract_arrays(inforce: pd.DataFrame, assumptions: Assumptions,
-                    allocation_names: list[str]) -> ContractArrays:
+def contract_arrays(
+    inforce: pd.DataFrame, assumptions: Assumptions, allocation_names: list[str]
+) -> ContractArrays:
     """Lower a validated inforce frame (see :func:`sim.inforce.validate_inforce`)."""
     m = assumptions.steps_per_year
     steps_to_anniv = (inforce["months_to_anniversary"].to_numpy(np.int64) * m) // 12
@@ -168,21 +181,33 @@ def contract_arrays(inforce: pd.DataFrame, assumptions: Assumptions,
     remaining = period - elapsed
     maturity = steps_to_anniv + (remaining - 1) * m
     # the 10th rider anniversary opens cancellation and trade-in [003 IV, V]
-    window = np.where(period > 10, np.where(elapsed >= 10, 0, steps_to_anniv + (10 - elapsed - 1) * m), -1)
+    window = np.where(
+        period > 10, np.where(elapsed >= 10, 0, steps_to_anniv + (10 - elapsed - 1) * m), -1
+    )
     pay = inforce["payment_amount"].to_numpy(float)
     lag_steps = int(round(assumptions.timing.payment_days / 365.25 * m))
-    pay_step = np.where(pay > 0, (inforce["payment_month"].to_numpy(np.int64) * m) // 12 + lag_steps, 0)
+    pay_step = np.where(
+        pay > 0, (inforce["payment_month"].to_numpy(np.int64) * m) // 12 + lag_steps, 0
+    )
     in_bb = (pay > 0) & (elapsed == 0) & (pay_step <= steps_to_anniv)
     index = {name: i for i, name in enumerate(allocation_names)}
     cv = inforce["contract_value"].to_numpy(float)
     fixed = inforce["fixed_value"].to_numpy(float)
     owner_natural = inforce["owner_type"].to_numpy(object) == "natural"
     spouse_sex = inforce["spouse_sex"].to_numpy(np.int64)
-    eligible = np.array([
-        natural and sex >= 0 and engine_beneficiary_class(b, True, cb) == "spouse"
-        for natural, sex, b, cb in zip(owner_natural, spouse_sex, inforce["beneficiary"],
-                                       inforce["contingent_beneficiary"])
-    ], dtype=bool)
+    eligible = np.array(
+        [
+            natural and sex >= 0 and engine_beneficiary_class(b, True, cb) == "spouse"
+            for natural, sex, b, cb in zip(
+                owner_natural,
+                spouse_sex,
+                inforce["beneficiary"],
+                inforce["contingent_beneficiary"],
+                strict=False,
+            )
+        ],
+        dtype=bool,
+    )
     fgy = inforce["fixed_guarantee_years"].to_numpy(np.int64)
     return ContractArrays(
         contract_id=inforce["contract_id"].to_numpy(np.int64),
@@ -194,7 +219,9 @@ def contract_arrays(inforce: pd.DataFrame, assumptions: Assumptions,
         premiums=inforce["premiums"].to_numpy(float),
         ab_factor=inforce["ab_factor"].to_numpy(float),
         fee_rate=inforce["rider_fee_rate"].to_numpy(float),
-        spousal_charge=np.where(inforce["spousal_protection"].to_numpy(bool), assumptions.spousal.charge, 0.0),
+        spousal_charge=np.where(
+            inforce["spousal_protection"].to_numpy(bool), assumptions.spousal.charge, 0.0
+        ),
         contract_year=inforce["contract_year"].to_numpy(np.int64),
         steps_to_anniversary=steps_to_anniv.astype(np.int64),
         maturity_step=maturity.astype(np.int64),
@@ -212,7 +239,9 @@ def contract_arrays(inforce: pd.DataFrame, assumptions: Assumptions,
         spousal_protection=inforce["spousal_protection"].to_numpy(bool),
         window_step=window.astype(np.int64),
         fixed_rate=inforce["fixed_rate"].to_numpy(float),
-        fixed_renewal_step=((inforce["fixed_months_remaining"].to_numpy(np.int64) * m) // 12).astype(np.int64),
+        fixed_renewal_step=(
+            (inforce["fixed_months_remaining"].to_numpy(np.int64) * m) // 12
+        ).astype(np.int64),
         fixed_period_steps=(fgy * m).astype(np.int64),
     )
 
@@ -230,8 +259,9 @@ def horizon_steps(contracts: ContractArrays, assumptions: Assumptions | None = N
     return last
 
 
-def portfolio_growth(scenarios: Scenarios, config: Config,
-                     allocation_names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def portfolio_growth(
+    scenarios: Scenarios, config: Config, allocation_names: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
     """Growth of each allocation (rebalanced every step) and of the Money Market bucket.
 
     A fund grows by ``(sum_i w_fi * R_i) * exp(-fee_f * dt)`` with ``R_i`` the index growth
@@ -305,14 +335,22 @@ class Model:
         out = np.zeros((len(contracts), 3, n_years))
         if a.mortality is None or not len(contracts):
             return out
-        lives = ((contracts.owner_sex, contracts.owner_age),
-                 (contracts.spouse_sex, contracts.spouse_age),
-                 (contracts.annuitant_sex, contracts.annuitant_age))
+        lives = (
+            (contracts.owner_sex, contracts.owner_age),
+            (contracts.spouse_sex, contracts.spouse_age),
+            (contracts.annuitant_sex, contracts.annuitant_age),
+        )
         for k, (sex, age) in enumerate(lives):
             present = sex >= 0
             if present.any():
-                q = annual_q_matrix(a.mortality, sex[present], age[present], a.valuation_year,
-                                    n_years, a.mortality_multiplier)
+                q = annual_q_matrix(
+                    a.mortality,
+                    sex[present],
+                    age[present],
+                    a.valuation_year,
+                    n_years,
+                    a.mortality_multiplier,
+                )
                 out[present, k] = 1.0 - (1.0 - q) ** (1.0 / m)
         return out
 
@@ -381,8 +419,12 @@ def claim_delay_arrays(assumptions: Assumptions) -> tuple[np.ndarray, np.ndarray
     return steps, prob, within
 
 
-def build_model(config: Config, inforce: pd.DataFrame, scenarios: Scenarios,
-                assumptions: Assumptions | None = None) -> Model:
+def build_model(
+    config: Config,
+    inforce: pd.DataFrame,
+    scenarios: Scenarios,
+    assumptions: Assumptions | None = None,
+) -> Model:
     """Lower everything; ``scenarios`` must cover the block's horizon."""
     assumptions = assumptions or Assumptions.from_config(config)
     names = sorted(set(inforce["allocation"]))

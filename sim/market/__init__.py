@@ -91,10 +91,24 @@ def generate_scenarios(config, n_steps: int, n_scenarios: int | None = None) -> 
     if market.model in ("rsln", "slv"):
         try:
             if market.model == "rsln":
-                return generate_rsln2((market.rsln or _default("rsln")).params(), n, n_steps,
-                                      run.steps_per_year, run.seed, names, rate=market.rate)
-            return generate_slv((market.slv or _default("slv")).params(), n, n_steps,
-                                run.steps_per_year, run.seed, names, rate=market.rate)
+                return generate_rsln2(
+                    (market.rsln or _default("rsln")).params(),
+                    n,
+                    n_steps,
+                    run.steps_per_year,
+                    run.seed,
+                    names,
+                    rate=market.rate,
+                )
+            return generate_slv(
+                (market.slv or _default("slv")).params(),
+                n,
+                n_steps,
+                run.steps_per_year,
+                run.seed,
+                names,
+                rate=market.rate,
+            )
         except ValueError as err:
             raise ConfigError([f"market.model = '{market.model}': {err}"]) from None
     vols = np.array([i.volatility for i in market.indices], dtype=float)
@@ -106,16 +120,31 @@ def generate_scenarios(config, n_steps: int, n_scenarios: int | None = None) -> 
         if market.model == "hull_white":
             hw = market.hull_white or _default("hull_white")
             return generate_hull_white(
-                curve=market_curve(market), mean_reversion=hw.mean_reversion,
-                rate_volatility=hw.volatility, volatilities=vols, dividend_yields=divs,
-                correlation=market.rate_correlation(), n_scenarios=n, n_steps=n_steps,
-                steps_per_year=run.steps_per_year, seed=run.seed, index_names=names,
-                **_shock_kwargs(run))
+                curve=market_curve(market),
+                mean_reversion=hw.mean_reversion,
+                rate_volatility=hw.volatility,
+                volatilities=vols,
+                dividend_yields=divs,
+                correlation=market.rate_correlation(),
+                n_scenarios=n,
+                n_steps=n_steps,
+                steps_per_year=run.steps_per_year,
+                seed=run.seed,
+                index_names=names,
+                **_shock_kwargs(run),
+            )
         return generate_gbm(
-            curve=market_curve(market), volatilities=vols, dividend_yields=divs,
-            correlation=market.equity_correlation(), n_scenarios=n, n_steps=n_steps,
-            steps_per_year=run.steps_per_year, seed=run.seed, index_names=names,
-            **_shock_kwargs(run))
+            curve=market_curve(market),
+            volatilities=vols,
+            dividend_yields=divs,
+            correlation=market.equity_correlation(),
+            n_scenarios=n,
+            n_steps=n_steps,
+            steps_per_year=run.steps_per_year,
+            seed=run.seed,
+            index_names=names,
+            **_shock_kwargs(run),
+        )
 
 
 def _default(section: str):
@@ -150,34 +179,48 @@ def read_market_file(config, n_steps: int | None = None) -> Scenarios:
     missing = [n for n in wanted if n not in have]
     extra = [n for n in have if n not in wanted]
     if missing:
-        problems.append(f"{source}: no column for market index {', '.join(repr(n) for n in missing)} "
-                        f"(the file has {', '.join(repr(n) for n in have)})")
+        problems.append(
+            f"{source}: no column for market index {', '.join(repr(n) for n in missing)} "
+            f"(the file has {', '.join(repr(n) for n in have)})"
+        )
     if extra:
-        problems.append(f"{source}: index {', '.join(repr(n) for n in extra)} is not in market.indices "
-                        f"({', '.join(repr(n) for n in wanted)})")
+        problems.append(
+            f"{source}: index {', '.join(repr(n) for n in extra)} is not in market.indices "
+            f"({', '.join(repr(n) for n in wanted)})"
+        )
     if n_steps is not None and scen.n_steps < n_steps:
-        problems.append(f"{source}: the file has {scen.n_steps} steps "
-                        f"({scen.n_steps / run.steps_per_year:g} years); the block needs {n_steps} "
-                        f"({n_steps / run.steps_per_year:g} years)")
+        problems.append(
+            f"{source}: the file has {scen.n_steps} steps "
+            f"({scen.n_steps / run.steps_per_year:g} years); the block needs {n_steps} "
+            f"({n_steps / run.steps_per_year:g} years)"
+        )
     if run.antithetic and scen.sample_group != 2:
-        problems.append(f"{source}: run.antithetic = true but the file's sample_group is "
-                        f"{scen.sample_group}, not 2 (the file's sample_group sets the standard errors)")
+        problems.append(
+            f"{source}: run.antithetic = true but the file's sample_group is "
+            f"{scen.sample_group}, not 2 (the file's sample_group sets the standard errors)"
+        )
     if run.qmc and scen.sample_group * run.qmc_scrambles != scen.n_scenarios:
-        problems.append(f"{source}: run.qmc = true with {run.qmc_scrambles} scrambles but the file's "
-                        f"sample_group is {scen.sample_group} for {scen.n_scenarios} scenarios")
+        problems.append(
+            f"{source}: run.qmc = true with {run.qmc_scrambles} scrambles but the file's "
+            f"sample_group is {scen.sample_group} for {scen.n_scenarios} scenarios"
+        )
     if problems:
         raise ConfigError(problems)
     order = [have.index(n) for n in wanted]
     if order != list(range(len(have))):
-        scen = replace(scen, index_growth=np.ascontiguousarray(scen.index_growth[:, :, order]),
-                       index_names=tuple(wanted))
+        scen = replace(
+            scen,
+            index_growth=np.ascontiguousarray(scen.index_growth[:, :, order]),
+            index_names=tuple(wanted),
+        )
     if n_steps is not None and scen.n_steps > n_steps:
         scen = slice_scenarios(scen, steps=n_steps)
     return scen
 
 
-def slice_scenarios(scen: Scenarios, start: int = 0, stop: int | None = None,
-                    steps: int | None = None) -> Scenarios:
+def slice_scenarios(
+    scen: Scenarios, start: int = 0, stop: int | None = None, steps: int | None = None
+) -> Scenarios:
     """Scenarios ``start:stop`` and the first ``steps`` steps (copies, C-contiguous).
 
     ``sample_group`` is kept; ``start`` and ``stop`` should be multiples of it.
@@ -189,9 +232,13 @@ def slice_scenarios(scen: Scenarios, start: int = 0, stop: int | None = None,
     def cut(a, width):
         return None if a is None else np.ascontiguousarray(a[rows, :width])
 
-    return replace(scen, index_growth=cut(scen.index_growth, t),
-                   money_market_growth=cut(scen.money_market_growth, t),
-                   discount=cut(scen.discount, t + 1), short_rate=cut(scen.short_rate, t))
+    return replace(
+        scen,
+        index_growth=cut(scen.index_growth, t),
+        money_market_growth=cut(scen.money_market_growth, t),
+        discount=cut(scen.discount, t + 1),
+        short_rate=cut(scen.short_rate, t),
+    )
 
 
 def file_path(config) -> Path:

@@ -48,21 +48,25 @@ def _table(rows: dict[int, tuple]) -> Mapping[tuple[int, float], float | None]:
 
 #: Table 1 criteria, keyed ``(horizon_years, percentile)``; ``None`` where the report omits
 #: the cell (20 y 2.5 % and 97.5 %).
-ACADEMY_CALIBRATION = _table({
-    1: (0.78, 0.84, 0.90, 1.28, 1.35, 1.42),
-    5: (0.72, 0.81, 0.94, 2.17, 2.45, 2.72),
-    10: (0.79, 0.94, 1.16, 3.63, 4.36, 5.12),
-    20: (None, 1.51, 2.10, 9.02, 11.70, None),
-})
+ACADEMY_CALIBRATION = _table(
+    {
+        1: (0.78, 0.84, 0.90, 1.28, 1.35, 1.42),
+        5: (0.72, 0.81, 0.94, 2.17, 2.45, 2.72),
+        10: (0.79, 0.94, 1.16, 3.63, 4.36, 5.12),
+        20: (None, 1.51, 2.10, 9.02, 11.70, None),
+    }
+)
 
 #: Table 3: the report's SLV (Table 2 parameters) wealth-ratio percentiles, same cells
 #: (the 20 y 2.5 % / 97.5 % values are given there but are not criteria).
-REPORT_SLV_PERCENTILES = _table({
-    1: (0.776, 0.828, 0.888, 1.294, 1.362, 1.424),
-    5: (0.719, 0.810, 0.931, 2.193, 2.462, 2.720),
-    10: (0.785, 0.929, 1.116, 3.823, 4.525, 5.218),
-    20: (1.122, 1.403, 1.790, 10.063, 12.869, 16.041),
-})
+REPORT_SLV_PERCENTILES = _table(
+    {
+        1: (0.776, 0.828, 0.888, 1.294, 1.362, 1.424),
+        5: (0.719, 0.810, 0.931, 2.193, 2.462, 2.720),
+        10: (0.785, 0.929, 1.116, 3.823, 4.525, 5.218),
+        20: (1.122, 1.403, 1.790, 10.063, 12.869, 16.041),
+    }
+)
 
 #: Table 4: the report's SLV mean wealth ratio by horizon (years).
 REPORT_SLV_MEAN_WEALTH = MappingProxyType({1: 1.0874, 5: 1.5207, 10: 2.3124, 20: 5.3553})
@@ -97,14 +101,16 @@ def wealth_ratios(scenarios: Scenarios, horizon_years: float, index: int = 0) ->
     """
     k = horizon_years * scenarios.steps_per_year
     if abs(k - round(k)) > 1e-9 or round(k) > scenarios.n_steps or k <= 0:
-        raise ValueError(f"horizon {horizon_years} y is not a whole number of the "
-                         f"{scenarios.n_steps} steps of {1 / scenarios.steps_per_year:g} y")
+        raise ValueError(
+            f"horizon {horizon_years} y is not a whole number of the "
+            f"{scenarios.n_steps} steps of {1 / scenarios.steps_per_year:g} y"
+        )
     return np.prod(scenarios.index_growth[:, : round(k), index], axis=1)
 
 
-def wealth_ratio_percentiles(scenarios: Scenarios, index: int = 0,
-                             horizons=HORIZONS, percentiles=PERCENTILES
-                             ) -> dict[tuple[int, float], float]:
+def wealth_ratio_percentiles(
+    scenarios: Scenarios, index: int = 0, horizons=HORIZONS, percentiles=PERCENTILES
+) -> dict[tuple[int, float], float]:
     """Percentiles of the gross wealth ratio at the calibration horizons.
 
     Uses ``numpy.percentile`` with its default (linear interpolation) method. Horizons
@@ -132,14 +138,15 @@ def wealth_ratio_percentiles(scenarios: Scenarios, index: int = 0,
         if h * scenarios.steps_per_year > scenarios.n_steps:
             continue
         values = np.percentile(wealth_ratios(scenarios, h, index), pcts)
-        out.update({(h, p): float(v) for p, v in zip(pcts, values)})
+        out.update({(h, p): float(v) for p, v in zip(pcts, values, strict=False)})
     return out
 
 
-def calibration_table(percentiles: Mapping[tuple[int, float], float],
-                      tolerance: float | Mapping[tuple[int, float], float] = 0.0,
-                      criteria: Mapping[tuple[int, float], float | None] = ACADEMY_CALIBRATION,
-                      ) -> list[CalibrationRow]:
+def calibration_table(
+    percentiles: Mapping[tuple[int, float], float],
+    tolerance: float | Mapping[tuple[int, float], float] = 0.0,
+    criteria: Mapping[tuple[int, float], float | None] = ACADEMY_CALIBRATION,
+) -> list[CalibrationRow]:
     """Compare model percentiles with the criteria, cell by cell.
 
     A left-tail cell (2.5, 5, 10 %) is met when ``model <= criterion + tolerance``, a
@@ -183,8 +190,10 @@ def format_calibration_table(rows: list[CalibrationRow]) -> str:
     lines = [header, "-" * len(header)]
     for r in rows:
         side = "<=" if r.percentile in LEFT_TAIL else ">="
-        lines.append(f"{str(r.horizon) + ' y':>7}  {r.percentile:>4g}%  {side:<5}  {r.model:>8.4f}"
-                     f"  {r.criterion:>9.2f}  {'met' if r.met else 'NOT MET'}")
+        lines.append(
+            f"{str(r.horizon) + ' y':>7}  {r.percentile:>4g}%  {side:<5}  {r.model:>8.4f}"
+            f"  {r.criterion:>9.2f}  {'met' if r.met else 'NOT MET'}"
+        )
     n_met = sum(r.met for r in rows)
     lines.append(f"{n_met} of {len(rows)} cells met")
     return "\n".join(lines)

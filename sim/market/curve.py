@@ -117,13 +117,16 @@ def bootstrap_par_swaps(tenors, par_rates, fixed_frequency: int = 1) -> ZeroCurv
     """
     freq = fixed_frequency
     if isinstance(freq, bool) or not isinstance(freq, (int, np.integer)) or freq < 1:
-        raise ValueError(f"fixed_frequency must be a positive integer (payments per year), "
-                         f"got {freq!r}")
+        raise ValueError(
+            f"fixed_frequency must be a positive integer (payments per year), got {freq!r}"
+        )
     tenors = np.atleast_1d(np.asarray(tenors, dtype=float))
     par = np.atleast_1d(np.asarray(par_rates, dtype=float))
     if tenors.ndim != 1 or par.ndim != 1 or tenors.size != par.size or tenors.size == 0:
-        raise ValueError(f"tenors and par_rates must be non-empty 1-d and of equal length "
-                         f"(got {tenors.size} tenors and {par.size} par rates)")
+        raise ValueError(
+            f"tenors and par_rates must be non-empty 1-d and of equal length "
+            f"(got {tenors.size} tenors and {par.size} par rates)"
+        )
     if not (np.all(np.isfinite(tenors)) and np.all(np.isfinite(par))):
         raise ValueError("tenors and par_rates must be finite numbers")
     if tenors[0] <= 0.0 or np.any(np.diff(tenors) <= 0.0):
@@ -132,30 +135,36 @@ def bootstrap_par_swaps(tenors, par_rates, fixed_frequency: int = 1) -> ZeroCurv
     off = np.abs(tenors * fixed_frequency - periods) > 1e-9
     if np.any(off) or np.any(periods < 1):
         bad = tenors[off | (periods < 1)].tolist()
-        raise ValueError(f"tenors {bad} are not whole numbers of fixed periods "
-                         f"of 1/{fixed_frequency} year")
+        raise ValueError(
+            f"tenors {bad} are not whole numbers of fixed periods of 1/{fixed_frequency} year"
+        )
     delta = 1.0 / fixed_frequency
     dates = np.arange(1, periods[-1] + 1) * delta  # every fixed payment date up to the last tenor
     zeros = np.empty_like(par)
 
     def mismatch(z_k: float, k: int) -> float:
-        curve = ZeroCurve(tenors[:k + 1], np.append(zeros[:k], z_k))
-        p = curve.discount(dates[:periods[k]])
+        curve = ZeroCurve(tenors[: k + 1], np.append(zeros[:k], z_k))
+        p = curve.discount(dates[: periods[k]])
         return par[k] * delta * p.sum() - (1.0 - p[-1])
 
     lo, hi = -1.0, 2.0
     for k in range(tenors.size):
         f_lo, f_hi = mismatch(lo, k), mismatch(hi, k)
         if not (math.isfinite(f_lo) and math.isfinite(f_hi)) or f_lo * f_hi > 0.0:
-            raise ValueError(f"cannot bootstrap the {tenors[k]:g}-year par rate {par[k]:g}: "
-                             f"no zero rate in [-100 %, 200 %] reprices it")
-        zeros[k] = brentq(mismatch, lo, hi, args=(k,), xtol=1e-16, rtol=4 * np.finfo(float).eps,
-                          maxiter=200)
+            raise ValueError(
+                f"cannot bootstrap the {tenors[k]:g}-year par rate {par[k]:g}: "
+                f"no zero rate in [-100 %, 200 %] reprices it"
+            )
+        zeros[k] = brentq(
+            mismatch, lo, hi, args=(k,), xtol=1e-16, rtol=4 * np.finfo(float).eps, maxiter=200
+        )
     return ZeroCurve(tenors.copy(), zeros)
 
 
 def curve_from_config(market) -> ZeroCurve:
     """The curve of a ``[market]`` section: ``rate`` (flat) or ``curve`` (zero rates)."""
     if market.curve is not None:
-        return ZeroCurve(np.asarray(market.curve.tenors, float), np.asarray(market.curve.zero_rates, float))
+        return ZeroCurve(
+            np.asarray(market.curve.tenors, float), np.asarray(market.curve.zero_rates, float)
+        )
     return ZeroCurve.flat(market.rate)

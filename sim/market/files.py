@@ -89,13 +89,16 @@ class _Problems:
             self.lines.append(f"{self.source} row {r + 1}: {column}: {text}")
         if rows.size > MAX_ROWS_PER_RULE:
             self.lines.append(
-                f"{self.source}: {column}: {rows.size - MAX_ROWS_PER_RULE} more rows with the same problem")
+                f"{self.source}: {column}: {rows.size - MAX_ROWS_PER_RULE} more rows with the same problem"
+            )
 
     def raise_if_any(self) -> None:
         if self.lines:
             lines = self.lines
             if len(lines) > MAX_LINES:
-                lines = lines[:MAX_LINES] + [f"{self.source}: {len(lines) - MAX_LINES} more problems not shown"]
+                lines = lines[:MAX_LINES] + [
+                    f"{self.source}: {len(lines) - MAX_LINES} more problems not shown"
+                ]
             raise ConfigError(lines)
 
 
@@ -132,7 +135,9 @@ def scenarios_to_frame(scenarios: Scenarios) -> pd.DataFrame:
     if discount.shape != (n_scen, n_steps + 1):
         raise ValueError(f"discount must be {(n_scen, n_steps + 1)}, not {discount.shape}")
     if not np.all(discount[:, 0] == 1.0):
-        raise ValueError("discount[:, 0] must be 1 (the file stores discount factors to the end of each step)")
+        raise ValueError(
+            "discount[:, 0] must be 1 (the file stores discount factors to the end of each step)"
+        )
     mm = np.asarray(scenarios.money_market_growth, dtype=np.float64)
     if mm.shape != (n_scen, n_steps):
         raise ValueError(f"money_market_growth must be {(n_scen, n_steps)}, not {mm.shape}")
@@ -154,8 +159,11 @@ def scenarios_to_frame(scenarios: Scenarios) -> pd.DataFrame:
 
 
 def _metadata(scenarios: Scenarios) -> dict[str, str]:
-    return {"basis": str(scenarios.basis), "steps_per_year": str(int(scenarios.steps_per_year)),
-            "sample_group": str(int(scenarios.sample_group))}
+    return {
+        "basis": str(scenarios.basis),
+        "steps_per_year": str(int(scenarios.steps_per_year)),
+        "sample_group": str(int(scenarios.sample_group)),
+    }
 
 
 def write_scenarios(scenarios: Scenarios, path: str | Path) -> Path:
@@ -217,7 +225,9 @@ def _read_csv(path: Path, problems: _Problems) -> tuple[pd.DataFrame, dict[str, 
             if sep and key in METADATA_KEYS:
                 value = value.strip()
                 if key in meta and meta[key] != value:
-                    problems.file(f"line {skip}: metadata {key} given twice ({_show(meta[key])} and {_show(value)})")
+                    problems.file(
+                        f"line {skip}: metadata {key} given twice ({_show(meta[key])} and {_show(value)})"
+                    )
                 meta[key] = value
     # pandas >= 3 parses floats exactly by default (and deprecates float_precision)
     exact = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
@@ -238,7 +248,9 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, dict[str, str]]:
     return table.to_pandas(), meta
 
 
-def read_scenarios(path: str | Path, steps_per_year: int | None = None, basis: str | None = None) -> Scenarios:
+def read_scenarios(
+    path: str | Path, steps_per_year: int | None = None, basis: str | None = None
+) -> Scenarios:
     """Read and validate a scenario file (``.csv`` or ``.parquet``).
 
     Parameters
@@ -275,8 +287,9 @@ def read_scenarios(path: str | Path, steps_per_year: int | None = None, basis: s
     except Exception as err:  # noqa: BLE001 - any reader failure is a bad file
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
         raise ConfigError([f"{source}: cannot read scenario file: {first}"]) from None
-    return scenarios_from_frame(frame, meta, source=source, steps_per_year=steps_per_year, basis=basis,
-                                problems=problems)
+    return scenarios_from_frame(
+        frame, meta, source=source, steps_per_year=steps_per_year, basis=basis, problems=problems
+    )
 
 
 def _resolve_metadata(meta: dict[str, str], steps_per_year, basis, problems: _Problems):
@@ -287,7 +300,12 @@ def _resolve_metadata(meta: dict[str, str], steps_per_year, basis, problems: _Pr
             number = float(value)
         except (TypeError, ValueError):
             number = math.nan
-        if not math.isfinite(number) or number != round(number) or number < low or (high and number > high):
+        if (
+            not math.isfinite(number)
+            or number != round(number)
+            or number < low
+            or (high and number > high)
+        ):
             bounds = f"{low}..{high}" if high else f">= {low}"
             problems.file(f"{origin} {key}: {_show(value)} is not a whole number in {bounds}")
             return None
@@ -299,24 +317,32 @@ def _resolve_metadata(meta: dict[str, str], steps_per_year, basis, problems: _Pr
     if steps_per_year is not None:
         wanted = whole("steps_per_year", steps_per_year, 1, MAX_STEPS_PER_YEAR, "requested")
         if spy is not None and wanted is not None and spy != wanted:
-            problems.file(f"metadata steps_per_year = {spy} conflicts with the requested steps_per_year = {wanted}")
+            problems.file(
+                f"metadata steps_per_year = {spy} conflicts with the requested steps_per_year = {wanted}"
+            )
         elif "steps_per_year" not in meta:
             spy = wanted
     elif "steps_per_year" not in meta:
-        problems.file("metadata steps_per_year is missing (add it to the file or pass steps_per_year)")
+        problems.file(
+            "metadata steps_per_year is missing (add it to the file or pass steps_per_year)"
+        )
 
     file_basis = None
     if "basis" in meta:
         file_basis = meta["basis"].lower()
         if file_basis not in BASES:
-            problems.file(f"metadata basis: {_show(meta['basis'])} is not one of {', '.join(BASES)}")
+            problems.file(
+                f"metadata basis: {_show(meta['basis'])} is not one of {', '.join(BASES)}"
+            )
             file_basis = None
     if basis is not None:
         wanted_basis = str(basis).lower()
         if wanted_basis not in BASES:
             problems.file(f"requested basis: {_show(basis)} is not one of {', '.join(BASES)}")
         elif file_basis is not None and file_basis != wanted_basis:
-            problems.file(f"metadata basis = {file_basis} conflicts with the requested basis = {wanted_basis}")
+            problems.file(
+                f"metadata basis = {file_basis} conflicts with the requested basis = {wanted_basis}"
+            )
         elif "basis" not in meta:
             file_basis = wanted_basis
     elif "basis" not in meta:
@@ -338,22 +364,28 @@ def _classify_columns(frame: pd.DataFrame, problems: _Problems):
             continue
         for prefix, is_growth in ((GROWTH_PREFIX, True), (RETURN_PREFIX, False)):
             if col_name.startswith(prefix):
-                name = col_name[len(prefix):]
+                name = col_name[len(prefix) :]
                 if not name:
                     problems.file(f"column {col_name}: the index name after '{prefix}' is empty")
                 elif name == MONEY_MARKET_INDEX:
-                    problems.file(f"column {col_name}: '{MONEY_MARKET_INDEX}' is the built-in short-rate index; "
-                                  "give its growth as money_market_growth")
+                    problems.file(
+                        f"column {col_name}: '{MONEY_MARKET_INDEX}' is the built-in short-rate index; "
+                        "give its growth as money_market_growth"
+                    )
                 elif name in index_cols:
-                    problems.file(f"column {col_name}: index '{name}' already comes from column "
-                                  f"{index_cols[name][0]}; give growth_{name} or return_{name}, not both")
+                    problems.file(
+                        f"column {col_name}: index '{name}' already comes from column "
+                        f"{index_cols[name][0]}; give growth_{name} or return_{name}, not both"
+                    )
                 else:
                     names.append(name)
                     index_cols[name] = (col_name, is_growth)
                 break
         else:
-            problems.file(f"column {_show(col_name)} is not part of the scenario format (expected scenario, step, "
-                          "growth_<index> or return_<index>, money_market_growth, short_rate, discount)")
+            problems.file(
+                f"column {_show(col_name)} is not part of the scenario format (expected scenario, step, "
+                "growth_<index> or return_<index>, money_market_growth, short_rate, discount)"
+            )
     for col in ("scenario", "step"):
         if col not in frame.columns:
             problems.file(f"column {col} is missing")
@@ -375,7 +407,9 @@ def _numeric_column(frame: pd.DataFrame, col: str, problems: _Problems) -> np.nd
         text_bad = np.zeros(len(raw), bool)
     else:
         values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-        blank = raw.isna().to_numpy() | (raw.astype("string").str.strip() == "").fillna(True).to_numpy()
+        blank = (
+            raw.isna().to_numpy() | (raw.astype("string").str.strip() == "").fillna(True).to_numpy()
+        )
         text_bad = np.isnan(values) & ~blank
         problems.rows(text_bad, col, lambda r: f"{_show(raw.iloc[r])} is not a number")
     missing = np.isnan(values) & ~text_bad
@@ -384,9 +418,14 @@ def _numeric_column(frame: pd.DataFrame, col: str, problems: _Problems) -> np.nd
     return values
 
 
-def scenarios_from_frame(frame: pd.DataFrame, metadata: dict[str, str] | None = None, source: str = "<frame>",
-                         steps_per_year: int | None = None, basis: str | None = None,
-                         problems: _Problems | None = None) -> Scenarios:
+def scenarios_from_frame(
+    frame: pd.DataFrame,
+    metadata: dict[str, str] | None = None,
+    source: str = "<frame>",
+    steps_per_year: int | None = None,
+    basis: str | None = None,
+    problems: _Problems | None = None,
+) -> Scenarios:
     """Validate a long table (the file format, already loaded) and build :class:`Scenarios`.
 
     ``metadata`` holds the file's ``basis``, ``steps_per_year`` and ``sample_group`` as
@@ -403,12 +442,20 @@ def scenarios_from_frame(frame: pd.DataFrame, metadata: dict[str, str] | None = 
 
     # ---- cell by cell
     before = len(problems.lines)
-    values: dict[str, np.ndarray] = {col: _numeric_column(frame, col, problems) for col in ("scenario", "step")}
+    values: dict[str, np.ndarray] = {
+        col: _numeric_column(frame, col, problems) for col in ("scenario", "step")
+    }
     scen, step = values["scenario"], values["step"]
-    problems.rows(np.isfinite(scen) & ((scen != np.round(scen)) | (scen < 0)), "scenario",
-                  lambda r: f"{_number(scen[r])} is not a whole number >= 0")
-    problems.rows(np.isfinite(step) & ((step != np.round(step)) | (step < 1)), "step",
-                  lambda r: f"{_number(step[r])} is not a whole number >= 1")
+    problems.rows(
+        np.isfinite(scen) & ((scen != np.round(scen)) | (scen < 0)),
+        "scenario",
+        lambda r: f"{_number(scen[r])} is not a whole number >= 0",
+    )
+    problems.rows(
+        np.isfinite(step) & ((step != np.round(step)) | (step < 1)),
+        "step",
+        lambda r: f"{_number(step[r])} is not a whole number >= 1",
+    )
     keys_ok = len(problems.lines) == before
     for col in [index_cols[n][0] for n in names] + [c for c in RATE_COLUMNS if c in frame.columns]:
         values[col] = _numeric_column(frame, col, problems)
@@ -416,16 +463,29 @@ def scenarios_from_frame(frame: pd.DataFrame, metadata: dict[str, str] | None = 
         col, is_growth = index_cols[name]
         v = values[col]
         if is_growth:
-            problems.rows(np.isfinite(v) & (v <= 0), col, lambda r, v=v: f"growth {_number(v[r])} is not > 0")
+            problems.rows(
+                np.isfinite(v) & (v <= 0), col, lambda r, v=v: f"growth {_number(v[r])} is not > 0"
+            )
         else:
-            problems.rows(np.isfinite(v) & (v <= -1), col, lambda r, v=v: f"return {_number(v[r])} is not > -1")
+            problems.rows(
+                np.isfinite(v) & (v <= -1),
+                col,
+                lambda r, v=v: f"return {_number(v[r])} is not > -1",
+            )
     if "money_market_growth" in values:
         v = values["money_market_growth"]
-        problems.rows(np.isfinite(v) & (v <= 0), "money_market_growth", lambda r: f"{_number(v[r])} is not > 0")
+        problems.rows(
+            np.isfinite(v) & (v <= 0),
+            "money_market_growth",
+            lambda r: f"{_number(v[r])} is not > 0",
+        )
     if "discount" in values:
         d = values["discount"]
-        problems.rows(np.isfinite(d) & ((d <= 0) | (d > MAX_DISCOUNT)), "discount",
-                      lambda r: f"{_number(d[r])} is not in (0, {MAX_DISCOUNT}]")
+        problems.rows(
+            np.isfinite(d) & ((d <= 0) | (d > MAX_DISCOUNT)),
+            "discount",
+            lambda r: f"{_number(d[r])} is not in (0, {MAX_DISCOUNT}]",
+        )
 
     # ---- structure: needs clean scenario and step numbers
     if not keys_ok:
@@ -434,25 +494,36 @@ def scenarios_from_frame(frame: pd.DataFrame, metadata: dict[str, str] | None = 
     keys = pd.DataFrame({"scenario": scen_i, "step": step_i})
     dup = keys.duplicated(keep="first").to_numpy()
     if dup.any():
-        first_row = keys.reset_index().groupby(["scenario", "step"])["index"].transform("min").to_numpy()
-        problems.rows(dup, "scenario, step",
-                      lambda r: f"(scenario {scen_i[r]}, step {step_i[r]}) repeats row {first_row[r] + 1}")
+        first_row = (
+            keys.reset_index().groupby(["scenario", "step"])["index"].transform("min").to_numpy()
+        )
+        problems.rows(
+            dup,
+            "scenario, step",
+            lambda r: f"(scenario {scen_i[r]}, step {step_i[r]}) repeats row {first_row[r] + 1}",
+        )
     n_scen = int(scen_i.max()) + 1
     n_steps = int(step_i.max())
     present = np.unique(scen_i)
     if present.size != n_scen:
         missing = np.setdiff1d(np.arange(n_scen), present)
-        problems.file(f"column scenario: scenarios must run 0..{n_scen - 1} without gaps; "
-                      f"missing {_list(missing)}")
+        problems.file(
+            f"column scenario: scenarios must run 0..{n_scen - 1} without gaps; "
+            f"missing {_list(missing)}"
+        )
     counts = np.zeros((n_scen, n_steps), dtype=np.int64)
     np.add.at(counts, (scen_i, step_i - 1), 1)
     short = [s for s in present if not counts[s].all()]
     for s in short[:MAX_ROWS_PER_RULE]:
         missing = np.flatnonzero(counts[s] == 0) + 1
-        problems.file(f"scenario {s}: column step: steps must run 1..{n_steps} (the longest scenario) in every "
-                      f"scenario; missing {_list(missing)}")
+        problems.file(
+            f"scenario {s}: column step: steps must run 1..{n_steps} (the longest scenario) in every "
+            f"scenario; missing {_list(missing)}"
+        )
     if len(short) > MAX_ROWS_PER_RULE:
-        problems.file(f"column step: {len(short) - MAX_ROWS_PER_RULE} more scenarios with missing steps")
+        problems.file(
+            f"column step: {len(short) - MAX_ROWS_PER_RULE} more scenarios with missing steps"
+        )
     if group is not None and n_scen % group:
         problems.file(f"metadata sample_group = {group} does not divide the {n_scen} scenarios")
     problems.raise_if_any()
@@ -478,8 +549,12 @@ def scenarios_from_frame(frame: pd.DataFrame, metadata: dict[str, str] | None = 
         d = discount[:, 1:].reshape(-1)
         bad = np.zeros(len(frame), bool)
         bad[order[(d <= 0) | (d > MAX_DISCOUNT) | ~np.isfinite(d)]] = True
-        problems.rows(bad, "short_rate", "the discount factor derived from short_rate leaves "
-                      f"(0, {MAX_DISCOUNT}] by the end of this step")
+        problems.rows(
+            bad,
+            "short_rate",
+            "the discount factor derived from short_rate leaves "
+            f"(0, {MAX_DISCOUNT}] by the end of this step",
+        )
         problems.raise_if_any()
     if "money_market_growth" in values:
         mm = grid("money_market_growth")
@@ -487,8 +562,16 @@ def scenarios_from_frame(frame: pd.DataFrame, metadata: dict[str, str] | None = 
         mm = discount[:, :-1] / discount[:, 1:]
     else:
         mm = np.exp(short_rate * dt)
-    return Scenarios(index_growth=growth, money_market_growth=mm, discount=discount, index_names=tuple(names),
-                     steps_per_year=spy, basis=the_basis, sample_group=group, short_rate=short_rate)
+    return Scenarios(
+        index_growth=growth,
+        money_market_growth=mm,
+        discount=discount,
+        index_names=tuple(names),
+        steps_per_year=spy,
+        basis=the_basis,
+        sample_group=group,
+        short_rate=short_rate,
+    )
 
 
 def _list(numbers, limit: int = 10) -> str:

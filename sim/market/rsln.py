@@ -91,14 +91,17 @@ class RSLN2Params:
 
 #: Table 6, expected return 9.60 %, fitted to S&P 500 total returns 12/1953-12/2003
 #: (stationary probabilities 0.8316 / 0.1684, annualised volatility 14.18 %).
-RSLN2_2005_ER_9_6 = RSLN2Params(mu1=0.010675, sigma1=0.034126, p12=0.039219,
-                                mu2=-0.013616, sigma2=0.060858, p21=0.193709)
+RSLN2_2005_ER_9_6 = RSLN2Params(
+    mu1=0.010675, sigma1=0.034126, p12=0.039219, mu2=-0.013616, sigma2=0.060858, p21=0.193709
+)
 #: Table 6, expected return 10.00 %, fitted 12/1953-12/2003 (0.8129 / 0.1871, 14.72 %).
-RSLN2_2005_ER_10_0 = RSLN2Params(mu1=0.011806, sigma1=0.034562, p12=0.044323,
-                                 mu2=-0.015200, sigma2=0.062210, p21=0.192584)
+RSLN2_2005_ER_10_0 = RSLN2Params(
+    mu1=0.011806, sigma1=0.034562, p12=0.044323, mu2=-0.015200, sigma2=0.062210, p21=0.192584
+)
 #: Table 6, expected return 10.50 %, fitted 12/1964-12/2003 (0.8442 / 0.1558, 15.31 %).
-RSLN2_2005_ER_10_5 = RSLN2Params(mu1=0.011664, sigma1=0.036337, p12=0.045740,
-                                 mu2=-0.017416, sigma2=0.068350, p21=0.247814)
+RSLN2_2005_ER_10_5 = RSLN2Params(
+    mu1=0.011664, sigma1=0.036337, p12=0.045740, mu2=-0.017416, sigma2=0.068350, p21=0.247814
+)
 #: The three Table 6 sets by label.
 RSLN2_2005_SETS = {
     "RSLN2 9.60 %": RSLN2_2005_ER_9_6,
@@ -109,12 +112,18 @@ RSLN2_2005_SETS = {
 
 def _check_monthly(steps_per_year: int, model: str) -> None:
     if steps_per_year != 12:
-        raise ValueError(f"{model} is a monthly model: steps_per_year must be 12, "
-                         f"got {steps_per_year}")
+        raise ValueError(
+            f"{model} is a monthly model: steps_per_year must be 12, got {steps_per_year}"
+        )
 
 
-def rsln2_regimes(params: RSLN2Params, n_scenarios: int, n_steps: int, seed: int,
-                  start_regime: str | int = "stationary") -> np.ndarray:
+def rsln2_regimes(
+    params: RSLN2Params,
+    n_scenarios: int,
+    n_steps: int,
+    seed: int,
+    start_regime: str | int = "stationary",
+) -> np.ndarray:
     """Regime paths of the Markov chain, 0 for regime 1 and 1 for regime 2.
 
     Draws ``U`` of shape ``(n_scenarios, n_steps)`` from ``random_stream(seed, "regime")``,
@@ -203,8 +212,9 @@ def generate_rsln2(
     return _real_world_scenarios(log_returns, rate, index_names)
 
 
-def _real_world_scenarios(log_returns: np.ndarray, rate: float,
-                          index_names: tuple[str, ...]) -> Scenarios:
+def _real_world_scenarios(
+    log_returns: np.ndarray, rate: float, index_names: tuple[str, ...]
+) -> Scenarios:
     """Wrap monthly log returns ``(n, T)`` of one index with a flat-rate money market."""
     n, n_steps = log_returns.shape
     dt = 1.0 / 12
@@ -221,9 +231,9 @@ def _real_world_scenarios(log_returns: np.ndarray, rate: float,
     )
 
 
-def rsln2_log_wealth_mixture(params: RSLN2Params, n_months: int,
-                             start_regime: str | int = "stationary"
-                             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def rsln2_log_wealth_mixture(
+    params: RSLN2Params, n_months: int, start_regime: str | int = "stationary"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Exact law of the log wealth ratio over ``n_months``: a mixture of normals.
 
     Given that ``k`` of the months are spent in regime 2, the log wealth ratio is
@@ -258,10 +268,12 @@ def rsln2_log_wealth_mixture(params: RSLN2Params, n_months: int,
     return prob.sum(axis=0), means, sds
 
 
-def rsln2_wealth_ratio_percentiles(params: RSLN2Params, horizons=HORIZONS,
-                                   percentiles=PERCENTILES,
-                                   start_regime: str | int = "stationary"
-                                   ) -> dict[tuple[int, float], float]:
+def rsln2_wealth_ratio_percentiles(
+    params: RSLN2Params,
+    horizons=HORIZONS,
+    percentiles=PERCENTILES,
+    start_regime: str | int = "stationary",
+) -> dict[tuple[int, float], float]:
     """Exact wealth-ratio percentiles of RSLN2 (no simulation error).
 
     Inverts the mixture CDF of :func:`rsln2_log_wealth_mixture` by root finding.
@@ -278,6 +290,7 @@ def rsln2_wealth_ratio_percentiles(params: RSLN2Params, horizons=HORIZONS,
         lo, hi = float(np.min(m - 10 * s)), float(np.max(m + 10 * s))
         for p in percentiles:
             q = float(p) / 100.0
+
             def excess(x, w=w, m=m, s=s, q=q):
                 return float(w @ norm.cdf((x - m) / s)) - q
 

@@ -8,7 +8,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import norm, qmc
 
-__all__ = ["Scenarios", "random_stream", "standard_normals", "brownian_bridge", "STREAMS", "SHOCK_METHODS"]
+__all__ = [
+    "Scenarios",
+    "random_stream",
+    "standard_normals",
+    "brownian_bridge",
+    "STREAMS",
+    "SHOCK_METHODS",
+]
 
 #: One independent stream per risk, spawned from the run's seed in this order.
 STREAMS = ("equity", "rates", "regime", "mortality", "lapse")
@@ -70,8 +77,15 @@ def brownian_bridge(normals: np.ndarray) -> np.ndarray:
     return np.diff(w, axis=1)
 
 
-def standard_normals(n_scenarios: int, n_steps: int, n_factors: int, seed: int, risk: str = "equity",
-                     method: str = "pseudo", scrambles: int = 1) -> np.ndarray:
+def standard_normals(
+    n_scenarios: int,
+    n_steps: int,
+    n_factors: int,
+    seed: int,
+    risk: str = "equity",
+    method: str = "pseudo",
+    scrambles: int = 1,
+) -> np.ndarray:
     """Independent standard normal shocks, ndarray(float64, (n_scenarios, n_steps, n_factors)).
 
     Parameters
@@ -97,13 +111,15 @@ def standard_normals(n_scenarios: int, n_steps: int, n_factors: int, seed: int, 
         seeds = _child(seed, risk).spawn(scrambles)
         out = np.empty((n_scenarios, n_steps, n_factors))
         for b in range(scrambles):
-            engine = qmc.Sobol(d=dims, scramble=True, seed=np.random.Generator(np.random.PCG64(seeds[b])))
+            engine = qmc.Sobol(
+                d=dims, scramble=True, seed=np.random.Generator(np.random.PCG64(seeds[b]))
+            )
             u = engine.random(per)
             z = norm.ppf(np.clip(u, 1e-16, 1 - 1e-16))  # (per, dims): factor-major blocks
             for f in range(n_factors):
                 # factor f uses dimensions f, f + F, f + 2F, ... so every factor's terminal
                 # value sits among the first (best) coordinates
-                out[b * per:(b + 1) * per, :, f] = brownian_bridge(z[:, f::n_factors])
+                out[b * per : (b + 1) * per, :, f] = brownian_bridge(z[:, f::n_factors])
         return out
     raise ValueError(f"unknown shock method '{method}'; use one of {', '.join(SHOCK_METHODS)}")
 

@@ -69,8 +69,13 @@ class SLVParams:
     sigma_max_after_shock: float
 
     def __post_init__(self):
-        for name in ("tau", "sigma0", "sigma_min", "sigma_max_before_shock",
-                     "sigma_max_after_shock"):
+        for name in (
+            "tau",
+            "sigma0",
+            "sigma_min",
+            "sigma_max_before_shock",
+            "sigma_max_after_shock",
+        ):
             if not getattr(self, name) > 0:
                 raise ValueError(f"SLV {name} must be positive")
         if self.sigma_v < 0:
@@ -88,19 +93,40 @@ class SLVParams:
 #: Table 2 of the report (= SLV-7 of Table 6): S&P 500 monthly log total returns
 #: Dec 1955 - Dec 2003, constrained ML; A, B, C set for an 8.75 % unconditional expected
 #: return; annualised volatility 15.08 %. The model behind the calibration criteria.
-SLV_TABLE2 = SLVParams(tau=0.12515, phi=0.35229, sigma_v=0.32645, rho=-0.2488,
-                       A=0.055, B=0.560, C=-0.900, sigma0=0.1475, sigma_min=0.0305,
-                       sigma_max_before_shock=0.30, sigma_max_after_shock=0.7988)
+SLV_TABLE2 = SLVParams(
+    tau=0.12515,
+    phi=0.35229,
+    sigma_v=0.32645,
+    rho=-0.2488,
+    A=0.055,
+    B=0.560,
+    C=-0.900,
+    sigma0=0.1475,
+    sigma_min=0.0305,
+    sigma_max_before_shock=0.30,
+    sigma_max_after_shock=0.7988,
+)
 #: Alias: Table 6 calls the Table 2 set SLV-7.
 SLV_7 = SLV_TABLE2
 #: SLV-6 of Table 6: 8.85 % expected return, annualised volatility 15.37 %.
-SLV_6 = SLVParams(tau=0.12757, phi=0.35305, sigma_v=0.32645, rho=-0.2488,
-                  A=0.0525, B=0.616, C=-1.100, sigma0=0.1475, sigma_min=0.0305,
-                  sigma_max_before_shock=0.30, sigma_max_after_shock=0.7988)
+SLV_6 = SLVParams(
+    tau=0.12757,
+    phi=0.35305,
+    sigma_v=0.32645,
+    rho=-0.2488,
+    A=0.0525,
+    B=0.616,
+    C=-1.100,
+    sigma0=0.1475,
+    sigma_min=0.0305,
+    sigma_max_before_shock=0.30,
+    sigma_max_after_shock=0.7988,
+)
 
 
-def slv_paths(params: SLVParams, n_scenarios: int, n_steps: int,
-              seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def slv_paths(
+    params: SLVParams, n_scenarios: int, n_steps: int, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Monthly log returns and volatilities of the SLV recursion (see the module docstring).
 
     Shocks: ``eps = standard_normals(n_scenarios, n_steps, 2, seed, "equity")`` (path-major,

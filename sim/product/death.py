@@ -204,7 +204,7 @@ def _class_payees(designations: tuple[Designation, ...], alive: set[str]) -> tup
         return ()
     weights = [1.0 if d.share is None else float(d.share) for d in living]
     total = sum(weights)
-    return tuple(Payee(d.person, w / total) for d, w in zip(living, weights))
+    return tuple(Payee(d.person, w / total) for d, w in zip(living, weights, strict=False))
 
 
 def _settlement(payees: tuple[Payee, ...], spouse: Person | None, source: str) -> Settlement:

@@ -59,9 +59,13 @@ def load_ab_factors(path: str | Path | None = None) -> ABFactorTable:
     for i, row in enumerate(frame.itertuples(index=False), start=1):
         g, n, f = row.guarantee_option, row.rider_period, row.ab_factor
         if pd.isna(g) or pd.isna(n) or pd.isna(f) or g != int(g) or n != int(n):
-            raise ValueError(f"{source}: row {i}: guarantee_option and rider_period must be whole numbers and ab_factor given")
+            raise ValueError(
+                f"{source}: row {i}: guarantee_option and rider_period must be whole numbers and ab_factor given"
+            )
         if not MIN_PERIOD <= n <= MAX_PERIOD:
-            raise ValueError(f"{source}: row {i}: rider_period {n} outside {MIN_PERIOD}-{MAX_PERIOD}")
+            raise ValueError(
+                f"{source}: row {i}: rider_period {n} outside {MIN_PERIOD}-{MAX_PERIOD}"
+            )
         if not MIN_FACTOR <= f <= MAX_FACTOR:
             raise ValueError(f"{source}: row {i}: ab_factor {f} outside {MIN_FACTOR}-{MAX_FACTOR}")
         factors[(int(g), int(n))] = float(f)
@@ -114,16 +118,22 @@ class AccumulationBenefitRider:
                 out.append(f"fund {fund} is excluded under guarantee option {guarantee_option}")
         for fund, cap in limits.max_weight.items():
             if weights.get(fund, 0.0) > cap + 1e-12:
-                out.append(f"{fund} {weights[fund]:.4g} above the option {guarantee_option} maximum {cap:.4g}")
+                out.append(
+                    f"{fund} {weights[fund]:.4g} above the option {guarantee_option} maximum {cap:.4g}"
+                )
         for fund, floor in limits.min_weight.items():
             if weights.get(fund, 0.0) < floor - 1e-12:
-                out.append(f"{fund} {weights.get(fund, 0.0):.4g} below the option {guarantee_option} minimum {floor:.4g}")
+                out.append(
+                    f"{fund} {weights.get(fund, 0.0):.4g} below the option {guarantee_option} minimum {floor:.4g}"
+                )
         return out
 
     @classmethod
     def from_config(cls, config) -> "AccumulationBenefitRider":
         rider = config.rider
-        table = load_ab_factors(None if rider.ab_factors == "default" else config.resolve(rider.ab_factors))
+        table = load_ab_factors(
+            None if rider.ab_factors == "default" else config.resolve(rider.ab_factors)
+        )
         return cls(
             fee_rate=rider.fee_rate,
             fee_basis=rider.fee_basis,

@@ -143,7 +143,7 @@ def shock_index_levels(inforce: pd.DataFrame, shares: np.ndarray, shocks) -> pd.
 def with_volatility_shift(config: Config, shifts) -> Config:
     """``market.indices[i].volatility + shifts[i]`` (floored at 0)."""
     indices = [i.model_dump() for i in config.market.indices]
-    for item, dv in zip(indices, np.asarray(shifts, dtype=float)):
+    for item, dv in zip(indices, np.asarray(shifts, dtype=float), strict=False):
         item["volatility"] = max(0.0, float(item["volatility"]) + float(dv))
     return _replace(config, {"market.indices": indices})
 

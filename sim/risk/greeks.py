@@ -126,7 +126,7 @@ def _frame(config: Config, runs: dict[str, Revaluation]) -> pd.DataFrame:
     base = runs["base"]
     group = base.sample_group
     rows = []
-    for i, index in enumerate(config.market.indices):
+    for index in config.market.indices:
         up, down = runs[f"delta:{index.name}:up"], runs[f"delta:{index.name}:down"]
         for m in MEASURES:
             d = (up.paths[m] - down.paths[m]) / (2 * h.equity_bump) * 0.01

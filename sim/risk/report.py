@@ -249,7 +249,7 @@ def _figures(report: HedgeReport) -> dict[str, str]:
     g = report.greeks[report.greeks.measure == "net_cost"]
 
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
-    for ax, greek in zip(axes, ("delta", "gamma", "vega")):
+    for ax, greek in zip(axes, ("delta", "gamma", "vega"), strict=False):
         part = g[g.greek == greek]
         ax.bar(part.factor, part.value, yerr=2 * part.se, color="#2c7fb8", capsize=4)
         ax.axhline(0, color="black", linewidth=0.5)
@@ -305,7 +305,7 @@ def _figures(report: HedgeReport) -> dict[str, str]:
     fig, ax = plt.subplots(figsize=(7, 3.4))
     ax.hist(report.tail_sample, bins=60, color="#999999")
     colours = ["#1a9641", "#fdae61", "#d7191c", "#2b83ba", "#5e3c99", "#e66101", "#b2abd2"]
-    for (_, t), colour in zip(report.tail.iterrows(), colours * 3):
+    for (_, t), colour in zip(report.tail.iterrows(), colours * 3, strict=False):
         ax.axvline(
             t.value,
             color=colour,
