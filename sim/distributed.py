@@ -22,44 +22,19 @@ from dataclasses import replace
 import numpy as np
 
 from .config import ConfigError
-from .engine.driver import BlockRun, auto_chunk_size, path_standard_errors
+from .engine.driver import (
+    BlockRun,
+    add_to_totals,
+    auto_chunk_size,
+    path_standard_errors,
+    project_paths,
+)
 from .engine.layout import Model
 
 __all__ = ["DaskBlockRunner", "cluster_client", "price_on_cluster", "worker_threads"]
 
 
 # ------------------------------------------------------------------------------------------
-# ADAPTER over today's driver (swap at merge): the new driver offers
-#   sim.engine.driver.project_paths(model, lo, hi, threads=0) -> ndarray
-#   sim.engine.driver.add_to_totals(paths, totals)
-# Replace this section with ``from .engine.driver import add_to_totals, project_paths``.
-def project_paths(model: Model, lo: int, hi: int, threads: int = 0) -> np.ndarray:
-    """Per-path values of contracts ``lo:hi`` of the block.
-
-    Returns
-    -------
-    ndarray(float64, (n_measures, hi - lo, n_scenarios))
-    """
-    from ._numba import set_threads
-    from .engine import kernels as K
-    from .engine.driver import _kernel_args
-
-    set_threads(threads)
-    part = model.contracts.slice(lo, hi)
-    out = np.empty((K.N_MEASURES, hi - lo, model.n_scenarios))
-    K.project_block(*_kernel_args(model, part), out, K.empty_trace())
-    return out
-
-
-def add_to_totals(paths: np.ndarray, totals: np.ndarray) -> None:
-    """Add a chunk's ``paths`` (n_measures, n_c, n_scen) into ``totals`` (n_measures,
-    n_scen), contract by contract in order (in place)."""
-    from .engine import kernels as K
-
-    K.accumulate_scenario_totals(paths, totals)
-
-
-# END OF ADAPTER
 # ------------------------------------------------------------------------------------------
 
 

@@ -19,6 +19,8 @@ __all__ = [
     "auto_chunk_size",
     "path_standard_errors",
     "INTERRUPT_SLICE_SECONDS",
+    "project_paths",
+    "add_to_totals",
 ]
 
 #: Memory budget of one chunk's per-path output buffer (bytes).
@@ -93,6 +95,28 @@ def _kernel_args(model: Model, c: ContractArrays):
         model.delay_prob,
         model.delay_within,
     )
+
+
+def project_paths(model: Model, lo: int, hi: int, threads: int = 0) -> np.ndarray:
+    """Per-path values of contracts ``lo:hi`` of the block (a chunk of :func:`run_block`;
+    the unit of work a Dask worker runs for ``abrsim price --scheduler``).
+
+    Returns
+    -------
+    ndarray(float64, (n_measures, hi - lo, n_scenarios))
+        Add them to block totals with :func:`add_to_totals`, in contract order.
+    """
+    set_threads(threads)
+    part = model.contracts.slice(lo, hi)
+    out = np.empty((K.N_MEASURES, hi - lo, model.n_scenarios))
+    K.project_block(*_kernel_args(model, part), out, K.empty_trace())
+    return out
+
+
+def add_to_totals(paths: np.ndarray, totals: np.ndarray) -> None:
+    """Add a chunk's ``paths`` (n_measures, n_c, n_scen) into ``totals`` (n_measures,
+    n_scen), contract by contract in order (in place), so totals never depend on chunking."""
+    K.accumulate_scenario_totals(paths, totals)
 
 
 def run_block(
