@@ -17,7 +17,7 @@ __all__ = ["jit", "prange", "set_threads", "max_threads"]
 prange = numba.prange
 
 
-def jit(fn=None, *, parallel: bool = False):
+def jit(fn=None, *, parallel: bool = False, inline: bool = False):
     """Compile ``fn`` with the package's numba settings.
 
     Parameters
@@ -26,10 +26,25 @@ def jit(fn=None, *, parallel: bool = False):
         The function to compile. When omitted, returns a decorator.
     parallel : bool
         Compile with ``parallel=True`` so that ``prange`` loops run on threads.
+    inline : bool
+        Inline the function into its callers at numba's IR level (``inline="always"``). For
+        the small scalar product rules called inside lane loops only: a function that takes
+        arrays or a record of arrays must not be inlined into a loop, because numba then
+        copies its reference counting of every array into each iteration.
+
+    ``error_model="numpy"``: a division by zero gives inf/nan instead of raising, which
+    lets LLVM vectorise lane loops (the kernels never divide by zero on a valid path).
     """
 
     def wrap(f):
-        return numba.njit(f, cache=True, parallel=parallel, nogil=True, error_model="numpy")
+        return numba.njit(
+            f,
+            cache=True,
+            parallel=parallel,
+            nogil=True,
+            error_model="numpy",
+            inline="always" if inline else "never",
+        )
 
     return wrap if fn is None else wrap(fn)
 

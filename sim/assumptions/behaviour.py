@@ -6,7 +6,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Behaviour", "dynamic_lapse_multiplier"]
+__all__ = [
+    "Behaviour",
+    "dynamic_lapse_multiplier",
+    "dynamic_lapse_factor",
+    "step_probability",
+    "base_lapse_rate",
+]
 
 
 def dynamic_lapse_multiplier(itm, floor=0.2, cap=1.0, slope=1.25, shift=1.1):
@@ -16,6 +22,34 @@ def dynamic_lapse_multiplier(itm, floor=0.2, cap=1.0, slope=1.25, shift=1.1):
     M = 1.25, D = 1.1); the classic C3 Phase II form uses L = 0.5.
     """
     return np.maximum(floor, np.minimum(cap, 1.0 - slope * (np.asarray(itm, float) - shift)))
+
+
+def dynamic_lapse_factor(itm, floor, cap, slope, shift):
+    """:func:`dynamic_lapse_multiplier` for one moneyness, compiled (the kernels' form)."""
+    mult = 1.0 - slope * (itm - shift)
+    if mult > cap:
+        mult = cap
+    if mult < floor:
+        mult = floor
+    return mult
+
+
+def step_probability(annual, dt):
+    """Probability within one step of length ``dt`` of an event of annual probability
+    ``annual`` (constant force within the year): ``1 - (1 - annual)^dt``."""
+    if annual >= 1.0:
+        return 1.0
+    if annual <= 0.0:
+        return 0.0
+    return 1.0 - (1.0 - annual) ** dt
+
+
+def base_lapse_rate(base_rates, contract_year):
+    """Annual base surrender rate of a contract year (1-based; the last rate repeats)."""
+    idx = contract_year - 1
+    if idx >= base_rates.shape[0]:
+        idx = base_rates.shape[0] - 1
+    return base_rates[idx]
 
 
 @dataclass(frozen=True)

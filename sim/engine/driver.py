@@ -79,22 +79,7 @@ def path_standard_errors(paths: np.ndarray, group: int = 1) -> tuple[np.ndarray,
 
 
 def _kernel_args(model: Model, c: ContractArrays):
-    contract_f, contract_i = c.kernel_matrices()
-    return (
-        contract_f,
-        contract_i,
-        model.death_step_rates(c),
-        model.portfolio_growth,
-        model.money_market_growth,
-        model.short_rate,
-        model.discount,
-        model.params,
-        model.withdrawal_charges,
-        model.lapse_base,
-        model.delay_steps,
-        model.delay_prob,
-        model.delay_within,
-    )
+    return (c.records(), model.terms, model.market, model.death_step_rates(c))
 
 
 def project_paths(model: Model, lo: int, hi: int, threads: int = 0) -> np.ndarray:

@@ -17,7 +17,7 @@ from ..product.contract import BaseContract
 from ..product.death import engine_beneficiary_class
 from ..product.rider import AccumulationBenefitRider
 from ..product.spousal import SpousalProtectionRider
-from . import kernels as K
+from .records import ContractRecords, MarketPaths, Terms
 
 __all__ = [
     "Assumptions",
@@ -134,39 +134,37 @@ class ContractArrays:
     def with_fee_rate(self, fee_rate: float) -> "ContractArrays":
         return replace(self, fee_rate=np.full_like(self.fee_rate, fee_rate))
 
-    def kernel_matrices(self) -> tuple[np.ndarray, np.ndarray]:
-        """The kernels' ``contract_f`` (n_c, N_CF) and ``contract_i`` (n_c, N_CI)."""
-        n = len(self)
-        f = np.zeros((n, K.N_CF))
-        f[:, K.CF_VAR] = self.variable_value
-        f[:, K.CF_FIX] = self.fixed_value
-        f[:, K.CF_BB] = self.benefit_base
-        f[:, K.CF_DBB] = self.death_benefit_base
-        f[:, K.CF_PREM] = self.premiums
-        f[:, K.CF_ABF] = self.ab_factor
-        f[:, K.CF_FEE] = self.fee_rate
-        f[:, K.CF_SP_CHARGE] = self.spousal_charge
-        f[:, K.CF_PAY] = self.payment_amount
-        f[:, K.CF_FIXED_RATE] = self.fixed_rate
-        f[:, K.CF_OWNER_AGE] = self.owner_age
-        f[:, K.CF_SPOUSE_AGE] = np.nan_to_num(self.spouse_age)
-        i = np.zeros((n, K.N_CI), dtype=np.int64)
-        i[:, K.CI_ID] = self.contract_id
-        i[:, K.CI_ALLOC] = self.allocation
-        i[:, K.CI_CY] = self.contract_year
-        i[:, K.CI_ANNIV] = self.steps_to_anniversary
-        i[:, K.CI_MAT] = self.maturity_step
-        i[:, K.CI_PAY_STEP] = self.payment_step
-        i[:, K.CI_PAY_IN_BB] = self.payment_in_bb
-        i[:, K.CI_HAS_SPOUSE] = self.spouse_sex >= 0
-        i[:, K.CI_HAS_ANNUITANT] = self.annuitant_sex >= 0
-        i[:, K.CI_OWNER_NATURAL] = self.owner_natural
-        i[:, K.CI_CONT_ELIGIBLE] = self.continuation_eligible
-        i[:, K.CI_WINDOW] = self.window_step
-        i[:, K.CI_RENEWAL] = self.fixed_renewal_step
-        i[:, K.CI_FIXED_PERIOD] = self.fixed_period_steps
-        i[:, K.CI_SP] = self.spousal_protection
-        return f, i
+    def records(self) -> ContractRecords:
+        """The kernels' view of the contracts."""
+        return ContractRecords(
+            contract_id=self.contract_id,
+            allocation=self.allocation,
+            variable_value=self.variable_value,
+            fixed_value=self.fixed_value,
+            benefit_base=self.benefit_base,
+            death_benefit_base=self.death_benefit_base,
+            premiums=self.premiums,
+            ab_factor=self.ab_factor,
+            fee_rate=self.fee_rate,
+            spousal_charge=self.spousal_charge,
+            payment_amount=self.payment_amount,
+            fixed_rate=self.fixed_rate,
+            owner_age=self.owner_age,
+            spouse_age=np.nan_to_num(self.spouse_age),
+            contract_year=self.contract_year,
+            anniversary_step=self.steps_to_anniversary,
+            maturity_step=self.maturity_step,
+            payment_step=self.payment_step,
+            payment_in_bb=self.payment_in_bb.astype(bool),
+            has_spouse=self.spouse_sex >= 0,
+            has_annuitant=self.annuitant_sex >= 0,
+            owner_natural=self.owner_natural.astype(bool),
+            continuation_eligible=self.continuation_eligible.astype(bool),
+            window_step=self.window_step,
+            fixed_renewal_step=self.fixed_renewal_step,
+            fixed_period_steps=self.fixed_period_steps,
+            spousal_protection=self.spousal_protection.astype(bool),
+        )
 
 
 def contract_arrays(
@@ -314,12 +312,8 @@ class Model:
     money_market_growth: np.ndarray  # (n_scen, n_steps)
     short_rate: np.ndarray  # (n_scen, n_steps)
     discount: np.ndarray  # (n_scen, n_steps + 1)
-    params: np.ndarray  # (N_PARAMS,)
-    withdrawal_charges: np.ndarray
-    lapse_base: np.ndarray
-    delay_steps: np.ndarray  # (n_delays,) int64
-    delay_prob: np.ndarray  # (n_delays,)
-    delay_within: np.ndarray  # (n_delays,) int64 0/1: within 180 days of death
+    terms: Terms
+    market: MarketPaths  # the same paths, time-major, for the kernels
     sample_group: int = 1  # scenarios per independent sample (antithetic pair, QMC scramble)
 
     @property
@@ -355,58 +349,94 @@ class Model:
         return out
 
 
-def params_vector(assumptions: Assumptions) -> np.ndarray:
-    """The kernels' float parameter vector (see ``kernels.P_*``)."""
+def terms_record(assumptions: Assumptions) -> Terms:
+    """The kernels' block-wide terms."""
     a = assumptions
     b = a.behaviour
     d = a.death_behaviour
     m = a.steps_per_year
-    p = np.zeros(K.N_PARAMS)
-    p[K.P_DT] = 1.0 / m
-    p[K.P_STEPS_PER_YEAR] = m
-    p[K.P_ME] = a.contract.me_charge
-    p[K.P_MAINT] = a.contract.maintenance_fee
-    p[K.P_FREE] = a.contract.free_withdrawal
-    p[K.P_WD_RATE] = b.withdrawal_rate
-    p[K.P_WD_UTIL] = b.withdrawal_utilisation
-    p[K.P_DYN_FLOOR] = b.dynamic_floor
-    p[K.P_DYN_CAP] = b.dynamic_cap
-    p[K.P_DYN_SLOPE] = b.dynamic_slope
-    p[K.P_DYN_SHIFT] = b.dynamic_shift
-    p[K.P_DB_CODE] = a.contract.death_benefit_code
-    p[K.P_FEE_BASIS] = a.rider.fee_basis_code
-    p[K.P_LAPSE_ON] = float(b.lapse_enabled)
-    p[K.P_DYN_ON] = float(b.dynamic_enabled)
-    p[K.P_FEE_SHORTFALL] = float(a.rider.fee_shortfall == "fixed_account")
-    events = a.rider.termination_fee_events if a.rider.termination_fee else ()
-    p[K.P_TF_SURRENDER] = float("surrender" in events)
-    p[K.P_TF_CANCEL] = float("cancellation" in events)
-    p[K.P_TF_DEATH] = float("death" in events)
-    p[K.P_TF_ANNUITIZATION] = float("annuitization" in events)
-    p[K.P_E_CONT] = d.spousal_continuation
-    p[K.P_X_CANCEL_CONT] = d.cancel_on_continuation
-    p[K.P_E_ANN_CONT] = d.annuitant_death_continue
-    p[K.P_CANCEL_RATE] = d.cancel.rate
-    p[K.P_CANCEL_THRESHOLD] = d.cancel.threshold
-    p[K.P_CANCEL_RATE_ABOVE] = d.cancel.rate_above
-    p[K.P_TRADE_RATE] = d.trade_in.rate
-    p[K.P_TRADE_THRESHOLD] = d.trade_in.threshold
-    p[K.P_TRADE_RATE_ABOVE] = d.trade_in.rate_above
-    if a.trade_in_enabled:
-        p[K.P_TRADE_ABF], p[K.P_TRADE_FEE], p[K.P_TRADE_PERIOD] = a.trade_in_terms()
-    p[K.P_ANNUIT_RATE] = d.annuitization.rate
-    p[K.P_ANNUIT_FROM_AGE] = d.annuitization.from_age
-    p[K.P_RENEW_SPREAD] = a.contract.fixed_renewal_spread
-    p[K.P_RENEW_MIN] = a.contract.fixed_minimum_rate
     t = a.timing
-    p[K.P_LAG_DEATH] = t.death_proceeds_days / 365.25
-    p[K.P_LAG_SURRENDER] = t.surrender_days / 365.25
-    p[K.P_LAG_WITHDRAWAL] = t.withdrawal_days / 365.25
-    p[K.P_FIXED_INTEREST_AFTER] = t.fixed_interest_after_days / 365.25
-    p[K.P_SIMULATED] = float(a.simulated)
-    p[K.P_SEED] = float(a.seed % 2**52)
-    p[K.P_CONT_GRID] = d.continuation_grid_steps
-    return p
+    events = a.rider.termination_fee_events if a.rider.termination_fee else ()
+    trade_abf, trade_fee, trade_period = a.trade_in_terms() if a.trade_in_enabled else (0.0, 0.0, 0)
+    delay_steps, delay_prob, delay_within = claim_delay_arrays(a)
+    return Terms(
+        dt=1.0 / m,
+        steps_per_year=int(m),
+        me_charge=float(a.contract.me_charge),
+        maintenance_fee=float(a.contract.maintenance_fee),
+        free_withdrawal=float(a.contract.free_withdrawal),
+        withdrawal_charges=np.asarray(a.contract.withdrawal_charges, float),
+        death_benefit_code=int(a.contract.death_benefit_code),
+        fee_on_contract_value=a.rider.fee_basis == "contract_value",
+        fee_shortfall_from_fixed=a.rider.fee_shortfall == "fixed_account",
+        termination_fee_on_surrender="surrender" in events,
+        termination_fee_on_cancellation="cancellation" in events,
+        termination_fee_on_death="death" in events,
+        termination_fee_on_annuitization="annuitization" in events,
+        lapse_on=bool(b.lapse_enabled),
+        lapse_base=b.lapse_array(),
+        dynamic_on=bool(b.dynamic_enabled),
+        dynamic_floor=float(b.dynamic_floor),
+        dynamic_cap=float(b.dynamic_cap),
+        dynamic_slope=float(b.dynamic_slope),
+        dynamic_shift=float(b.dynamic_shift),
+        withdrawal_rate=float(b.withdrawal_rate),
+        withdrawal_utilisation=float(b.withdrawal_utilisation),
+        elect_continuation=float(d.spousal_continuation),
+        cancel_on_continuation=float(d.cancel_on_continuation),
+        annuitant_death_continue=float(d.annuitant_death_continue),
+        cancel_rate=float(d.cancel.rate),
+        cancel_threshold=float(d.cancel.threshold),
+        cancel_rate_above=float(d.cancel.rate_above),
+        trade_rate=float(d.trade_in.rate),
+        trade_threshold=float(d.trade_in.threshold),
+        trade_rate_above=float(d.trade_in.rate_above),
+        trade_period=int(trade_period),
+        trade_ab_factor=float(trade_abf),
+        trade_fee_rate=float(trade_fee),
+        annuitize_rate=float(d.annuitization.rate),
+        annuitize_from_age=float(d.annuitization.from_age),
+        renewal_spread=float(a.contract.fixed_renewal_spread),
+        renewal_minimum=float(a.contract.fixed_minimum_rate),
+        death_lag=t.death_proceeds_days / 365.25,
+        surrender_lag=t.surrender_days / 365.25,
+        withdrawal_lag=t.withdrawal_days / 365.25,
+        fixed_interest_after=t.fixed_interest_after_days / 365.25,
+        simulated=bool(a.simulated),
+        seed=int(a.seed % 2**63),
+        continuation_grid=int(d.continuation_grid_steps),
+        delay_steps=delay_steps,
+        delay_prob=delay_prob,
+        delay_within=delay_within.astype(bool),
+    )
+
+
+def market_paths(
+    portfolio: np.ndarray,
+    money_market: np.ndarray,
+    short_rate: np.ndarray,
+    discount: np.ndarray,
+    terms: Terms,
+) -> MarketPaths:
+    """The scenario inputs time-major, with the settlement-lag discount tables
+    ``exp(-r_t * lag)`` computed once (the kernels take no exponential per lane)."""
+
+    def lag_table(lag: float) -> np.ndarray:
+        return (
+            np.ascontiguousarray(np.exp(-short_rate.T * lag))
+            if lag > 0
+            else np.ones(short_rate.T.shape)
+        )
+
+    return MarketPaths(
+        portfolio_growth=np.ascontiguousarray(portfolio.transpose(0, 2, 1)),
+        money_market_growth=np.ascontiguousarray(money_market.T),
+        short_rate=np.ascontiguousarray(short_rate.T),
+        discount=np.ascontiguousarray(discount.T),
+        death_lag_discount=lag_table(terms.death_lag),
+        surrender_lag_discount=lag_table(terms.surrender_lag),
+        withdrawal_lag_discount=lag_table(terms.withdrawal_lag),
+    )
 
 
 def claim_delay_arrays(assumptions: Assumptions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -436,19 +466,17 @@ def build_model(
     short_rate = scenarios.short_rate
     if short_rate is None:
         short_rate = np.log(scenarios.money_market_growth) * scenarios.steps_per_year
-    steps, prob, within = claim_delay_arrays(assumptions)
+    terms = terms_record(assumptions)
+    short_rate = np.ascontiguousarray(short_rate)
+    discount = np.ascontiguousarray(scenarios.discount)
     return Model(
         contracts=contracts,
         assumptions=assumptions,
         portfolio_growth=port,
         money_market_growth=mm,
-        short_rate=np.ascontiguousarray(short_rate),
-        discount=np.ascontiguousarray(scenarios.discount),
-        params=params_vector(assumptions),
-        withdrawal_charges=np.asarray(assumptions.contract.withdrawal_charges, float),
-        lapse_base=assumptions.behaviour.lapse_array(),
-        delay_steps=steps,
-        delay_prob=prob,
-        delay_within=within,
+        short_rate=short_rate,
+        discount=discount,
+        terms=terms,
+        market=market_paths(port, mm, short_rate, discount, terms),
         sample_group=scenarios.sample_group,
     )

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-__all__ = ["BaseContract", "DEATH_BENEFIT_CODES"]
+__all__ = [
+    "BaseContract",
+    "DEATH_BENEFIT_CODES",
+    "withdrawal_charge_rate",
+    "layered_withdrawal_charge",
+    "free_withdrawal_amount",
+    "maintenance_fee_taken",
+    "anniversary_death_benefit_base",
+    "fixed_renewal_rate",
+    "settlement_factors",
+]
 
 #: Integer codes of the death benefit types, as the kernels see them.
 DEATH_BENEFIT_CODES = {"contract_value": 0, "return_of_premium": 1, "max_anniversary_value": 2}
@@ -65,3 +76,73 @@ class BaseContract:
             fixed_renewal_spread=product.fixed_renewal_spread,
             fixed_minimum_rate=product.fixed_minimum_rate,
         )
+
+
+# ---- rules of the base contract, compiled; the kernels call them lane by lane ----------
+
+
+def withdrawal_charge_rate(rates, year):
+    """Withdrawal charge rate in the ``year``-th year (1-based) since a purchase payment;
+    zero after the schedule ``rates`` (ndarray (n,)) [000 Withdrawal Charges]."""
+    if 1 <= year <= rates.shape[0]:
+        return rates[year - 1]
+    return 0.0
+
+
+def layered_withdrawal_charge(amount, first_left, first_rate, second_left, second_rate):
+    """Withdrawal charge on ``amount`` (the excess over the free amount), taken from the
+    purchase payments oldest first, each at the rate of its own age (``first_rate``,
+    ``second_rate``: :func:`withdrawal_charge_rate` of the years since each payment); what
+    exceeds the payments (earnings) is free [000].
+
+    Returns
+    -------
+    (charge, from_first, from_second) : the charge and the parts of the first and of the
+    second (scheduled) purchase payment that the amount uses up.
+    """
+    from_first = min(amount, first_left)
+    if from_first < 0.0:
+        from_first = 0.0
+    rest = amount - from_first
+    from_second = min(rest, second_left)
+    if from_second < 0.0:
+        from_second = 0.0
+    charge = from_first * first_rate
+    if from_second > 0.0:
+        charge += from_second * second_rate
+    return charge, from_first, from_second
+
+
+def free_withdrawal_amount(free_share, premiums, withdrawn_this_year):
+    """What may still be withdrawn free of charge this contract year: a share of the
+    purchase payments less what was withdrawn since the anniversary [000]."""
+    free = free_share * premiums - withdrawn_this_year
+    return free if free > 0.0 else 0.0
+
+
+def maintenance_fee_taken(fee, contract_value):
+    """Contract maintenance fee taken on an anniversary, never more than the CV [000]."""
+    return fee if fee < contract_value else contract_value
+
+
+def anniversary_death_benefit_base(death_benefit_code, contract_value, death_benefit_base):
+    """Maximum Anniversary Value step-up of the death benefit base (code 2) [000]."""
+    if death_benefit_code == 2 and contract_value > death_benefit_base:
+        return contract_value
+    return death_benefit_base
+
+
+def fixed_renewal_rate(short_rate, spread, minimum):
+    """Rate of a renewed fixed-account guarantee period: the short rate (continuously
+    compounded, turned annual effective) less the spread, never below the minimum [000]."""
+    rate = math.exp(short_rate) - 1.0 - spread
+    return rate if rate > minimum else minimum
+
+
+def settlement_factors(lag_discount, lag, fixed_interest_after):
+    """Discount factors of a payment deferred by ``lag`` years: the variable part is
+    discounted (``lag_discount = exp(-r lag)``); the fixed-account part earns interest while
+    deferred beyond ``fixed_interest_after`` years, so it is not [000 Payments].
+
+    Returns (variable_factor, fixed_factor)."""
+    return lag_discount, (1.0 if lag > fixed_interest_after else lag_discount)

@@ -39,6 +39,8 @@ __all__ = [
     "death_of_annuitant_options",
     "death_of_owner_options",
     "death_proceeds",
+    "claim_proceeds",
+    "continuation_step_up",
     "engine_beneficiary_class",
     "owner_is_natural",
     "settle",
@@ -441,3 +443,30 @@ def engine_beneficiary_class(beneficiary: str, spouse_alive: bool, contingent: s
         () if contingent == "none" else (Designation(named[contingent]("contingent beneficiary")),)
     )
     return settle(Beneficiaries(primary, contingent_cls), alive, spouse).beneficiary_class
+
+
+def claim_proceeds(contract_value, death_benefit_base, within_180_days, death_benefit_code):
+    """Death proceeds of a claim as the engine pays them: the Death Benefit (the greater of
+    the CV and the death benefit base) when the claim is received within 180 days of death,
+    else the CV (the Settlement Value never exceeds it) [002 (c) "Death Proceeds"; SPEC 1.4].
+    :func:`death_proceeds` is the clause itself, with the Settlement Value and the window
+    in days. ``death_benefit_code`` 0 = a contract value death benefit."""
+    if within_180_days and death_benefit_code > 0 and death_benefit_base > contract_value:
+        return death_benefit_base
+    return contract_value
+
+
+def continuation_step_up(variable, money_market, fixed, excess):
+    """Account values of a contract continued by the spouse (Option D) after the Contract
+    Value is raised to the death proceeds: the ``excess`` over the CV goes to the variable
+    sub-accounts pro rata, the part due to the fixed account to the Money Market
+    sub-account [002 (c) 1.c]; with no Contract Value it all goes to the Money Market.
+
+    Returns (variable, money_market) after the step-up; the fixed account is unchanged.
+    """
+    cv = variable + money_market + fixed
+    if cv > 0.0:
+        return variable + excess * variable / cv, money_market + excess * (
+            money_market + fixed
+        ) / cv
+    return variable, money_market + excess

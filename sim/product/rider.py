@@ -8,7 +8,17 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["ABFactorTable", "AccumulationBenefitRider", "load_ab_factors", "FEE_BASIS_CODES"]
+__all__ = [
+    "ABFactorTable",
+    "AccumulationBenefitRider",
+    "load_ab_factors",
+    "FEE_BASIS_CODES",
+    "rider_fee_basis",
+    "rider_fee_deduction",
+    "termination_rider_fee",
+    "true_up",
+    "benefit_base_after_withdrawal",
+]
 
 #: Integer codes of the rider fee basis, as the kernels see them.
 FEE_BASIS_CODES = {"benefit_base": 0, "contract_value": 1}
@@ -143,3 +153,47 @@ class AccumulationBenefitRider:
             ab_factors=table,
             investment_limits=dict(rider.investment_limits),
         )
+
+
+# ---- rules of the rider, compiled; the kernels call them lane by lane ------------------
+
+
+def rider_fee_basis(fee_on_contract_value, contract_value, benefit_base):
+    """What the Rider Fee Percentage applies to: the Benefit Base as of the anniversary
+    [003 III] (or the CV, the textbook switch ``rider.fee_basis``)."""
+    return contract_value if fee_on_contract_value else benefit_base
+
+
+def rider_fee_deduction(fee, variable_value, fixed_value, shortfall_from_fixed):
+    """The anniversary Rider Fee as taken: from the variable sub-accounts pro rata; when they
+    hold less, the rest is waived, or taken from the fixed account
+    (``rider.fee_shortfall = "fixed_account"``) [003 III].
+
+    Returns (fee_taken, from_fixed)."""
+    if fee <= variable_value:
+        return fee, 0.0
+    from_fixed = 0.0
+    if shortfall_from_fixed:
+        from_fixed = min(fee - variable_value, fixed_value)
+    return variable_value + from_fixed, from_fixed
+
+
+def termination_rider_fee(fee_rate, basis, contract_value):
+    """The full Rider Fee taken when the rider ends off an anniversary, never more than the
+    CV [003 III]."""
+    fee = fee_rate * basis
+    return fee if fee < contract_value else contract_value
+
+
+def true_up(ab_factor, benefit_base, contract_value):
+    """The amount added to the CV on the Rider Maturity Date: the excess of the Accumulation
+    Benefit (AB Factor x Benefit Base) over the CV [003 II]."""
+    excess = ab_factor * benefit_base - contract_value
+    return excess if excess > 0.0 else 0.0
+
+
+def benefit_base_after_withdrawal(benefit_base, share_kept):
+    """A partial withdrawal reduces the Benefit Base in the proportion it reduces the CV
+    (``share_kept`` = CV after / CV before) [003 III "Benefit Base"]."""
+    bb = benefit_base * share_kept
+    return bb if bb > 0.0 else 0.0

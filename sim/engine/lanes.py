@@ -1,0 +1,180 @@
+"""The state of one segment over a tile of scenario lanes, and the segment stack.
+
+A **lane** is one scenario of the tile. Every array here has the lanes on its last axis,
+so a mechanism is a loop over lanes that LLVM can keep in registers. Step functions bind
+the arrays they use to local names before their lane loop: reading ``lanes.field`` inside
+a loop would make numba count references on every iteration.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import NamedTuple
+
+import numpy as np
+
+from .._numba import jit
+from .records import N_CARRIED, Carried
+
+__all__ = ["Lanes", "allocate_lanes", "N_MEASURES", "MEASURES", "Measure", "TRACE_FIELDS"]
+
+#: Per-path outputs, in the order of the kernel's ``out`` axis 0.
+MEASURES = (
+    "pv_claims",  # maturity true-ups
+    "pv_fees",  # anniversary Rider Fees + termination Rider Fees
+    "pv_db_excess",  # death proceeds in excess of CV
+    "pv_spousal_charge",  # Spousal Protection rider charge
+    "pv_fee_base",  # PV of the fee basis (BB) at each fee date: the fee's annuity
+    "pv_withdrawal_charges",  # charges on partial withdrawals and surrenders
+    "persistency_at_maturity",  # weight reaching the Rider Maturity Date (any segment)
+    "pv_surrender_payments",  # Settlement Values paid on surrender (with settlement lag)
+    "pv_withdrawals",  # partial withdrawals paid (with settlement lag)
+    "continuation_weight",  # weight continued by a spouse (Option D)
+)
+N_MEASURES = len(MEASURES)
+
+
+class Measure(IntEnum):
+    """Rows of the per-lane accumulators (``Lanes.acc``), in :data:`MEASURES` order."""
+
+    CLAIMS = 0
+    FEES = 1
+    DB_EXCESS = 2
+    SPOUSAL = 3
+    FEE_BASE = 4
+    WITHDRAWAL_CHARGES = 5
+    AT_MATURITY = 6
+    SURRENDERS = 7
+    WITHDRAWALS = 8
+    CONTINUED = 9
+
+
+#: Per-step trace fields of the main segment (kernel ``trace`` axis 3), at each step end.
+TRACE_FIELDS = (
+    "weight",
+    "variable",
+    "money_market",
+    "fixed",
+    "benefit_base",
+    "death_benefit_base",
+    "cv_start",
+    "growth",
+    "charges",
+    "maintenance_fee",
+    "rider_fee",
+    "withdrawal",
+    "payment",
+    "true_up",
+    "cv_end",
+)
+
+
+class Lanes(NamedTuple):
+    """One segment's state over ``n`` lanes (every array's last axis)."""
+
+    variable: np.ndarray  # (n,) variable sub-accounts but Money Market
+    money_market: np.ndarray  # (n,)
+    fixed: np.ndarray  # (n,) Standard Fixed Account
+    benefit_base: np.ndarray  # (n,)
+    death_benefit_base: np.ndarray  # (n,)
+    premiums: np.ndarray  # (n,) purchase payments to date
+    first_left: np.ndarray  # (n,) first payment not yet withdrawn (withdrawal charges)
+    second_left: np.ndarray  # (n,) scheduled payment not yet withdrawn
+    withdrawn: np.ndarray  # (n,) withdrawn since the last anniversary
+    fixed_rate: np.ndarray  # (n,) annual effective rate of the fixed account
+    fixed_growth: np.ndarray  # (n,) its growth over one step
+    cv: np.ndarray  # (n,) Contract Value after the step's charges (scratch)
+    weight: np.ndarray  # (5, n) in force by class 2*spouse+annuitant alive, then the pool
+    pending: np.ndarray  # (n,) weight of claims filed, not yet settled
+    filed: np.ndarray  # (3, n) claims filed this step by ClaimKind
+    claims: np.ndarray  # (3, n_delays, ring, n) claims waiting, by settlement slot
+    continued_recently: np.ndarray  # (steps_per_year + 1, n) pool weight still in its free year
+    pool_before: np.ndarray  # (n,) pool weight before the step's deaths (scratch)
+    acc: np.ndarray  # (N_MEASURES, n) present values
+    cv_start: np.ndarray  # (n,) trace values of the step
+    growth: np.ndarray
+    charges: np.ndarray
+    maintenance_fee: np.ndarray
+    rider_fee: np.ndarray
+    withdrawal: np.ndarray
+    true_up: np.ndarray
+    trade_now: np.ndarray  # (n,) bool: a trade-in may be decided at this anniversary
+
+
+@jit
+def allocate_lanes(n, n_delays, ring, steps_per_year):
+    """Empty lane state for a tile of ``n`` lanes."""
+    return Lanes(
+        np.zeros(n),
+        np.zeros(n),
+        np.zeros(n),
+        np.zeros(n),
+        np.zeros(n),
+        np.zeros(n),
+        np.zeros(n),
+        np.zeros(n),
+        np.zeros(n),
+        np.zeros(n),
+        np.zeros(n),
+        np.zeros(n),
+        np.zeros((5, n)),
+        np.zeros(n),
+        np.zeros((3, n)),
+        np.zeros((3, n_delays, ring, n)),
+        np.zeros((steps_per_year + 1, n)),
+        np.zeros(n),
+        np.zeros((N_MEASURES, n)),
+        np.zeros(n),
+        np.zeros(n),
+        np.zeros(n),
+        np.zeros(n),
+        np.zeros(n),
+        np.zeros(n),
+        np.zeros(n),
+        np.zeros(n, dtype=np.bool_),
+    )
+
+
+@jit
+def load_segment(lanes, saved, n, dt):
+    """Set the lanes to a segment's starting values ``saved`` (N_CARRIED, >= n) and clear
+    its claims; returns the total starting weight."""
+    lanes.variable[:n] = saved[Carried.VARIABLE, :n]
+    lanes.money_market[:n] = saved[Carried.MONEY_MARKET, :n]
+    lanes.fixed[:n] = saved[Carried.FIXED, :n]
+    lanes.benefit_base[:n] = saved[Carried.BENEFIT_BASE, :n]
+    lanes.death_benefit_base[:n] = saved[Carried.DEATH_BENEFIT_BASE, :n]
+    lanes.premiums[:n] = saved[Carried.PREMIUMS, :n]
+    lanes.first_left[:n] = saved[Carried.FIRST_PAYMENT_LEFT, :n]
+    lanes.second_left[:n] = saved[Carried.SECOND_PAYMENT_LEFT, :n]
+    lanes.withdrawn[:n] = saved[Carried.WITHDRAWN_THIS_YEAR, :n]
+    lanes.fixed_rate[:n] = saved[Carried.FIXED_RATE, :n]
+    lanes.weight[:, :n] = saved[Carried.WEIGHT_0 : Carried.WEIGHT_POOL + 1, :n]
+    lanes.pending[:] = 0.0
+    lanes.claims[:] = 0.0
+    lanes.continued_recently[:] = 0.0
+    rate = lanes.fixed_rate
+    growth = lanes.fixed_growth
+    for i in range(n):
+        growth[i] = (1.0 + rate[i]) ** dt
+    return lanes.weight[:, :n].sum()
+
+
+@jit
+def save_lanes(lanes, saved, n):
+    """Copy the lanes' carried values into a stack slot ``saved`` (N_CARRIED, >= n); the
+    caller sets the weights (and any value that differs)."""
+    saved[Carried.VARIABLE, :n] = lanes.variable[:n]
+    saved[Carried.MONEY_MARKET, :n] = lanes.money_market[:n]
+    saved[Carried.FIXED, :n] = lanes.fixed[:n]
+    saved[Carried.BENEFIT_BASE, :n] = lanes.benefit_base[:n]
+    saved[Carried.DEATH_BENEFIT_BASE, :n] = lanes.death_benefit_base[:n]
+    saved[Carried.PREMIUMS, :n] = lanes.premiums[:n]
+    saved[Carried.FIRST_PAYMENT_LEFT, :n] = lanes.first_left[:n]
+    saved[Carried.SECOND_PAYMENT_LEFT, :n] = lanes.second_left[:n]
+    saved[Carried.WITHDRAWN_THIS_YEAR, :n] = lanes.withdrawn[:n]
+    saved[Carried.FIXED_RATE, :n] = lanes.fixed_rate[:n]
+    saved[Carried.WEIGHT_0 : Carried.WEIGHT_POOL + 1, :n] = 0.0
+
+
+N_STACK_FIELDS = N_CARRIED

@@ -1,0 +1,693 @@
+"""One function per mechanism of a projection step, each a loop over the lanes of a tile.
+
+:func:`sim.engine.kernels.run_segment` calls them in the order of events of
+docs/methodology.md section 3. The product rules they apply live in :mod:`sim.product`
+and :mod:`sim.assumptions.behaviour`; what depends only on the contract and the step
+(rates of the step, whether it is an anniversary, the withdrawal charge rates in force)
+is decided by the caller once per step and passed in as scalars.
+
+Conventions: ``n`` lanes; ``disc`` (n_scen,) is the discount factor row of the step end and
+``s0`` the tile's first scenario, so lane ``i`` is scenario ``s0 + i``; ``rec`` is the
+contract id, for the counter-based draws of simulated mode.
+"""
+
+from __future__ import annotations
+
+from .._numba import jit
+from .draws import DRAWS_PER_STEP, event_weight, uniform_hash
+from .lanes import Measure
+from .records import Carried, ClaimKind, Draw
+from .rules import (
+    anniversary_death_benefit_base,
+    benefit_base_after_withdrawal,
+    claim_proceeds,
+    continuation_step_up,
+    dynamic_lapse_factor,
+    fixed_renewal_rate,
+    free_withdrawal_amount,
+    layered_withdrawal_charge,
+    maintenance_fee_taken,
+    rider_fee_basis,
+    rider_fee_deduction,
+    settlement_factors,
+    step_probability,
+    termination_rider_fee,
+    true_up,
+)
+
+M = Measure
+
+
+@jit
+def begin_step(lanes, n, t):
+    """Start a step: record the CV at its start, clear the step's trace values, and close
+    the free-withdrawal year of continuations made a year and a step ago."""
+    var, mm, fix = lanes.variable, lanes.money_market, lanes.fixed
+    cv_start, cv = lanes.cv_start, lanes.cv
+    growth, charges, maint = lanes.growth, lanes.charges, lanes.maintenance_fee
+    rider_fee, withdrawal, true_ups = lanes.rider_fee, lanes.withdrawal, lanes.true_up
+    for i in range(n):
+        cv_start[i] = var[i] + mm[i] + fix[i]
+        cv[i] = cv_start[i]
+        growth[i] = 0.0
+        charges[i] = 0.0
+        maint[i] = 0.0
+        rider_fee[i] = 0.0
+        withdrawal[i] = 0.0
+        true_ups[i] = 0.0
+    recent = lanes.continued_recently
+    recent[t % recent.shape[0], :n] = 0.0
+
+
+@jit
+def renew_fixed_account(lanes, n, short_rate, spread, minimum, dt):
+    """A fixed-account guarantee period ends: the new rate is the short rate less the
+    spread, never below the minimum [000]. ``short_rate`` (n_scen,) row from ``s0``."""
+    rate, growth = lanes.fixed_rate, lanes.fixed_growth
+    for i in range(n):
+        rate[i] = fixed_renewal_rate(short_rate[i], spread, minimum)
+        growth[i] = (1.0 + rate[i]) ** dt
+
+
+@jit
+def grow(lanes, n, portfolio_growth, money_market_growth):
+    """Market growth of the variable portfolio, the Money Market bucket and the fixed
+    account over the step (rows from ``s0``)."""
+    var, mm, fix, fixed_growth = lanes.variable, lanes.money_market, lanes.fixed, lanes.fixed_growth
+    growth = lanes.growth
+    for i in range(n):
+        g_var = var[i] * portfolio_growth[i]
+        g_mm = mm[i] * money_market_growth[i]
+        g_fix = fix[i] * fixed_growth[i]
+        growth[i] = (g_var - var[i]) + (g_mm - mm[i]) + (g_fix - fix[i])
+        var[i] = g_var
+        mm[i] = g_mm
+        fix[i] = g_fix
+
+
+@jit
+def proportional_charges(lanes, n, me_keep, spousal_keep, spousal_on, disc):
+    """M&E and administration charge, and the Spousal Protection charge while that rider is
+    in force, taken from the variable sub-accounts in proportion [000, 004 III]."""
+    var, mm, fix, cv = lanes.variable, lanes.money_market, lanes.fixed, lanes.cv
+    charges, weight, pending = lanes.charges, lanes.weight, lanes.pending
+    pv_spousal = lanes.acc[M.SPOUSAL]
+    for i in range(n):
+        before = var[i] + mm[i]
+        var[i] *= me_keep
+        mm[i] *= me_keep
+        if spousal_on:
+            amount = (var[i] + mm[i]) * (1.0 - spousal_keep)
+            var[i] *= spousal_keep
+            mm[i] *= spousal_keep
+            w_all = weight[0, i] + weight[1, i] + weight[2, i] + weight[3, i] + weight[4, i]
+            pv_spousal[i] += (w_all + pending[i]) * disc[i] * amount
+        charges[i] = before - (var[i] + mm[i])
+        cv[i] = var[i] + mm[i] + fix[i]
+
+
+@jit
+def deaths(lanes, n, q_owner, q_spouse, q_annuitant, q_pool, sim, t, s0, terms, seg_flags):
+    """Deaths in the step: the continuing spouse of the pool, then for each class the owner,
+    the spouse, a separate annuitant. Each death files a claim (``lanes.filed`` by kind);
+    a surviving life that is not the claimant changes the class of the weight.
+
+    ``sim`` = (simulated, seed, contract_id); ``seg_flags`` = (owner_natural, may continue
+    for the spouse (eligible, not yet continued), spousal protection in force and not yet
+    continued) [002 (c), (d); 004 II]."""
+    simulated, seed, cid = sim
+    owner_natural, spouse_may_continue, coannuitant_continues = seg_flags
+    elect = terms.elect_continuation
+    keep_on_share = terms.annuitant_death_continue
+    weight, pending, filed, pool_before = (
+        lanes.weight,
+        lanes.pending,
+        lanes.filed,
+        lanes.pool_before,
+    )
+    for i in range(n):
+        s = s0 + i
+        term = 0.0
+        for_spouse = 0.0
+        for_owner = 0.0
+        pool = weight[4, i]
+        pool_before[i] = pool
+        if pool > 0.0:  # the continuing spouse's death ends the contract
+            d = event_weight(pool, q_pool, simulated, seed, cid, s, t, Draw.OWNER)
+            term += d
+            weight[4, i] = pool - d
+        moved0 = 0.0
+        moved1 = 0.0
+        moved2 = 0.0
+        for cls in range(4):
+            wc = weight[cls, i]
+            if wc <= 0.0:
+                continue
+            d_o = event_weight(wc, q_owner, simulated, seed, cid, s, t, Draw.OWNER)
+            if d_o > 0.0:
+                if cls >= 2 and spouse_may_continue:
+                    cont = event_weight(d_o, elect, simulated, seed, cid, s, t, Draw.ELECT)
+                    for_spouse += cont
+                    term += d_o - cont
+                else:
+                    term += d_o
+                wc -= d_o
+            if cls >= 2 and wc > 0.0:
+                d_s = event_weight(wc, q_spouse, simulated, seed, cid, s, t, Draw.SPOUSE)
+                if d_s > 0.0:
+                    wc -= d_s
+                    if coannuitant_continues:
+                        for_owner += d_s  # Option D for the owner [004 II]
+                    elif cls == 2:
+                        moved0 += d_s  # the spouse is gone; nothing else changes
+                    else:
+                        moved1 += d_s
+            if (cls & 1) == 1 and wc > 0.0:
+                d_a = event_weight(wc, q_annuitant, simulated, seed, cid, s, t, Draw.ANNUITANT)
+                if d_a > 0.0:
+                    wc -= d_a
+                    rest = d_a
+                    if owner_natural:  # continue as if no death [002 (d) 1.a]
+                        keep_on = event_weight(
+                            d_a, keep_on_share, simulated, seed, cid, s, t, Draw.ELECT
+                        )
+                        if cls == 1:
+                            moved0 += keep_on
+                        else:
+                            moved2 += keep_on
+                        rest = d_a - keep_on
+                    term += rest
+            weight[cls, i] = wc
+        weight[0, i] += moved0
+        weight[1, i] += moved1
+        weight[2, i] += moved2
+        filed[ClaimKind.TERMINATE, i] = term
+        filed[ClaimKind.CONTINUE_FOR_SPOUSE, i] = for_spouse
+        filed[ClaimKind.CONTINUE_FOR_OWNER, i] = for_owner
+        pending[i] += term + for_spouse + for_owner
+    # the pool's free-withdrawal year shrinks with the pool
+    _scale_recent(lanes, n, pool_before)
+
+
+@jit
+def _scale_recent(lanes, n, pool_was):
+    """Scale the pool's recently-continued weights by the pool's change since ``pool_was``."""
+    recent, weight = lanes.continued_recently, lanes.weight
+    for i in range(n):
+        if pool_was[i] > 0.0:
+            ratio = weight[4, i] / pool_was[i]
+            for k in range(recent.shape[0]):
+                recent[k, i] *= ratio
+
+
+@jit(inline=True)
+def settlement_step(t, delay, grid, maturity):
+    """Step at which a claim filed at step ``t`` and arriving ``delay`` steps later is
+    settled: continuation claims on the next step of a grid of ``grid`` steps (1 = when
+    they arrive), never later, for the grid's sake, than the Rider Maturity Date's step."""
+    arrival = t + delay
+    settle = ((arrival + grid) // grid) * grid - 1
+    if settle > maturity - 1:
+        settle = arrival if arrival > maturity - 1 else maturity - 1
+    return settle
+
+
+@jit
+def file_claims(lanes, n, t, maturity, sim, s0, terms):
+    """Put the step's claims (``lanes.filed``) in the settlement slots of the claim delay
+    distribution: spread over it with expected decrements, one delay drawn when simulated."""
+    simulated, seed, cid = sim
+    delay_steps, delay_prob = terms.delay_steps, terms.delay_prob
+    filed, claims = lanes.filed, lanes.claims
+    ring = claims.shape[2]
+    n_k = delay_steps.shape[0]
+    for kind in range(3):
+        grid = 1 if kind == ClaimKind.TERMINATE else terms.continuation_grid
+        if simulated:
+            for i in range(n):
+                amount = filed[kind, i]
+                if amount <= 0.0:
+                    continue
+                u = uniform_hash(seed, cid, s0 + i, t * DRAWS_PER_STEP + Draw.DELAY)
+                pick = n_k - 1
+                acc = 0.0
+                for k in range(n_k):
+                    acc += delay_prob[k]
+                    if u < acc:
+                        pick = k
+                        break
+                slot = settlement_step(t, delay_steps[pick], grid, maturity) % ring
+                claims[kind, pick, slot, i] += amount
+        else:
+            for k in range(n_k):
+                slot = settlement_step(t, delay_steps[k], grid, maturity) % ring
+                p = delay_prob[k]
+                row = claims[kind, k, slot]
+                for i in range(n):
+                    row[i] += filed[kind, i] * p
+
+
+@jit(inline=True)
+def _lapse_probability(exits, terms, ab_factor, benefit_base, cv):
+    """Step probability of a full surrender of a lane (dynamic lapse on its moneyness)."""
+    if not exits.dynamic:
+        return exits.q_lapse
+    itm = ab_factor * benefit_base / cv if cv > 0.0 else 1e300
+    mult = dynamic_lapse_factor(
+        itm, terms.dynamic_floor, terms.dynamic_cap, terms.dynamic_slope, terms.dynamic_shift
+    )
+    # at the cap or the floor (most lanes), the step probability was computed once
+    if mult == terms.dynamic_cap:
+        return exits.q_lapse_cap
+    if mult == terms.dynamic_floor:
+        return exits.q_lapse_floor
+    return step_probability(exits.lapse_base * mult, terms.dt)
+
+
+@jit
+def surrenders(lanes, n, exits, terms, ab_factor, fee_rate, sim, t, s0, disc, lag_discount):
+    """Surrenders, then rider cancellations, then annuitizations of the contracts in force;
+    the termination Rider Fee, the withdrawal charge and the Settlement Value paid after the
+    surrender lag [000, 003 III-IV]. ``lag_discount`` (n_scen,) row: exp(-r surrender lag)."""
+    simulated, seed, cid = sim
+    cancel_threshold = terms.cancel_threshold
+    fee_on_cv = terms.fee_on_contract_value
+    tf_surrender = 1.0 if terms.termination_fee_on_surrender else 0.0
+    tf_cancel = 1.0 if terms.termination_fee_on_cancellation else 0.0
+    tf_annuitization = 1.0 if terms.termination_fee_on_annuitization else 0.0
+    weight, recent = lanes.weight, lanes.continued_recently
+    cvs, bbs, fix_values = lanes.cv, lanes.benefit_base, lanes.fixed
+    premiums, withdrawn = lanes.premiums, lanes.withdrawn
+    first_left, second_left = lanes.first_left, lanes.second_left
+    acc = lanes.acc
+    n_recent = recent.shape[0]
+    for i in range(n):
+        pool_mid = weight[4, i]
+        if weight[0, i] + weight[1, i] + weight[2, i] + weight[3, i] + pool_mid <= 0.0:
+            continue
+        s = s0 + i
+        cv = cvs[i]
+        bb = bbs[i]
+        q_lapse = _lapse_probability(exits, terms, ab_factor, bb, cv)
+        q_cancel = 0.0
+        if exits.cancel_on:
+            ratio = cv / bb if bb > 0.0 else 1e300
+            q_cancel = exits.q_cancel_above if ratio >= cancel_threshold else exits.q_cancel_below
+        lapses = 0.0
+        cancels = 0.0
+        annuitizations = 0.0
+        waived = 0.0  # surrenders within a continued contract's free-withdrawal year
+        for cls in range(5):
+            wc = weight[cls, i]
+            if wc <= 0.0:
+                continue
+            x = event_weight(wc, q_lapse, simulated, seed, cid, s, t, Draw.LAPSE)
+            if cls == 4:
+                in_window = 0.0
+                for k in range(n_recent):
+                    in_window += recent[k, i]
+                waived = x * in_window / wc
+            wc -= x
+            lapses += x
+            y = event_weight(wc, q_cancel, simulated, seed, cid, s, t, Draw.CANCEL)
+            wc -= y
+            cancels += y
+            q_ann = exits.q_annuitize_pool if cls == 4 else exits.q_annuitize
+            z = event_weight(wc, q_ann, simulated, seed, cid, s, t, Draw.ANNUITIZE)
+            wc -= z
+            annuitizations += z
+            weight[cls, i] = wc
+        if pool_mid > 0.0:
+            ratio = weight[4, i] / pool_mid
+            for k in range(n_recent):
+                recent[k, i] *= ratio
+        base = rider_fee_basis(fee_on_cv, cv, bb)
+        fee_weight = lapses * tf_surrender + cancels * tf_cancel + annuitizations * tf_annuitization
+        if fee_weight > 0.0:
+            acc[M.FEES, i] += fee_weight * disc[i] * termination_rider_fee(fee_rate, base, cv)
+            acc[M.FEE_BASE, i] += fee_weight * disc[i] * base
+        if lapses > 0.0:
+            free = free_withdrawal_amount(terms.free_withdrawal, premiums[i], withdrawn[i])
+            charge = 0.0
+            charged = lapses - waived
+            if cv > free and exits.charges_apply:
+                charge, _, _ = layered_withdrawal_charge(
+                    cv - free,
+                    first_left[i],
+                    exits.first_charge_rate,
+                    second_left[i],
+                    exits.second_charge_rate,
+                )
+            else:
+                charged = 0.0
+            acc[M.WITHDRAWAL_CHARGES, i] += charged * disc[i] * charge
+            var_factor, fix_factor = settlement_factors(
+                lag_discount[i], terms.surrender_lag, terms.fixed_interest_after
+            )
+            fix = fix_values[i]
+            fix_part = fix * (1.0 - charge / cv) if cv > 0.0 else 0.0
+            paid_charged = ((cv - charge) - fix_part) * var_factor + fix_part * fix_factor
+            paid_free = (cv - fix) * var_factor + fix * fix_factor
+            acc[M.SURRENDERS, i] += disc[i] * (
+                charged * paid_charged + (lapses - charged) * paid_free
+            )
+
+
+@jit
+def settle_terminations(lanes, n, slot, terms, fee_rate, disc, lag_discount):
+    """Claims arriving now that end the contract: death proceeds paid after the
+    death-proceeds lag (the excess over the CV is the death benefit cost), and the
+    termination Rider Fee when death is one of its events [002 (c); 003 III]."""
+    within = terms.delay_within
+    db_code = terms.death_benefit_code
+    fee_on_cv = terms.fee_on_contract_value
+    fee_on_death = terms.termination_fee_on_death
+    claims = lanes.claims
+    cvs, bbs, dbbs, pending, acc = (
+        lanes.cv,
+        lanes.benefit_base,
+        lanes.death_benefit_base,
+        lanes.pending,
+        lanes.acc,
+    )
+    for k in range(within.shape[0]):
+        row = claims[ClaimKind.TERMINATE, k, slot]
+        for i in range(n):
+            amount = row[i]
+            if amount <= 0.0:
+                continue
+            row[i] = 0.0
+            pending[i] = max(pending[i] - amount, 0.0)
+            cv = cvs[i]
+            proceeds = claim_proceeds(cv, dbbs[i], within[k], db_code)
+            if proceeds > cv:
+                acc[M.DB_EXCESS, i] += amount * disc[i] * lag_discount[i] * (proceeds - cv)
+            if fee_on_death:
+                base = rider_fee_basis(fee_on_cv, cv, bbs[i])
+                acc[M.FEES, i] += amount * disc[i] * termination_rider_fee(fee_rate, base, cv)
+                acc[M.FEE_BASE, i] += amount * disc[i] * base
+
+
+@jit
+def any_claims(row, n):
+    """Whether any of the ``n`` lanes of a claims row holds a claim."""
+    for i in range(n):
+        if row[i] > 0.0:
+            return True
+    return False
+
+
+@jit
+def settle_continuations(
+    lanes, n, kind, k, slot, t, to_pool, terms, fee_rate, sim, s0, disc, saved
+):
+    """Continuation claims (``kind``, delay entry ``k``) arriving now: the contract
+    continues for the survivor (Option D) with the CV raised to the death proceeds, unless
+    the new owner cancels the rider [002 (c) 1.c; 003 VI.1]. Continued weight with no
+    step-up joins the segment's pool when ``to_pool``; the rest is written to the stack slot
+    ``saved`` (N_CARRIED, n) as a new segment's start. Returns that segment's weight."""
+    simulated, seed, cid = sim
+    within_window = terms.delay_within[k]
+    db_code = terms.death_benefit_code
+    fee_on_cv = terms.fee_on_contract_value
+    fee_on_cancel = terms.termination_fee_on_cancellation
+    x_cancel = terms.cancel_on_continuation
+    row = lanes.claims[kind, k, slot]
+    var, mm, fix = lanes.variable, lanes.money_market, lanes.fixed
+    cvs, bbs, dbbs, pending, acc = (
+        lanes.cv,
+        lanes.benefit_base,
+        lanes.death_benefit_base,
+        lanes.pending,
+        lanes.acc,
+    )
+    weight, recent = lanes.weight, lanes.continued_recently
+    n_recent = recent.shape[0]
+    total = 0.0
+    for i in range(n):
+        saved[Carried.VARIABLE, i] = var[i]
+        saved[Carried.MONEY_MARKET, i] = mm[i]
+        saved[Carried.WEIGHT_0, i] = 0.0
+        amount = row[i]
+        if amount <= 0.0:
+            continue
+        row[i] = 0.0
+        pending[i] = max(pending[i] - amount, 0.0)
+        cv = cvs[i]
+        proceeds = claim_proceeds(cv, dbbs[i], within_window, db_code)
+        cancel_now = event_weight(
+            amount, x_cancel, simulated, seed, cid, s0 + i, t, Draw.CANCEL_CONTINUED
+        )
+        if cancel_now > 0.0 and fee_on_cancel:
+            base = rider_fee_basis(fee_on_cv, cv, bbs[i])
+            acc[M.FEES, i] += cancel_now * disc[i] * termination_rider_fee(fee_rate, base, cv)
+            acc[M.FEE_BASE, i] += cancel_now * disc[i] * base
+        carry = amount - cancel_now
+        acc[M.CONTINUED, i] += amount
+        # the step-up credited to the continued contract is a death benefit cost
+        acc[M.DB_EXCESS, i] += amount * disc[i] * (proceeds - cv)
+        if carry <= 0.0:
+            continue
+        excess = proceeds - cv
+        if to_pool and excess <= 0.0:  # no step-up: the same account values, the same segment
+            weight[4, i] += carry
+            recent[t % n_recent, i] += carry
+            continue
+        var_b, mm_b = continuation_step_up(var[i], mm[i], fix[i], excess)
+        saved[Carried.VARIABLE, i] = var_b
+        saved[Carried.MONEY_MARKET, i] = mm_b
+        saved[Carried.WEIGHT_0, i] = carry
+        total += carry
+    return total
+
+
+@jit
+def anniversary_charges(lanes, n, terms, fee_rate, disc):
+    """On a contract anniversary, for the contracts in force and the claims pending: the
+    contract maintenance fee, then the Rider Fee on the Benefit Base [000; 003 III]."""
+    maintenance_fee = terms.maintenance_fee
+    fee_on_cv = terms.fee_on_contract_value
+    shortfall_from_fixed = terms.fee_shortfall_from_fixed
+    var, mm, fix, bbs = lanes.variable, lanes.money_market, lanes.fixed, lanes.benefit_base
+    weight, pending, acc = lanes.weight, lanes.pending, lanes.acc
+    maint_taken, fee_taken = lanes.maintenance_fee, lanes.rider_fee
+    for i in range(n):
+        cv = var[i] + mm[i] + fix[i]
+        maint = maintenance_fee_taken(maintenance_fee, cv)
+        if maint > 0.0:
+            keep = 1.0 - maint / cv
+            var[i] *= keep
+            mm[i] *= keep
+            fix[i] *= keep
+            cv = var[i] + mm[i] + fix[i]
+        maint_taken[i] = maint
+        base = rider_fee_basis(fee_on_cv, cv, bbs[i])
+        variable_value = var[i] + mm[i]
+        fee, from_fixed = rider_fee_deduction(
+            fee_rate * base, variable_value, fix[i], shortfall_from_fixed
+        )
+        if variable_value > 0.0:
+            keep = 1.0 - (fee - from_fixed) / variable_value
+            var[i] *= keep
+            mm[i] *= keep
+        fix[i] -= from_fixed
+        fee_taken[i] = fee
+        w_rider = (
+            weight[0, i] + weight[1, i] + weight[2, i] + weight[3, i] + weight[4, i] + pending[i]
+        )
+        acc[M.FEES, i] += w_rider * disc[i] * fee
+        acc[M.FEE_BASE, i] += w_rider * disc[i] * base
+
+
+@jit
+def maturity(lanes, n, ab_factor, terms, disc):
+    """The Rider Maturity Date: the true-up to the Accumulation Benefit is added to the
+    Money Market sub-account [003 II]; claims still pending are settled with the death
+    proceeds of the trued-up contract."""
+    within = terms.delay_within
+    db_code = terms.death_benefit_code
+    var, mm, fix, bbs, dbbs = (
+        lanes.variable,
+        lanes.money_market,
+        lanes.fixed,
+        lanes.benefit_base,
+        lanes.death_benefit_base,
+    )
+    weight, pending, acc, claims, true_ups = (
+        lanes.weight,
+        lanes.pending,
+        lanes.acc,
+        lanes.claims,
+        lanes.true_up,
+    )
+    ring = claims.shape[2]
+    for i in range(n):
+        cv = var[i] + mm[i] + fix[i]
+        amount = true_up(ab_factor, bbs[i], cv)
+        w_rider = (
+            weight[0, i] + weight[1, i] + weight[2, i] + weight[3, i] + weight[4, i] + pending[i]
+        )
+        if amount > 0.0:
+            mm[i] += amount
+            acc[M.CLAIMS, i] += w_rider * disc[i] * amount
+        true_ups[i] = amount
+        acc[M.AT_MATURITY, i] += w_rider
+        if db_code > 0:
+            for k in range(within.shape[0]):
+                if not within[k]:
+                    continue
+                for slot in range(ring):
+                    waiting = claims[ClaimKind.TERMINATE, k, slot, i]
+                    if waiting > 0.0 and dbbs[i] > cv + amount:
+                        acc[M.DB_EXCESS, i] += waiting * disc[i] * (dbbs[i] - cv - amount)
+
+
+@jit
+def anniversary_withdrawal(lanes, n, terms, charge_rates, sim, t, s0, disc, lag_discount):
+    """After the anniversary's charges: the Maximum Anniversary Value step-up of the death
+    benefit base, then the partial withdrawal with its layered charge and the pro-rata
+    reduction of the Benefit Base and of the death benefit base [000; 003 III].
+    ``charge_rates`` = (charges apply, rate of the first payment, of the scheduled payment)
+    in the new contract year; ``lag_discount``: exp(-r withdrawal lag) row."""
+    charges_apply, first_rate, second_rate = charge_rates
+    simulated, seed, cid = sim
+    db_code = terms.death_benefit_code
+    rate = terms.withdrawal_rate
+    utilisation = terms.withdrawal_utilisation
+    free_share = terms.free_withdrawal
+    var, mm, fix, bbs, dbbs = (
+        lanes.variable,
+        lanes.money_market,
+        lanes.fixed,
+        lanes.benefit_base,
+        lanes.death_benefit_base,
+    )
+    weight, acc, recent = lanes.weight, lanes.acc, lanes.continued_recently
+    premiums, withdrawn, withdrawals = lanes.premiums, lanes.withdrawn, lanes.withdrawal
+    first_left, second_left, trade_now = lanes.first_left, lanes.second_left, lanes.trade_now
+    for i in range(n):
+        cv = var[i] + mm[i] + fix[i]
+        w_live = weight[0, i] + weight[1, i] + weight[2, i] + weight[3, i] + weight[4, i]
+        trade_now[i] = w_live > 0.0
+        withdrawn[i] = 0.0
+        dbbs[i] = anniversary_death_benefit_base(db_code, cv, dbbs[i])
+        if rate <= 0.0 or utilisation <= 0.0 or cv <= 0.0 or w_live <= 0.0:
+            continue
+        if simulated:
+            u = uniform_hash(seed, cid, s0 + i, t * DRAWS_PER_STEP + Draw.WITHDRAW)
+            share = rate if u < utilisation else 0.0
+        else:
+            share = utilisation * rate
+        if share <= 0.0:
+            continue
+        withdrawal = share * cv
+        taken = share / rate  # share of contracts withdrawing
+        excess = rate * cv - free_share * premiums[i]
+        if excess > 0.0:
+            charge, from_first, from_second = layered_withdrawal_charge(
+                excess, first_left[i], first_rate, second_left[i], second_rate
+            )
+            # the free withdrawal within a year of a continuation still uses up purchase
+            # payments; only its charge is waived
+            if charges_apply:
+                in_window = 0.0
+                for k in range(recent.shape[0]):
+                    in_window += recent[k, i]
+                acc[M.WITHDRAWAL_CHARGES, i] += (w_live - in_window) * disc[i] * taken * charge
+            first_left[i] -= taken * from_first
+            second_left[i] -= taken * from_second
+        var_factor, fix_factor = settlement_factors(
+            lag_discount[i], terms.withdrawal_lag, terms.fixed_interest_after
+        )
+        fix_share = fix[i] / cv
+        acc[M.WITHDRAWALS, i] += (
+            w_live
+            * disc[i]
+            * withdrawal
+            * ((1.0 - fix_share) * var_factor + fix_share * fix_factor)
+        )
+        keep = 1.0 - share
+        bbs[i] = benefit_base_after_withdrawal(bbs[i], keep)
+        if db_code > 0:
+            dbbs[i] *= keep
+        var[i] *= keep
+        mm[i] *= keep
+        fix[i] *= keep
+        withdrawn[i] = withdrawal
+        withdrawals[i] = withdrawal
+
+
+@jit
+def purchase_payment(lanes, n, amount, into_benefit_base, db_code):
+    """A scheduled purchase payment, credited to the variable sub-accounts; it enters the
+    Benefit Base up to the first anniversary after the Rider Date [000; 003 III]."""
+    var, prem, second_left = lanes.variable, lanes.premiums, lanes.second_left
+    bbs, dbbs = lanes.benefit_base, lanes.death_benefit_base
+    for i in range(n):
+        var[i] += amount
+        prem[i] += amount
+        second_left[i] += amount
+        if into_benefit_base:
+            bbs[i] += amount
+        if db_code > 0:
+            dbbs[i] += amount
+
+
+@jit
+def trade_in(lanes, n, terms, sim, t, s0, saved):
+    """Trade-in to a New Rider on an anniversary from the 10th rider anniversary [003 V]:
+    the traded weight leaves the segment and is written to the stack slot ``saved`` as a
+    new segment whose Benefit Base is the CV. Returns its weight."""
+    simulated, seed, cid = sim
+    threshold, rate_below, rate_above = (
+        terms.trade_threshold,
+        terms.trade_rate,
+        terms.trade_rate_above,
+    )
+    var, mm, fix, bbs = lanes.variable, lanes.money_market, lanes.fixed, lanes.benefit_base
+    weight, recent, trade_now = lanes.weight, lanes.continued_recently, lanes.trade_now
+    n_recent = recent.shape[0]
+    total = 0.0
+    for i in range(n):
+        for cls in range(5):
+            saved[Carried.WEIGHT_0 + cls, i] = 0.0
+        saved[Carried.BENEFIT_BASE, i] = var[i] + mm[i] + fix[i]
+        if not trade_now[i]:
+            continue
+        cv = var[i] + mm[i] + fix[i]
+        ratio = cv / bbs[i] if bbs[i] > 0.0 else 1e300
+        rate = rate_above if ratio >= threshold else rate_below
+        pool_was = weight[4, i]
+        for cls in range(5):
+            x = event_weight(weight[cls, i], rate, simulated, seed, cid, s0 + i, t, Draw.TRADE)
+            saved[Carried.WEIGHT_0 + cls, i] = x
+            weight[cls, i] -= x
+            total += x
+        if pool_was > 0.0:
+            ratio = weight[4, i] / pool_was
+            for k in range(n_recent):
+                recent[k, i] *= ratio
+    return total
+
+
+@jit
+def record_trace(lanes, n, trace, c, s0, t, payment):
+    """The main segment's state at the step end, per lane (``trace[c, s0 + i, t, :]``)."""
+    var, mm, fix, weight = lanes.variable, lanes.money_market, lanes.fixed, lanes.weight
+    for i in range(n):
+        row = trace[c, s0 + i, t]
+        row[0] = weight[0, i] + weight[1, i] + weight[2, i] + weight[3, i]
+        row[1] = var[i]
+        row[2] = mm[i]
+        row[3] = fix[i]
+        row[4] = lanes.benefit_base[i]
+        row[5] = lanes.death_benefit_base[i]
+        row[6] = lanes.cv_start[i]
+        row[7] = lanes.growth[i]
+        row[8] = lanes.charges[i]
+        row[9] = lanes.maintenance_fee[i]
+        row[10] = lanes.rider_fee[i]
+        row[11] = lanes.withdrawal[i]
+        row[12] = payment
+        row[13] = lanes.true_up[i]
+        row[14] = var[i] + mm[i] + fix[i]
