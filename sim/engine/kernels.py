@@ -212,6 +212,8 @@ def run_segment(c, seg, lanes, n, s0, stack, segs, contracts, terms, market, q_l
         and not seg.continuation_used,
         seg.spousal_protection and not seg.continuation_used,
     )
+    # the pool (continued with no step-up) exists only without Spousal Protection
+    pool_possible = seg_flags[1] and not seg.spousal_protection
     trading = (terms.trade_rate > 0.0 or terms.trade_rate_above > 0.0) and not seg.trade_used
     ring = lanes.claims.shape[2]
     trace_on = seg.main and trace.shape[0] > 0
@@ -238,33 +240,28 @@ def run_segment(c, seg, lanes, n, s0, stack, segs, contracts, terms, market, q_l
             )
             steps.proportional_charges(lanes, n, me_keep, spousal_keep, spousal_on, disc)
             year = min(t // m, n_years - 1)
-            steps.deaths(
-                lanes,
-                n,
-                _q(q_lives, c, seg.owner_life, year),
-                _q(q_lives, c, seg.spouse_life, year),
-                _q(q_lives, c, seg.annuitant_life, year),
-                q_lives[c, Life.SPOUSE, year],
-                sim,
-                t,
-                s0,
-                terms,
-                seg_flags,
-            )
+            q_owner = _q(q_lives, c, seg.owner_life, year)
+            q_spouse = _q(q_lives, c, seg.spouse_life, year)
+            q_annuitant = _q(q_lives, c, seg.annuitant_life, year)
+            q_pool = q_lives[c, _SPOUSE, year]
+            if terms.simulated:
+                steps.deaths_simulated(
+                    lanes, n, q_owner, q_spouse, q_annuitant, q_pool, sim, t, s0, terms, seg_flags
+                )
+            else:
+                steps.deaths_expected(
+                    lanes, n, q_owner, q_spouse, q_annuitant, q_pool, terms, seg_flags
+                )
+            if pool_possible:
+                steps.pool_deaths_done(lanes, n)
             steps.file_claims(lanes, n, t, seg.maturity, sim, s0, terms)
             exits = _step_exits(seg, terms, cy, t, pay_step, spouse_age)
-            steps.surrenders(
-                lanes,
-                n,
-                exits,
-                terms,
-                seg.ab_factor,
-                seg.fee_rate,
-                sim,
-                t,
-                s0,
-                disc,
-                market.surrender_lag_discount[t, s0:],
+            if terms.simulated:
+                steps.exits_simulated(lanes, n, exits, terms, seg.ab_factor, sim, t, s0)
+            else:
+                steps.exits_expected(lanes, n, exits, terms, seg.ab_factor, pool_possible)
+            steps.surrender_payments(
+                lanes, n, exits, terms, seg.fee_rate, disc, market.surrender_lag_discount[t, s0:]
             )
             slot = t % ring
             steps.settle_terminations(

@@ -99,6 +99,10 @@ class Lanes(NamedTuple):
     withdrawal: np.ndarray
     true_up: np.ndarray
     trade_now: np.ndarray  # (n,) bool: a trade-in may be decided at this anniversary
+    lapses: np.ndarray  # (n,) weight surrendering in the step (scratch)
+    cancels: np.ndarray  # (n,) cancelling the rider
+    annuitizations: np.ndarray  # (n,) annuitizing
+    waived: np.ndarray  # (n,) surrendering within a continued contract's free year
 
 
 @jit
@@ -132,6 +136,10 @@ def allocate_lanes(n, n_delays, ring, steps_per_year):
         np.zeros(n),
         np.zeros(n),
         np.zeros(n, dtype=np.bool_),
+        np.zeros(n),
+        np.zeros(n),
+        np.zeros(n),
+        np.zeros(n),
     )
 
 

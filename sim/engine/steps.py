@@ -107,7 +107,53 @@ def proportional_charges(lanes, n, me_keep, spousal_keep, spousal_on, disc):
 
 
 @jit
-def deaths(lanes, n, q_owner, q_spouse, q_annuitant, q_pool, sim, t, s0, terms, seg_flags):
+def deaths_expected(lanes, n, q_owner, q_spouse, q_annuitant, q_pool, terms, seg_flags):
+    """Deaths in the step with expected decrements: the rule of :func:`deaths_simulated`
+    with every event a share of the weight, written without branches so the lane loop
+    vectorises. Classes: 0 owner only, 1 owner + annuitant, 2 owner + spouse, 3 all three;
+    the pool (4) holds contracts continued by the spouse."""
+    owner_natural, spouse_may_continue, coannuitant_continues = seg_flags
+    elect = terms.elect_continuation if spouse_may_continue else 0.0
+    keep_on = terms.annuitant_death_continue if owner_natural else 0.0
+    to_owner = 1.0 if coannuitant_continues else 0.0
+    weight, pending, filed, pool_before = (
+        lanes.weight,
+        lanes.pending,
+        lanes.filed,
+        lanes.pool_before,
+    )
+    for i in range(n):
+        pool = weight[4, i]
+        pool_before[i] = pool
+        d_pool = pool * q_pool  # the continuing spouse's death ends the contract
+        w0, w1, w2, w3 = weight[0, i], weight[1, i], weight[2, i], weight[3, i]
+        d0, d1, d2, d3 = w0 * q_owner, w1 * q_owner, w2 * q_owner, w3 * q_owner
+        r1, r2, r3 = w1 - d1, w2 - d2, w3 - d3
+        s2, s3 = r2 * q_spouse, r3 * q_spouse  # the spouse's death
+        r2 -= s2
+        r3 -= s3
+        a1, a3 = r1 * q_annuitant, r3 * q_annuitant  # a separate annuitant's death
+        r1 -= a1
+        r3 -= a3
+        continued = (d2 + d3) * elect
+        kept1, kept3 = a1 * keep_on, a3 * keep_on
+        term = d_pool + d0 + d1 + (d2 + d3 - continued) + (a1 - kept1) + (a3 - kept3)
+        for_owner = (s2 + s3) * to_owner
+        weight[0, i] = (w0 - d0) + (kept1 + s2 * (1.0 - to_owner))
+        weight[1, i] = r1 + s3 * (1.0 - to_owner)
+        weight[2, i] = r2 + kept3
+        weight[3, i] = r3
+        weight[4, i] = pool - d_pool
+        filed[ClaimKind.TERMINATE, i] = term
+        filed[ClaimKind.CONTINUE_FOR_SPOUSE, i] = continued
+        filed[ClaimKind.CONTINUE_FOR_OWNER, i] = for_owner
+        pending[i] += term + continued + for_owner
+
+
+@jit
+def deaths_simulated(
+    lanes, n, q_owner, q_spouse, q_annuitant, q_pool, sim, t, s0, terms, seg_flags
+):
     """Deaths in the step: the continuing spouse of the pool, then for each class the owner,
     the spouse, a separate annuitant. Each death files a claim (``lanes.filed`` by kind);
     a surviving life that is not the claimant changes the class of the weight.
@@ -185,8 +231,12 @@ def deaths(lanes, n, q_owner, q_spouse, q_annuitant, q_pool, sim, t, s0, terms, 
         filed[ClaimKind.CONTINUE_FOR_SPOUSE, i] = for_spouse
         filed[ClaimKind.CONTINUE_FOR_OWNER, i] = for_owner
         pending[i] += term + for_spouse + for_owner
-    # the pool's free-withdrawal year shrinks with the pool
-    _scale_recent(lanes, n, pool_before)
+
+
+@jit
+def pool_deaths_done(lanes, n):
+    """After the deaths: the pool's free-withdrawal year shrinks with the pool."""
+    _scale_recent(lanes, n, lanes.pool_before)
 
 
 @jit
@@ -265,23 +315,93 @@ def _lapse_probability(exits, terms, ab_factor, benefit_base, cv):
 
 
 @jit
-def surrenders(lanes, n, exits, terms, ab_factor, fee_rate, sim, t, s0, disc, lag_discount):
-    """Surrenders, then rider cancellations, then annuitizations of the contracts in force;
-    the termination Rider Fee, the withdrawal charge and the Settlement Value paid after the
-    surrender lag [000, 003 III-IV]. ``lag_discount`` (n_scen,) row: exp(-r surrender lag)."""
+def exits_expected(lanes, n, exits, terms, ab_factor, pool_possible):
+    """Surrenders, then rider cancellations, then annuitizations with expected decrements:
+    each a share of the weight that the one before left; the shares by kind go to
+    ``lanes.lapses``, ``cancels``, ``annuitizations`` (and ``waived``: surrenders within a
+    continued contract's free-withdrawal year). The same rule as :func:`exits_simulated`,
+    written without branches so the lane loop vectorises."""
+    q_ann, q_ann_pool = exits.q_annuitize, exits.q_annuitize_pool
+    if pool_possible:
+        _pool_exits(lanes, n, exits, terms, ab_factor)
+    else:
+        lanes.waived[:n] = 0.0
+    weight, cvs, bbs = lanes.weight, lanes.cv, lanes.benefit_base
+    lapses, cancels, annuitizations = lanes.lapses, lanes.cancels, lanes.annuitizations
+    for i in range(n):
+        cv = cvs[i]
+        bb = bbs[i]
+        q_lapse = _lapse_probability(exits, terms, ab_factor, bb, cv)
+        q_cancel = _cancel_probability(exits, terms, bb, cv)
+        live = weight[0, i] + weight[1, i] + weight[2, i] + weight[3, i]
+        pool = weight[4, i]
+        stay = (1.0 - q_lapse) * (1.0 - q_cancel)
+        lapses[i] = (live + pool) * q_lapse
+        cancels[i] = (live + pool) * (1.0 - q_lapse) * q_cancel
+        annuitizations[i] = live * stay * q_ann + pool * stay * q_ann_pool
+        keep = stay * (1.0 - q_ann)
+        weight[0, i] *= keep
+        weight[1, i] *= keep
+        weight[2, i] *= keep
+        weight[3, i] *= keep
+        weight[4, i] = pool * stay * (1.0 - q_ann_pool)
+
+
+@jit
+def _pool_exits(lanes, n, exits, terms, ab_factor):
+    """The pool's part of the expected exits: surrenders within the free year of a
+    continuation are waived their charge, and the recently-continued weights shrink with
+    the pool (by the pool's share staying)."""
+    recent, weight, cvs, bbs, waived = (
+        lanes.continued_recently,
+        lanes.weight,
+        lanes.cv,
+        lanes.benefit_base,
+        lanes.waived,
+    )
+    for i in range(n):
+        waived[i] = 0.0
+        if weight[4, i] <= 0.0:
+            continue
+        q_lapse = _lapse_probability(exits, terms, ab_factor, bbs[i], cvs[i])
+        q_cancel = _cancel_probability(exits, terms, bbs[i], cvs[i])
+        in_window = 0.0
+        for k in range(recent.shape[0]):
+            in_window += recent[k, i]
+        waived[i] = q_lapse * in_window
+        stay = (1.0 - q_lapse) * (1.0 - q_cancel) * (1.0 - exits.q_annuitize_pool)
+        for k in range(recent.shape[0]):
+            recent[k, i] *= stay
+
+
+@jit(inline=True)
+def _cancel_probability(exits, terms, benefit_base, cv):
+    """Step probability of a rider cancellation of a lane (by its CV / BB ratio)."""
+    if not exits.cancel_on:
+        return 0.0
+    ratio = cv / benefit_base if benefit_base > 0.0 else 1e300
+    return exits.q_cancel_above if ratio >= terms.cancel_threshold else exits.q_cancel_below
+
+
+@jit
+def exits_simulated(lanes, n, exits, terms, ab_factor, sim, t, s0):
+    """Surrenders, then rider cancellations, then annuitizations with simulated decrements:
+    a counter-based draw for each, class by class; results as :func:`exits_expected`."""
     simulated, seed, cid = sim
-    cancel_threshold = terms.cancel_threshold
-    fee_on_cv = terms.fee_on_contract_value
-    tf_surrender = 1.0 if terms.termination_fee_on_surrender else 0.0
-    tf_cancel = 1.0 if terms.termination_fee_on_cancellation else 0.0
-    tf_annuitization = 1.0 if terms.termination_fee_on_annuitization else 0.0
     weight, recent = lanes.weight, lanes.continued_recently
-    cvs, bbs, fix_values = lanes.cv, lanes.benefit_base, lanes.fixed
-    premiums, withdrawn = lanes.premiums, lanes.withdrawn
-    first_left, second_left = lanes.first_left, lanes.second_left
-    acc = lanes.acc
+    cvs, bbs = lanes.cv, lanes.benefit_base
+    lapses_out, cancels_out, annuitizations_out, waived_out = (
+        lanes.lapses,
+        lanes.cancels,
+        lanes.annuitizations,
+        lanes.waived,
+    )
     n_recent = recent.shape[0]
     for i in range(n):
+        lapses_out[i] = 0.0
+        cancels_out[i] = 0.0
+        annuitizations_out[i] = 0.0
+        waived_out[i] = 0.0
         pool_mid = weight[4, i]
         if weight[0, i] + weight[1, i] + weight[2, i] + weight[3, i] + pool_mid <= 0.0:
             continue
@@ -289,14 +409,11 @@ def surrenders(lanes, n, exits, terms, ab_factor, fee_rate, sim, t, s0, disc, la
         cv = cvs[i]
         bb = bbs[i]
         q_lapse = _lapse_probability(exits, terms, ab_factor, bb, cv)
-        q_cancel = 0.0
-        if exits.cancel_on:
-            ratio = cv / bb if bb > 0.0 else 1e300
-            q_cancel = exits.q_cancel_above if ratio >= cancel_threshold else exits.q_cancel_below
+        q_cancel = _cancel_probability(exits, terms, bb, cv)
         lapses = 0.0
         cancels = 0.0
         annuitizations = 0.0
-        waived = 0.0  # surrenders within a continued contract's free-withdrawal year
+        waived = 0.0
         for cls in range(5):
             wc = weight[cls, i]
             if wc <= 0.0:
@@ -321,36 +438,65 @@ def surrenders(lanes, n, exits, terms, ab_factor, fee_rate, sim, t, s0, disc, la
             ratio = weight[4, i] / pool_mid
             for k in range(n_recent):
                 recent[k, i] *= ratio
-        base = rider_fee_basis(fee_on_cv, cv, bb)
-        fee_weight = lapses * tf_surrender + cancels * tf_cancel + annuitizations * tf_annuitization
-        if fee_weight > 0.0:
-            acc[M.FEES, i] += fee_weight * disc[i] * termination_rider_fee(fee_rate, base, cv)
-            acc[M.FEE_BASE, i] += fee_weight * disc[i] * base
-        if lapses > 0.0:
-            free = free_withdrawal_amount(terms.free_withdrawal, premiums[i], withdrawn[i])
-            charge = 0.0
-            charged = lapses - waived
-            if cv > free and exits.charges_apply:
-                charge, _, _ = layered_withdrawal_charge(
-                    cv - free,
-                    first_left[i],
-                    exits.first_charge_rate,
-                    second_left[i],
-                    exits.second_charge_rate,
-                )
-            else:
-                charged = 0.0
-            acc[M.WITHDRAWAL_CHARGES, i] += charged * disc[i] * charge
-            var_factor, fix_factor = settlement_factors(
-                lag_discount[i], terms.surrender_lag, terms.fixed_interest_after
+        lapses_out[i] = lapses
+        cancels_out[i] = cancels
+        annuitizations_out[i] = annuitizations
+        waived_out[i] = waived
+
+
+@jit
+def surrender_payments(lanes, n, exits, terms, fee_rate, disc, lag_discount):
+    """What the step's exits (``lanes.lapses``, ``cancels``, ``annuitizations``) pay: the
+    termination Rider Fee, the withdrawal charge on surrenders, and the Settlement Value
+    paid after the surrender lag [000, 003 III-IV]. ``lag_discount`` (n_scen,) row:
+    exp(-r surrender lag)."""
+    fee_on_cv = terms.fee_on_contract_value
+    tf_surrender = 1.0 if terms.termination_fee_on_surrender else 0.0
+    tf_cancel = 1.0 if terms.termination_fee_on_cancellation else 0.0
+    tf_annuitization = 1.0 if terms.termination_fee_on_annuitization else 0.0
+    free_share = terms.free_withdrawal
+    charges_apply = exits.charges_apply
+    first_rate, second_rate = exits.first_charge_rate, exits.second_charge_rate
+    var_factor_lag = terms.surrender_lag
+    cvs, bbs, fix_values = lanes.cv, lanes.benefit_base, lanes.fixed
+    premiums, withdrawn = lanes.premiums, lanes.withdrawn
+    first_left, second_left = lanes.first_left, lanes.second_left
+    lapses_in, cancels_in, annuitizations_in, waived_in = (
+        lanes.lapses,
+        lanes.cancels,
+        lanes.annuitizations,
+        lanes.waived,
+    )
+    pv_fees, pv_fee_base = lanes.acc[M.FEES], lanes.acc[M.FEE_BASE]
+    pv_charges, pv_surrenders = lanes.acc[M.WITHDRAWAL_CHARGES], lanes.acc[M.SURRENDERS]
+    for i in range(n):
+        cv = cvs[i]
+        lapses = lapses_in[i]
+        base = rider_fee_basis(fee_on_cv, cv, bbs[i])
+        fee_weight = (
+            lapses * tf_surrender
+            + cancels_in[i] * tf_cancel
+            + annuitizations_in[i] * tf_annuitization
+        )
+        pv_fees[i] += fee_weight * disc[i] * termination_rider_fee(fee_rate, base, cv)
+        pv_fee_base[i] += fee_weight * disc[i] * base
+        free = free_withdrawal_amount(free_share, premiums[i], withdrawn[i])
+        charge = 0.0
+        charged = 0.0
+        if cv > free and charges_apply:
+            charged = lapses - waived_in[i]
+            charge, _, _ = layered_withdrawal_charge(
+                cv - free, first_left[i], first_rate, second_left[i], second_rate
             )
-            fix = fix_values[i]
-            fix_part = fix * (1.0 - charge / cv) if cv > 0.0 else 0.0
-            paid_charged = ((cv - charge) - fix_part) * var_factor + fix_part * fix_factor
-            paid_free = (cv - fix) * var_factor + fix * fix_factor
-            acc[M.SURRENDERS, i] += disc[i] * (
-                charged * paid_charged + (lapses - charged) * paid_free
-            )
+        pv_charges[i] += charged * disc[i] * charge
+        var_factor, fix_factor = settlement_factors(
+            lag_discount[i], var_factor_lag, terms.fixed_interest_after
+        )
+        fix = fix_values[i]
+        fix_part = fix * (1.0 - charge / cv) if cv > 0.0 else 0.0
+        paid_charged = ((cv - charge) - fix_part) * var_factor + fix_part * fix_factor
+        paid_free = (cv - fix) * var_factor + fix * fix_factor
+        pv_surrenders[i] += disc[i] * (charged * paid_charged + (lapses - charged) * paid_free)
 
 
 @jit
