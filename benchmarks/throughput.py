@@ -145,6 +145,55 @@ def minimal_block(
         contract_total[c] = total
 
 
+#: Contracts per tile of the blocked minimal kernel (a tile's state stays in L1).
+BLOCKED_TILE = 512
+
+
+@jit(parallel=True)
+def blocked_minimal_block(growth_t, discount_t, av0, guarantee, n_steps, keep, fixed_fee, m, out):
+    """The minimal kernel's arithmetic in the hardware-friendly shape: per scenario, tiles of
+    :data:`BLOCKED_TILE` contracts as lanes, the time loop outside, contracts innermost (so
+    LLVM vectorises the lane loops). Every contract projects ``n_steps`` steps.
+
+    Parameters
+    ----------
+    growth_t : ndarray(float64, (n_steps, n_scen))
+        Gross growth of the single fund, time-major.
+    discount_t : ndarray(float64, (n_steps + 1, n_scen))
+    av0, guarantee : ndarray(float64, (n_c,))
+    out : ndarray(float64, (n_measures, n_c, n_scen))
+        Written as by :func:`minimal_block` (slots 0-2; the others zeroed).
+    """
+    n_c = av0.shape[0]
+    n_s = growth_t.shape[1]
+    n_k = out.shape[0]
+    for s in prange(n_s):
+        av = np.empty(BLOCKED_TILE)
+        pv_fixed = np.empty(BLOCKED_TILE)
+        for c0 in range(0, n_c, BLOCKED_TILE):
+            n = min(BLOCKED_TILE, n_c - c0)
+            for j in range(n):
+                av[j] = av0[c0 + j]
+                pv_fixed[j] = 0.0
+            for t in range(n_steps):
+                g = growth_t[t, s] * keep
+                for j in range(n):
+                    av[j] *= g
+                if (t + 1) % m == 0:
+                    d = discount_t[t + 1, s]
+                    for j in range(n):
+                        fee = min(av[j], fixed_fee)
+                        av[j] -= fee
+                        pv_fixed[j] += fee * d
+            d = discount_t[n_steps, s]
+            for j in range(n):
+                out[0, c0 + j, s] = max(guarantee[c0 + j] - av[j], 0.0) * d
+                out[1, c0 + j, s] = pv_fixed[j]
+                out[2, c0 + j, s] = av[j]
+                for k in range(3, n_k):
+                    out[k, c0 + j, s] = 0.0
+
+
 @dataclass(frozen=True)
 class Workload:
     """What both kernels run on: the config, the block, its scenarios and the engine's model."""
@@ -224,6 +273,40 @@ def run_minimal(work: Workload, threads: int) -> tuple[float, int, float]:
     return seconds, int(steps.sum()) * n_s, float(totals.sum() / (n_c * n_s))
 
 
+def run_blocked_minimal(work: Workload, threads: int) -> tuple[float, int, float]:
+    """Run :func:`blocked_minimal_block` on the workload, chunked like ``run_block``; the
+    time-major inputs are made before the clock starts. Returns as :func:`run_minimal`."""
+    set_threads(threads)
+    cfg = work.config
+    n_c, n_s, m = work.n_contracts, work.n_scenarios, cfg.run.steps_per_year
+    growth_t = np.ascontiguousarray(work.scenarios.index_growth[:, : work.n_steps, 0].T)
+    discount_t = np.ascontiguousarray(work.scenarios.discount[:, : work.n_steps + 1].T)
+    keep = float(np.exp(-(cfg.product.me_charge + cfg.market.funds[0].fee) / m))
+    av0 = work.inforce["contract_value"].to_numpy(np.float64)
+    guarantee = (work.inforce["ab_factor"] * work.inforce["benefit_base"]).to_numpy(np.float64)
+    chunk = auto_chunk_size(n_s)
+    total = 0.0
+    seconds = 0.0
+    for lo in range(0, n_c, chunk):
+        hi = min(lo + chunk, n_c)
+        out = np.empty((K.N_MEASURES, hi - lo, n_s))
+        t0 = time.perf_counter()
+        blocked_minimal_block(
+            growth_t,
+            discount_t,
+            av0[lo:hi],
+            guarantee[lo:hi],
+            work.n_steps,
+            keep,
+            float(cfg.product.maintenance_fee),
+            m,
+            out,
+        )
+        total += float(out[0].sum())
+        seconds += time.perf_counter() - t0
+    return seconds, n_c * work.n_steps * n_s, total / (n_c * n_s)
+
+
 def run_engine(work: Workload, threads: int) -> tuple[float, int, float]:
     """Run the full engine (:func:`sim.engine.driver.run_block`); returns as :func:`run_minimal`."""
     r = run_block(work.model, threads=threads, progress=False, contract_stats=False)
@@ -231,7 +314,7 @@ def run_engine(work: Workload, threads: int) -> tuple[float, int, float]:
     return r.seconds, r.path_steps, float(claims.mean() / work.n_contracts)
 
 
-KERNELS = {"full": run_engine, "minimal": run_minimal}
+KERNELS = {"full": run_engine, "minimal": run_minimal, "blocked_minimal": run_blocked_minimal}
 
 
 # --------------------------------------------------------------------------- workload
@@ -310,7 +393,7 @@ def best_of(fn, work: Workload, threads: int, repeats: int) -> dict:
     while it ran (``foreign_cpu_share``: busy CPU seconds of the machine minus this
     process's, over wall time x cores), since the machine may be shared.
     """
-    times, foreign = [], []
+    times, cpu_times, foreign = [], [], []
     path_steps, check = 0, float("nan")
     cores = os.cpu_count() or 1
     for _ in range(repeats):
@@ -322,15 +405,20 @@ def best_of(fn, work: Workload, threads: int, repeats: int) -> dict:
             )
         busy1, own1, wall1 = _busy_cpu_seconds(), time.process_time(), time.perf_counter()
         times.append(seconds)
+        cpu_times.append(own1 - own0)
         if busy0 is not None and busy1 is not None:
             other = max(0.0, (busy1 - busy0) - (own1 - own0))
             foreign.append(round(other / ((wall1 - wall0) * cores), 3))
     best = min(times)
+    best_cpu = min(cpu_times)
     return {
         "seconds_best": best,
         "seconds_all": times,
+        "cpu_seconds_best": best_cpu,
+        "cpu_seconds_all": cpu_times,
         "path_steps": path_steps,
         "rate": path_steps / best,
+        "cpu_rate": path_steps / best_cpu if best_cpu > 0 else float("nan"),
         "mean_claim": check,
         "foreign_cpu_share": foreign,
     }
@@ -418,22 +506,30 @@ def markdown_table(results: list[dict], threads_list: list[int]) -> str:
     """Main table: rate per (kernel, threads), full/minimal ratio and scaling."""
     by = {(r["kernel"], r["threads_requested"]): r for r in results}
     lines = [
-        "| kernel | threads | best s | contract·scenario·steps / s | per thread |",
-        "|---|---:|---:|---:|---:|",
+        "| kernel | threads | best wall s | contract·scenario·steps / s (wall) | per thread "
+        "| best CPU s | contract·scenario·steps / CPU s |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for kernel in KERNELS:
         for th in threads_list:
             r = by[(kernel, th)]
             lines.append(
                 f"| {kernel} | {r['threads']} | {r['seconds_best']:.3f} "
-                f"| {fmt_rate(r['rate'])} | {fmt_rate(r['rate'] / r['threads'])} |"
+                f"| {fmt_rate(r['rate'])} | {fmt_rate(r['rate'] / r['threads'])} "
+                f"| {r['cpu_seconds_best']:.3f} | {fmt_rate(r['cpu_rate'])} |"
             )
     lines.append("")
-    lines.append("| threads | full / minimal |")
-    lines.append("|---:|---:|")
+    lines.append(
+        "| threads | full / minimal (wall) | full / minimal (CPU) | full / blocked minimal (CPU) |"
+    )
+    lines.append("|---:|---:|---:|---:|")
     for th in threads_list:
-        ratio = by[("full", th)]["rate"] / by[("minimal", th)]["rate"]
-        lines.append(f"| {by[('full', th)]['threads']} | {ratio:.1%} |")
+        full, minimal, blocked = by[("full", th)], by[("minimal", th)], by[("blocked_minimal", th)]
+        lines.append(
+            f"| {full['threads']} | {full['rate'] / minimal['rate']:.1%} "
+            f"| {full['cpu_rate'] / minimal['cpu_rate']:.1%} "
+            f"| {full['cpu_rate'] / blocked['cpu_rate']:.2%} |"
+        )
     return "\n".join(lines)
 
 

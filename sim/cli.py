@@ -181,7 +181,7 @@ def price(
         None,
         "--output",
         metavar="DIR",
-        help="folder for the result set: contracts.parquet, scenarios.parquet, summary.json",
+        help="folder for the result set: contracts.parquet, scenarios.parquet, cashflows.parquet, summary.json",
     ),
     force: bool = typer.Option(False, "--force", help="replace a previous result set in --output"),
     scheduler: Optional[str] = typer.Option(
@@ -235,6 +235,15 @@ def price(
                     {
                         "contracts.parquet": lambda p: result.contracts.to_parquet(p, index=False),
                         "scenarios.parquet": lambda p: result.scenarios.to_parquet(p, index=False),
+                        **(
+                            {
+                                "cashflows.parquet": lambda p: result.cashflows.to_parquet(
+                                    p, index=False
+                                )
+                            }
+                            if result.cashflows is not None
+                            else {}
+                        ),
                         "summary.json": lambda p: p.write_text(text, encoding="utf-8"),
                     }
                 )

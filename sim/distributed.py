@@ -169,8 +169,10 @@ class DaskBlockRunner:
         trace: bool = False,
         fee_rate: float | None = None,
         contract_stats: bool = True,
+        cashflows: bool = False,
     ) -> BlockRun:
-        """Same parameters and result as :func:`sim.engine.driver.run_block` (no trace;
+        """Same parameters and result as :func:`sim.engine.driver.run_block` (no trace; no
+        cash flows: ``cashflows`` is ignored and ``BlockRun.cashflows`` is None;
         ``progress`` is ignored; ``seconds`` is the wall time of the whole run)."""
         if trace:
             raise ValueError("a trace is not available on a Dask cluster: run without --scheduler")

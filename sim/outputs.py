@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 #: The files of a result set, in the order they are written.
-RESULT_FILES = ("contracts.parquet", "scenarios.parquet", "summary.json")
+RESULT_FILES = ("contracts.parquet", "scenarios.parquet", "cashflows.parquet", "summary.json")
 _PARTIAL = ".partial-"
 _RENAME_EXCHANGE = 2  # linux/fs.h
 _AT_FDCWD = -100

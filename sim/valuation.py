@@ -55,6 +55,10 @@ class Result:
         One row per scenario: block totals.
     run : dict
         Seconds, throughput, seed, threads, version.
+    cashflows : DataFrame or None
+        Expected block cash flows by projection year (one row per year; columns in
+        docs/outputs.md), on the pricing basis; None when the block runner does not book
+        them (a Dask cluster).
     """
 
     block: dict
@@ -62,6 +66,7 @@ class Result:
     scenarios: pd.DataFrame
     run: dict
     raw: BlockRun | None = field(default=None, repr=False)
+    cashflows: pd.DataFrame | None = None
 
     def summary(self) -> dict:
         """The summary JSON (docs/outputs.md)."""
@@ -279,6 +284,9 @@ def _concat_runs(a: BlockRun, b: BlockRun, n_a: int, n_b: int, group: int) -> Bl
     mean, se = _pooled(
         a.contract_mean, a.contract_se, n_a // group, b.contract_mean, b.contract_se, n_b // group
     )
+    flows = None
+    if a.cashflows is not None and b.cashflows is not None:
+        flows = (a.cashflows * n_a + b.cashflows * n_b) / (n_a + n_b)
     return BlockRun(
         mean,
         se,
@@ -287,7 +295,24 @@ def _concat_runs(a: BlockRun, b: BlockRun, n_a: int, n_b: int, group: int) -> Bl
         a.seconds + b.seconds,
         a.path_steps + b.path_steps,
         a.threads,
+        flows,
     )
+
+
+def cashflow_frame(flows: np.ndarray | None) -> pd.DataFrame | None:
+    """The expected cash flows of a run (``BlockRun.cashflows``, (FLOW_ROWS, n_years)) as a
+    frame: ``year`` 1..n, each flow, ``inforce_year_end``, each flow's discounted twin
+    ``<flow>_pv`` (the layout :mod:`sim.risk.cashflows` checks)."""
+    if flows is None:
+        return None
+    names = [f.name.lower() for f in K.Flow]
+    frame = pd.DataFrame({"year": np.arange(1, flows.shape[1] + 1)})
+    for k, name in enumerate(names):
+        frame[name] = flows[k]
+    frame["inforce_year_end"] = flows[2 * K.N_FLOWS]
+    for k, name in enumerate(names):
+        frame[name + "_pv"] = flows[K.N_FLOWS + k]
+    return frame
 
 
 def _allocation_names(config: Config, inforce: pd.DataFrame | None) -> list[str]:
@@ -364,7 +389,7 @@ def price(
             )
         return gmab_control(config, model, scenarios, names)
 
-    raw = run_block_(model, run.threads, run.chunk_size, run.progress)
+    raw = run_block_(model, run.threads, run.chunk_size, run.progress, cashflows=True)
     control = control_for(model, scenarios)
     block = _block_figures(raw, model, control)
     counts = [model.n_scenarios]
@@ -383,7 +408,7 @@ def price(
                 )
                 raw = _concat_runs(
                     raw,
-                    run_block_(part, run.threads, run.chunk_size, run.progress),
+                    run_block_(part, run.threads, run.chunk_size, run.progress, cashflows=True),
                     n,
                     n_new - n,
                     model.sample_group,
@@ -391,7 +416,7 @@ def price(
                 model = build_model(config, inputs.inforce, scenarios, inputs.assumptions)
             else:
                 model = build_model(config, inputs.inforce, scenarios, inputs.assumptions)
-                raw = run_block_(model, run.threads, run.chunk_size, run.progress)
+                raw = run_block_(model, run.threads, run.chunk_size, run.progress, cashflows=True)
             n = n_new
             counts.append(n)
             control = control_for(model, scenarios)
@@ -415,7 +440,7 @@ def price(
     contracts = pd.DataFrame({"contract_id": c.contract_id})
     for name in K.MEASURES:
         contracts[name] = raw.contract_mean[idx[name]]
-        if name != "persistency_at_maturity":
+        if name != "inforce_at_maturity":
             contracts[name + "_se"] = raw.contract_se[idx[name]]
     contracts["net_cost"] = contracts["pv_claims"] - contracts["pv_fees"]
     scen = pd.DataFrame({"scenario": np.arange(model.n_scenarios)})
@@ -456,4 +481,11 @@ def price(
             f"all {model.n_scenarios} scenarios of the file are used "
             f"(run.scenarios = {run.scenarios} does not apply)"
         )
-    return Result(block=block, contracts=contracts, scenarios=scen, run=run_info, raw=raw)
+    return Result(
+        block=block,
+        contracts=contracts,
+        scenarios=scen,
+        run=run_info,
+        raw=raw,
+        cashflows=cashflow_frame(raw.cashflows),
+    )

@@ -24,7 +24,7 @@ MEASURE_NAMES = (
     "pv_spousal_charge",
     "pv_fee_base",
     "pv_withdrawal_charges",
-    "persistency_at_maturity",
+    "inforce_at_maturity",
     "pv_surrender_payments",
     "pv_withdrawals",
     "continuation_weight",
@@ -508,7 +508,7 @@ class ContractPath:
                     st["money_market"] += true_up
                     step["true_up"] = true_up
                     pv["pv_claims"] += with_rider * disc * true_up
-                    pv["persistency_at_maturity"] += with_rider
+                    pv["inforce_at_maturity"] += with_rider
                     guarantee = (
                         st["death_benefit_base"]
                         if product.death_benefit != "contract_value"

@@ -178,13 +178,14 @@ def test_set_overrides_change_the_result(small_config):
     assert higher_fee["block"]["pv_fees"] > base["pv_fees"]
 
 
-def test_price_output_writes_contracts_scenarios_and_summary(small_config, tmp_path):
+def test_price_output_writes_contracts_scenarios_cashflows_and_summary(small_config, tmp_path):
     out = tmp_path / "results"
     result = run("price", small_config, "--output", out)
     assert result.exit_code == 0, (result.stderr, result.exception)
     assert "PV rider claims" in result.stdout and "Net cost" in result.stdout
     assert f"results written to {out}" in result.stdout
     assert sorted(p.name for p in out.iterdir()) == [
+        "cashflows.parquet",
         "contracts.parquet",
         "scenarios.parquet",
         "summary.json",

@@ -170,7 +170,7 @@ def test_spec_7_lapses_mortality_and_withdrawals_can_each_be_switched_off():
     )
     _, run, tr = traced(config, contract(config))
     assert (tr[:84, F["weight"]] == 1.0).all() and tr[:, F["withdrawal"]].sum() == 0.0
-    assert run.scenario_totals[M["persistency_at_maturity"], 0] == 1.0
+    assert run.scenario_totals[M["inforce_at_maturity"], 0] == 1.0
     zero_mult = flat_config(**{"mortality.enabled": True, "mortality.multiplier": 0.0})
     _, _, tr = traced(zero_mult, contract(zero_mult))
     assert (tr[:84, F["weight"]] == 1.0).all()

@@ -103,7 +103,7 @@ KINDS = [
     "non-spouse and non-natural beneficiaries",
 ]
 PV_MEASURES = ["pv_claims", "pv_fees", "pv_db_excess", "pv_spousal_charge"]
-WEIGHT_MEASURES = ["persistency_at_maturity", "continuation_weight"]
+WEIGHT_MEASURES = ["inforce_at_maturity", "continuation_weight"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -143,7 +143,7 @@ def test_expected_and_simulated_decrements_agree_within_monte_carlo_error(kind):
     assert claims > 0.0
     assert report["pv_claims"][3] < 0.05 * claims, report["pv_claims"]
     assert report["pv_fees"][3] < 0.02 * report["pv_fees"][0], report["pv_fees"]
-    assert report["persistency_at_maturity"][3] < 0.05 * report["persistency_at_maturity"][0]
+    assert report["inforce_at_maturity"][3] < 0.05 * report["inforce_at_maturity"][0]
     if kind != "no spouse":
         assert report["pv_db_excess"][0] > 0.0
     if "Spousal Protection" in kind and not kind.startswith("spouse beneficiary, no"):

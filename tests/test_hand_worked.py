@@ -102,7 +102,7 @@ MATURITY_WITH_CLAIM_PV = {
     "pv_claims": 18_358.16,
     "pv_fees": 1_618.92,
     "pv_fee_base": 129_513.41,
-    "persistency_at_maturity": 1.0,
+    "inforce_at_maturity": 1.0,
 }
 MATURITY_WITH_CLAIM_NET_COST_BPS = 1_292.47  # 1e4 x (18,358.16 - 1,618.92) / 129,513.41
 
@@ -381,7 +381,7 @@ CONTINUATION_PV = {
     "pv_fee_base": 129_028.65,  # 130,000.00 x exp(-0.0075)
     "pv_db_excess": 19_693.14,  # the step-up 19,767.131041 x exp(-0.045 / 12), credited to the CV
     "continuation_weight": 1.0,
-    "persistency_at_maturity": 1.0,
+    "inforce_at_maturity": 1.0,
 }
 #: The same contract when the spouse takes the death proceeds (spousal_continuation = 0).
 NO_CONTINUATION_PV = {
@@ -390,7 +390,7 @@ NO_CONTINUATION_PV = {
     "pv_fee_base": 0.0,
     "pv_db_excess": 19_693.14,  # 19,767.131041 x exp(-0.045 / 12)
     "continuation_weight": 0.0,
-    "persistency_at_maturity": 0.0,
+    "inforce_at_maturity": 0.0,
 }
 
 

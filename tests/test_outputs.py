@@ -20,7 +20,7 @@ from sim.cli import app
 
 EXIT_BAD_INPUT = 2
 FAST = ["--set", "run.scenarios=20"]
-RESULT_FILES = ["contracts.parquet", "scenarios.parquet", "summary.json"]
+RESULT_FILES = ["cashflows.parquet", "contracts.parquet", "scenarios.parquet", "summary.json"]
 
 
 def run(*args):

@@ -156,7 +156,7 @@ def test_003_iv_cancellation_only_from_the_10th_rider_anniversary():
     assert (tr[:120, F["weight"]] == 1.0).all() and (tr[120:, F["weight"]] == 0.0).all()
     anniversary = annuity(1000.0, 10)  # fees on anniversaries 1..10, BB = 100,000
     assert pv["pv_fees"] == pytest.approx(anniversary + 1000.0 * D(121), rel=1e-12)
-    assert pv["pv_claims"] == 0.0 and pv["persistency_at_maturity"] == 0.0
+    assert pv["pv_claims"] == 0.0 and pv["inforce_at_maturity"] == 0.0
     # cancellation is not a termination fee event: only the anniversary fees
     off = flat(
         **{
@@ -170,7 +170,7 @@ def test_003_iv_cancellation_only_from_the_10th_rider_anniversary():
     (pv_short,), tr_short, _ = check(
         config, contracts(config, {"rider_period": 10, "ab_factor": 2.0})
     )
-    assert (tr_short[:, F["weight"]] == 1.0).all() and pv_short["persistency_at_maturity"] == 1.0
+    assert (tr_short[:, F["weight"]] == 1.0).all() and pv_short["inforce_at_maturity"] == 1.0
     # an in-force rider past its 10th anniversary may be cancelled at once
     (pv_old,), tr_old, _ = check(
         config,
@@ -193,11 +193,11 @@ def test_003_iv_cancellation_rate_depends_on_cv_over_bb():
         ),
     )[0]
     # CV / BB = 1.25 and rising: all cancel after the 10th anniversary
-    assert rich["persistency_at_maturity"] == 0.0
+    assert rich["inforce_at_maturity"] == 0.0
     assert rich["pv_fees"] == pytest.approx(annuity(800.0, 10) + 800.0 * D(121), rel=1e-12)
     # CV / BB stays below 1.1: cv_120 / 120,000 < 1.1, nobody cancels
     assert cv_path(100_000.0, 120, lambda t: 1200.0) / 120_000.0 < 1.1
-    assert poor["persistency_at_maturity"] == 1.0
+    assert poor["inforce_at_maturity"] == 1.0
     assert poor["pv_fees"] == pytest.approx(annuity(1200.0, 12), rel=1e-12)
 
 
@@ -230,7 +230,7 @@ def test_003_v_trade_in_starts_a_new_rider_with_bb_equal_to_cv_and_no_fee():
     assert pv["pv_fees"] == pytest.approx(
         annuity(1000.0, 10) + annuity(0.02 * new_bb, 7, first=11), rel=1e-12
     )
-    assert pv["persistency_at_maturity"] == 1.0
+    assert pv["inforce_at_maturity"] == 1.0
     # a rider that is not traded in matures at year 12 on the old terms
     plain = flat()
     (pv_plain,), _, _ = check(plain, contracts(plain, {"rider_period": 12, "ab_factor": 2.0}))
@@ -266,7 +266,7 @@ def test_003_vi_rider_continues_when_spouse_continues(tmp_path):
     cv_mat = cv_path(130_000.0, 84, lambda t: 1000.0, start=25)
     assert pv["pv_claims"] == pytest.approx((150_000.0 - cv_mat) * math.exp(-7 * R), rel=1e-12)
     assert pv["pv_fees"] == pytest.approx(annuity(1000.0, 7), rel=1e-12)
-    assert pv["continuation_weight"] == 1.0 and pv["persistency_at_maturity"] == 1.0
+    assert pv["continuation_weight"] == 1.0 and pv["inforce_at_maturity"] == 1.0
     # nobody continues: the rider ends at the death, the death benefit is paid
     none = deaths(tmp_path, female=(72,), **{"behaviour.spousal_continuation": 0.0})
     (pv0,), _, _ = check(none, contracts(none, _spouse_couple()))
@@ -274,7 +274,7 @@ def test_003_vi_rider_continues_when_spouse_continues(tmp_path):
     assert pv0["pv_claims"] == 0.0 and pv0["continuation_weight"] == 0.0
     assert pv0["pv_fees"] == pytest.approx(annuity(1000.0, 2), rel=1e-12)
     assert pv0["pv_db_excess"] == pytest.approx((130_000.0 - cv_24) * D(25), rel=1e-12)
-    assert pv0["persistency_at_maturity"] == 0.0
+    assert pv0["inforce_at_maturity"] == 0.0
 
 
 @pytest.mark.parametrize("beneficiary", ["natural", "non_natural"])
@@ -283,7 +283,7 @@ def test_003_vi_rider_ends_when_the_contract_is_not_continued(tmp_path, benefici
     (pv,), _, _ = check(config, contracts(config, _spouse_couple(beneficiary=beneficiary)))
     cv_24 = cv_path(100_000.0, 25, lambda t: 1000.0)
     assert pv["pv_claims"] == 0.0 and pv["continuation_weight"] == 0.0
-    assert pv["persistency_at_maturity"] == 0.0
+    assert pv["inforce_at_maturity"] == 0.0
     assert pv["pv_fees"] == pytest.approx(annuity(1000.0, 2), rel=1e-12)  # no fee at death
     assert pv["pv_db_excess"] == pytest.approx((130_000.0 - cv_24) * D(25), rel=1e-12)
 
@@ -292,9 +292,7 @@ def test_003_vi_new_owner_may_cancel_at_continuation(tmp_path):
     all_cancel = deaths(tmp_path, female=(72,), **{"behaviour.cancel_on_continuation": 1.0})
     (pv1,), _, _ = check(all_cancel, contracts(all_cancel, _spouse_couple()))
     assert pv1["continuation_weight"] == 1.0  # the contract is continued ...
-    assert (
-        pv1["pv_claims"] == 0.0 and pv1["persistency_at_maturity"] == 0.0
-    )  # ... without the rider
+    assert pv1["pv_claims"] == 0.0 and pv1["inforce_at_maturity"] == 0.0  # ... without the rider
     # a cancellation off an anniversary pays a full Rider Fee on the BB
     assert pv1["pv_fees"] == pytest.approx(annuity(1000.0, 2) + 1000.0 * D(25), rel=1e-12)
     half = deaths(tmp_path, female=(72,), **{"behaviour.cancel_on_continuation": 0.5})
@@ -302,7 +300,7 @@ def test_003_vi_new_owner_may_cancel_at_continuation(tmp_path):
     (pv_half,), _, _ = check(half, contracts(half, _spouse_couple()))
     (pv0,), _, _ = check(keep, contracts(keep, _spouse_couple()))
     assert pv_half["pv_claims"] == pytest.approx(0.5 * pv0["pv_claims"], rel=1e-12)
-    assert pv_half["persistency_at_maturity"] == pytest.approx(0.5, rel=1e-12)
+    assert pv_half["inforce_at_maturity"] == pytest.approx(0.5, rel=1e-12)
 
 
 # ------------------------------------------------------------ [003 VII] payout start date
@@ -315,7 +313,7 @@ def test_003_vii_rider_terminates_at_the_payout_start_date():
     config = flat(**{"behaviour.annuitization": {"rate": 1.0, "from_age": 62.4}})
     (pv,), tr, _ = check(config, contracts(config, {"ab_factor": 2.0}))
     assert tr[27, F["weight"]] == 1.0 and tr[28, F["weight"]] == 0.0
-    assert pv["pv_claims"] == 0.0 and pv["persistency_at_maturity"] == 0.0
+    assert pv["pv_claims"] == 0.0 and pv["inforce_at_maturity"] == 0.0
     assert pv["pv_fees"] == pytest.approx(annuity(1000.0, 2), rel=1e-12)
     charged = flat(
         **{
@@ -365,7 +363,7 @@ def test_004_ii_coannuitant_death_continues_the_contract_once(tmp_path):
     assert pv["pv_db_excess"] == pytest.approx(
         (200_000.0 - cv_12) * D(13) + (200_000.0 - cv_36) * D(37), rel=1e-12
     )
-    assert pv["pv_claims"] == 0.0 and pv["persistency_at_maturity"] == 0.0
+    assert pv["pv_claims"] == 0.0 and pv["inforce_at_maturity"] == 0.0
     assert pv["pv_fees"] == pytest.approx(annuity(8000.0, 3), rel=1e-12)
     # without Spousal Protection the husband's death changes nothing; the owner's death
     # then finds no living spouse: no continuation either
@@ -470,7 +468,7 @@ def test_002_c_1_only_one_spousal_continuation_per_contract(tmp_path, dbb):
     config = deaths(tmp_path, female=(72,), male=(69,))
     (pv,), _, _ = check(config, contracts(config, _spouse_couple(death_benefit_base=dbb)))
     assert pv["continuation_weight"] == 1.0
-    assert pv["pv_claims"] == 0.0 and pv["persistency_at_maturity"] == 0.0
+    assert pv["pv_claims"] == 0.0 and pv["inforce_at_maturity"] == 0.0
     assert pv["pv_fees"] == pytest.approx(annuity(1000.0, 4), rel=1e-12)
     # Spousal Protection: the co-annuitant continues first (husband dies at 66), then the
     # owner's death at 72 finds Option D used
@@ -478,7 +476,7 @@ def test_002_c_1_only_one_spousal_continuation_per_contract(tmp_path, dbb):
     (pv_sp,), _, _ = check(
         sp, contracts(sp, _spouse_couple(death_benefit_base=dbb, spousal_protection=True))
     )
-    assert pv_sp["continuation_weight"] == 1.0 and pv_sp["persistency_at_maturity"] == 0.0
+    assert pv_sp["continuation_weight"] == 1.0 and pv_sp["inforce_at_maturity"] == 0.0
 
 
 def test_002_c_1_free_withdrawal_within_a_year_of_continuation(tmp_path):
@@ -537,7 +535,7 @@ def test_002_c_3_non_natural_beneficiary_ends_the_rider(tmp_path, beneficiary, c
         ),
     )
     assert pv["continuation_weight"] == 0.0 and pv["pv_claims"] == 0.0
-    assert pv["persistency_at_maturity"] == 0.0
+    assert pv["inforce_at_maturity"] == 0.0
     assert pv["pv_db_excess"] == pytest.approx(
         (130_000.0 - cv_path(100_000.0, 25, lambda t: 1000.0)) * D(25), rel=1e-12
     )
@@ -555,7 +553,7 @@ def test_002_c_3_no_primary_beneficiary_named_goes_to_the_living_spouse_first(tm
             _spouse_couple(beneficiary="estate", contingent_beneficiary="natural"),
         ),
     )[0]
-    assert spouse["continuation_weight"] == 1.0 and spouse["persistency_at_maturity"] == 1.0
+    assert spouse["continuation_weight"] == 1.0 and spouse["inforce_at_maturity"] == 1.0
     assert contingent["continuation_weight"] == 0.0 and contingent["pv_claims"] == 0.0
 
 
@@ -628,7 +626,7 @@ def test_002_d_non_natural_owner_annuitant_death_ends_the_contract(tmp_path):
         "ab_factor": 1.5,
     }
     (pv,), _, _ = check(config, contracts(config, row))
-    assert pv["pv_claims"] == 0.0 and pv["persistency_at_maturity"] == 0.0
+    assert pv["pv_claims"] == 0.0 and pv["inforce_at_maturity"] == 0.0
     assert pv["pv_db_excess"] == pytest.approx(
         (130_000.0 - cv_path(100_000.0, 25, lambda t: 1000.0)) * D(25), rel=1e-12
     )

@@ -44,6 +44,10 @@ class BlockRun:
     trace : ndarray(float64, (n_c, n_scen, n_steps, N_TRACE)) or None
     seconds : float
         Wall time of the kernels.
+    cashflows : ndarray(float64, (FLOW_ROWS, n_years)) or None
+        Expected block cash flows by projection year (mean over scenarios of the block
+        totals; rows ``kernels.Flow``, their discounted twins, the in-force weight at year
+        end), when asked for.
     path_steps : int
         Contract·scenario·steps projected.
     threads : int
@@ -56,6 +60,7 @@ class BlockRun:
     seconds: float
     path_steps: int
     threads: int
+    cashflows: np.ndarray | None = None
 
 
 def auto_chunk_size(n_scenarios: int) -> int:
@@ -94,7 +99,7 @@ def project_paths(model: Model, lo: int, hi: int, threads: int = 0) -> np.ndarra
     set_threads(threads)
     part = model.contracts.slice(lo, hi)
     out = np.empty((K.N_MEASURES, hi - lo, model.n_scenarios))
-    K.project_block(*_kernel_args(model, part), out, K.empty_trace())
+    K.project_block(*_kernel_args(model, part), out, K.empty_trace(), K.empty_flows())
     return out
 
 
@@ -112,6 +117,8 @@ def run_block(
     trace: bool = False,
     fee_rate: float | None = None,
     contract_stats: bool = True,
+    cashflows: bool = False,
+    tile_size: int = 0,
 ) -> BlockRun:
     """Project every contract of the model along every scenario.
 
@@ -131,6 +138,10 @@ def run_block(
         One Rider Fee Percentage for every contract (the break-even search).
     contract_stats : bool
         Compute per-contract means and standard errors.
+    cashflows : bool
+        Also book the expected cash flows by projection year (``BlockRun.cashflows``).
+    tile_size : int
+        Scenario lanes per kernel tile; 0 = the kernels' choice. Results do not depend on it.
     """
     n_threads = set_threads(threads)
     contracts = model.contracts if fee_rate is None else model.contracts.with_fee_rate(fee_rate)
@@ -145,6 +156,8 @@ def run_block(
     c_mean = np.zeros((K.N_MEASURES, n_c))
     c_se = np.zeros((K.N_MEASURES, n_c))
     tr = np.zeros((n_c, n_s, n_t, K.N_TRACE)) if trace else K.empty_trace()
+    n_years = -(-n_t // model.assumptions.steps_per_year)
+    flow_totals = np.zeros((K.FLOW_ROWS, n_years))
     show = (
         progress if progress is not None else (n_c * per_contract > 2**28 and sys.stderr.isatty())
     )
@@ -159,8 +172,11 @@ def run_block(
             part_trace = tr[lo:hi] if trace else tr
             args = _kernel_args(model, part)
             t0 = time.perf_counter()
-            K.project_block(*args, out, part_trace)
+            part_flows = np.zeros((hi - lo, K.FLOW_ROWS, n_years)) if cashflows else K.empty_flows()
+            K.project_block(*args, out, part_trace, part_flows, tile_size)
             K.accumulate_scenario_totals(out, totals)
+            if cashflows:
+                K.add_contract_flows(part_flows, flow_totals)
             seconds += time.perf_counter() - t0
             if contract_stats:
                 c_mean[:, lo:hi], c_se[:, lo:hi] = path_standard_errors(out, model.sample_group)
@@ -174,4 +190,13 @@ def run_block(
     finally:
         bar.close()
     path_steps = int(contracts.maturity_step.sum()) * n_s
-    return BlockRun(c_mean, c_se, totals, tr if trace else None, seconds, path_steps, n_threads)
+    return BlockRun(
+        c_mean,
+        c_se,
+        totals,
+        tr if trace else None,
+        seconds,
+        path_steps,
+        n_threads,
+        flow_totals / max(n_s, 1) if cashflows else None,
+    )

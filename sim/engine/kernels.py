@@ -10,18 +10,24 @@ average such states away. New segments wait on a stack and are projected one aft
 other, last first.
 
 Order of events within a step (docs/methodology.md section 3, tests/reference.py), each a
-function of :mod:`sim.engine.steps` called from :func:`run_segment`:
+function of :mod:`sim.engine.steps` called from :func:`run_segment` (``begin_step`` first):
 
-1. fixed account renewal when its guarantee period ends; market growth (``grow``);
+1. fixed account renewal when its guarantee period ends (``renew_fixed_account``); market
+   growth (``grow``);
 2. proportional charges on the variable sub-accounts (``proportional_charges``);
-3. deaths (``deaths``, ``file_claims``); 4.-6. surrenders, rider cancellations,
-   annuitizations (``surrenders``);
-7. claims arriving now (``settle_terminations``, ``settle_continuations``);
+3. deaths (``deaths_expected`` / ``deaths_simulated``, ``pool_deaths_done``), each filing a
+   claim (``file_claims``);
+4.-6. surrenders, rider cancellations, annuitizations (``exits_expected`` /
+   ``exits_simulated``) and what they pay (``surrender_payments``);
+7. claims arriving now (``settle_terminations``; ``settle_continuations`` through
+   :func:`_continuations`, which starts new segments);
 8. on a contract anniversary: maintenance fee and Rider Fee (``anniversary_charges``),
    maturity true-up (``maturity``), MAV step-up and partial withdrawal
    (``anniversary_withdrawal``);
 9. a scheduled purchase payment (``purchase_payment``);
-10. trade-in to a New Rider (``trade_in``).
+10. trade-in to a New Rider (``trade_in``, a new segment);
+
+then the in-force weight at a year end (``year_end``) and the trace (``record_trace``).
 
 With ``simulated`` decrements every probability becomes a draw from a counter-based hash of
 (seed, contract_id, scenario, step, kind), so a path holds weight 1 in one state and results
@@ -37,7 +43,17 @@ import numpy as np
 from .._numba import jit, prange
 from . import steps
 from .draws import uniform_hash
-from .lanes import MEASURES, N_MEASURES, TRACE_FIELDS, allocate_lanes, load_segment, save_lanes
+from .lanes import (
+    FLOW_ROWS,
+    MEASURES,
+    N_FLOWS,
+    N_MEASURES,
+    TRACE_FIELDS,
+    Flow,
+    allocate_lanes,
+    load_segment,
+    save_lanes,
+)
 from .records import N_CARRIED, Carried, ClaimKind, Life, SegmentStart, StepExits
 from .rules import base_lapse_rate, step_probability, withdrawal_charge_rate
 
@@ -51,6 +67,11 @@ __all__ = [
     "accumulate_scenario_totals",
     "uniform_hash",
     "empty_trace",
+    "empty_flows",
+    "add_contract_flows",
+    "FLOW_ROWS",
+    "N_FLOWS",
+    "Flow",
 ]
 
 N_TRACE = len(TRACE_FIELDS)
@@ -223,6 +244,7 @@ def run_segment(c, seg, lanes, n, s0, stack, segs, contracts, terms, market, q_l
     fixed_period = contracts.fixed_period_steps[c]
     for t in range(seg.start, seg.maturity):
         disc = market.discount[t + 1, s0:]
+        flow_year = t // m  # projection year of the step (cash flows)
         steps.begin_step(lanes, n, t)
         if not (seg.skip_first and t == seg.start):
             if renewal > 0 and t == renewal:
@@ -238,8 +260,8 @@ def run_segment(c, seg, lanes, n, s0, stack, segs, contracts, terms, market, q_l
             steps.grow(
                 lanes, n, market.portfolio_growth[alloc, t, s0:], market.money_market_growth[t, s0:]
             )
-            steps.proportional_charges(lanes, n, me_keep, spousal_keep, spousal_on, disc)
-            year = min(t // m, n_years - 1)
+            steps.proportional_charges(lanes, n, me_keep, spousal_keep, spousal_on, disc, flow_year)
+            year = min(t // m, n_years - 1)  # mortality year
             q_owner = _q(q_lives, c, seg.owner_life, year)
             q_spouse = _q(q_lives, c, seg.spouse_life, year)
             q_annuitant = _q(q_lives, c, seg.annuitant_life, year)
@@ -261,11 +283,25 @@ def run_segment(c, seg, lanes, n, s0, stack, segs, contracts, terms, market, q_l
             else:
                 steps.exits_expected(lanes, n, exits, terms, seg.ab_factor, pool_possible)
             steps.surrender_payments(
-                lanes, n, exits, terms, seg.fee_rate, disc, market.surrender_lag_discount[t, s0:]
+                lanes,
+                n,
+                exits,
+                terms,
+                seg.fee_rate,
+                disc,
+                market.surrender_lag_discount[t, s0:],
+                flow_year,
             )
             slot = t % ring
             steps.settle_terminations(
-                lanes, n, slot, terms, seg.fee_rate, disc, market.death_lag_discount[t, s0:]
+                lanes,
+                n,
+                slot,
+                terms,
+                seg.fee_rate,
+                disc,
+                market.death_lag_discount[t, s0:],
+                flow_year,
             )
             if seg_flags[1] or seg_flags[2]:
                 clock = (t, cy, next_anniversary, renewal)
@@ -275,9 +311,9 @@ def run_segment(c, seg, lanes, n, s0, stack, segs, contracts, terms, market, q_l
         trade_now = False
         if t + 1 == next_anniversary:
             next_anniversary += m
-            steps.anniversary_charges(lanes, n, terms, seg.fee_rate, disc)
+            steps.anniversary_charges(lanes, n, terms, seg.fee_rate, disc, flow_year)
             if t + 1 == seg.maturity:
-                steps.maturity(lanes, n, seg.ab_factor, terms, disc)
+                steps.maturity(lanes, n, seg.ab_factor, terms, disc, flow_year)
             else:
                 cy += 1
                 steps.anniversary_withdrawal(
@@ -303,6 +339,8 @@ def run_segment(c, seg, lanes, n, s0, stack, segs, contracts, terms, market, q_l
             save_lanes(lanes, stack[top], n)
             if steps.trade_in(lanes, n, terms, sim, t, s0, stack[top]) > 0.0:
                 segs.append(_trade_in_start(seg, terms, t, cy, renewal))
+        if (t + 1) % m == 0:
+            steps.year_end(lanes, n, flow_year)
         if trace_on:
             steps.record_trace(lanes, n, trace, c, s0, t, payment)
 
@@ -355,8 +393,22 @@ def stack_depth(terms, horizon):
     return 3 * per_segment + 1
 
 
+@jit
+def _add_flows(flows, n, total):
+    """Add a tile's cash flows (FLOW_ROWS, n_years, lanes) to a contract's ``total``
+    (FLOW_ROWS, n_years), lane by lane in scenario order (so tiles do not matter), and
+    clear them for the next tile."""
+    for r in range(flows.shape[0]):
+        for y in range(flows.shape[1]):
+            acc = total[r, y]
+            for i in range(n):
+                acc += flows[r, y, i]
+                flows[r, y, i] = 0.0
+            total[r, y] = acc
+
+
 @jit(parallel=True)
-def project_block(contracts, terms, market, q_lives, out, trace):
+def project_block(contracts, terms, market, q_lives, out, trace, flows_out, tile_size=0):
     """Project a chunk of contracts along every scenario.
 
     Parameters
@@ -373,15 +425,26 @@ def project_block(contracts, terms, market, q_lives, out, trace):
         Written: the present values of every path.
     trace : ndarray(float64, (n_c, n_scen, n_steps, N_TRACE)) or shape (0, 0, 0, 0)
         Written when not empty: the main segment's state at every step end.
+    flows_out : ndarray(float64, (n_c, FLOW_ROWS, n_years)) or shape (0, 0, 0)
+        When not empty, zeros on entry; added to: each contract's cash flows by projection
+        year (``lanes.Flow``), summed over scenarios.
+    tile_size : int
+        Scenario lanes per tile; 0 = :data:`TILE`, fewer when the segment stack of a long
+        horizon would pass :data:`STACK_BYTES`. Results do not depend on it.
     """
     n_c = contracts.contract_id.shape[0]
     n_s = market.discount.shape[1]
     horizon = market.discount.shape[0] - 1
     depth = stack_depth(terms, horizon)
+    n_flow_years = -(-horizon // terms.steps_per_year)
     tile = min(TILE, n_s, max(8, STACK_BYTES // (depth * N_CARRIED * 8)))
+    if tile_size > 0:
+        tile = min(tile_size, n_s)
     ring = int(terms.delay_steps.max()) + terms.continuation_grid
     for c in prange(n_c):
-        lanes = allocate_lanes(tile, terms.delay_steps.shape[0], ring, terms.steps_per_year)
+        lanes = allocate_lanes(
+            tile, terms.delay_steps.shape[0], ring, terms.steps_per_year, n_flow_years
+        )
         stack = np.empty((depth, N_CARRIED, tile))
         for s0 in range(0, n_s, tile):
             n = min(tile, n_s - s0)
@@ -394,6 +457,8 @@ def project_block(contracts, terms, market, q_lives, out, trace):
                     c, seg, lanes, n, s0, stack, segs, contracts, terms, market, q_lives, trace
                 )
             out[:, c, s0 : s0 + n] = lanes.acc[:, :n]
+            if flows_out.shape[0] > 0:
+                _add_flows(lanes.flows, n, flows_out[c])
 
 
 @jit(parallel=True)
@@ -421,3 +486,18 @@ def accumulate_scenario_totals(out, totals):
 def empty_trace() -> np.ndarray:
     """The placeholder passed as ``trace`` when no trace is wanted."""
     return np.zeros((0, 0, 0, 0))
+
+
+def empty_flows() -> np.ndarray:
+    """The placeholder passed as ``flows_out`` when no cash flows are wanted."""
+    return np.zeros((0, 0, 0))
+
+
+@jit
+def add_contract_flows(flows, totals):
+    """Add contracts' cash flows ``flows`` (n_c, FLOW_ROWS, n_years) to the block
+    ``totals`` (FLOW_ROWS, n_years) contract by contract in order (chunks do not matter)."""
+    for c in range(flows.shape[0]):
+        for r in range(flows.shape[1]):
+            for y in range(flows.shape[2]):
+                totals[r, y] += flows[c, r, y]

@@ -16,7 +16,18 @@ import numpy as np
 from .._numba import jit
 from .records import N_CARRIED, Carried
 
-__all__ = ["Lanes", "allocate_lanes", "N_MEASURES", "MEASURES", "Measure", "TRACE_FIELDS"]
+__all__ = [
+    "Lanes",
+    "allocate_lanes",
+    "N_MEASURES",
+    "MEASURES",
+    "Measure",
+    "TRACE_FIELDS",
+    "Flow",
+    "N_FLOWS",
+    "FLOW_ROWS",
+    "INFORCE_ROW",
+]
 
 #: Per-path outputs, in the order of the kernel's ``out`` axis 0.
 MEASURES = (
@@ -26,7 +37,7 @@ MEASURES = (
     "pv_spousal_charge",  # Spousal Protection rider charge
     "pv_fee_base",  # PV of the fee basis (BB) at each fee date: the fee's annuity
     "pv_withdrawal_charges",  # charges on partial withdrawals and surrenders
-    "persistency_at_maturity",  # weight reaching the Rider Maturity Date (any segment)
+    "inforce_at_maturity",  # weight reaching the Rider Maturity Date (any segment)
     "pv_surrender_payments",  # Settlement Values paid on surrender (with settlement lag)
     "pv_withdrawals",  # partial withdrawals paid (with settlement lag)
     "continuation_weight",  # weight continued by a spouse (Option D)
@@ -48,6 +59,27 @@ class Measure(IntEnum):
     WITHDRAWALS = 8
     CONTINUED = 9
 
+
+class Flow(IntEnum):
+    """Cash flows booked by projection year (``Lanes.flows`` rows; the discounted value of
+    flow ``f`` is row ``N_FLOWS + f``, the in-force weight at year end row ``2 N_FLOWS``).
+    Amounts are expected values: weight x amount, undiscounted (or discounted)."""
+
+    TRUE_UP = 0  # maturity true-ups paid into the contract (the rider's claims)
+    RIDER_FEE = 1  # anniversary and termination Rider Fees
+    DB_EXCESS = 2  # death proceeds (or continuation step-ups) in excess of the CV
+    DEATH_PROCEEDS = 3  # death proceeds paid out (claims that end the contract)
+    SURRENDER_PAYMENTS = 4  # Settlement Values paid on surrender
+    WITHDRAWALS = 5  # partial withdrawals paid
+    WITHDRAWAL_CHARGES = 6  # on surrenders and partial withdrawals
+    ME_CHARGES = 7  # M&E and administration charge
+    SPOUSAL_CHARGE = 8  # Spousal Protection charge
+
+
+N_FLOWS = len(Flow)
+#: Rows of ``Lanes.flows``: each flow undiscounted, each discounted, in force at year end.
+FLOW_ROWS = 2 * N_FLOWS + 1
+INFORCE_ROW = 2 * N_FLOWS
 
 #: Per-step trace fields of the main segment (kernel ``trace`` axis 3), at each step end.
 TRACE_FIELDS = (
@@ -78,7 +110,7 @@ class Lanes(NamedTuple):
     benefit_base: np.ndarray  # (n,)
     death_benefit_base: np.ndarray  # (n,)
     premiums: np.ndarray  # (n,) purchase payments to date
-    first_left: np.ndarray  # (n,) first payment not yet withdrawn (withdrawal charges)
+    first_left: np.ndarray  # (n,) payments to date not yet withdrawn (withdrawal charges)
     second_left: np.ndarray  # (n,) scheduled payment not yet withdrawn
     withdrawn: np.ndarray  # (n,) withdrawn since the last anniversary
     fixed_rate: np.ndarray  # (n,) annual effective rate of the fixed account
@@ -103,10 +135,11 @@ class Lanes(NamedTuple):
     cancels: np.ndarray  # (n,) cancelling the rider
     annuitizations: np.ndarray  # (n,) annuitizing
     waived: np.ndarray  # (n,) surrendering within a continued contract's free year
+    flows: np.ndarray  # (FLOW_ROWS, n_years, n) cash flows by projection year
 
 
 @jit
-def allocate_lanes(n, n_delays, ring, steps_per_year):
+def allocate_lanes(n, n_delays, ring, steps_per_year, n_years):
     """Empty lane state for a tile of ``n`` lanes."""
     return Lanes(
         np.zeros(n),
@@ -140,6 +173,7 @@ def allocate_lanes(n, n_delays, ring, steps_per_year):
         np.zeros(n),
         np.zeros(n),
         np.zeros(n),
+        np.zeros((FLOW_ROWS, n_years, n)),
     )
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from .._numba import jit
 from .draws import DRAWS_PER_STEP, event_weight, uniform_hash
-from .lanes import Measure
+from .lanes import INFORCE_ROW, N_FLOWS, Flow, Measure
 from .records import Carried, ClaimKind, Draw
 from .rules import (
     anniversary_death_benefit_base,
@@ -36,6 +36,9 @@ from .rules import (
 )
 
 M = Measure
+F = Flow
+#: Row of the discounted twin of a flow in ``Lanes.flows``.
+PV = N_FLOWS
 
 
 @jit
@@ -86,22 +89,30 @@ def grow(lanes, n, portfolio_growth, money_market_growth):
 
 
 @jit
-def proportional_charges(lanes, n, me_keep, spousal_keep, spousal_on, disc):
+def proportional_charges(lanes, n, me_keep, spousal_keep, spousal_on, disc, year):
     """M&E and administration charge, and the Spousal Protection charge while that rider is
     in force, taken from the variable sub-accounts in proportion [000, 004 III]."""
     var, mm, fix, cv = lanes.variable, lanes.money_market, lanes.fixed, lanes.cv
     charges, weight, pending = lanes.charges, lanes.weight, lanes.pending
     pv_spousal = lanes.acc[M.SPOUSAL]
+    flows = lanes.flows
     for i in range(n):
         before = var[i] + mm[i]
         var[i] *= me_keep
         mm[i] *= me_keep
+        w_all = (
+            weight[0, i] + weight[1, i] + weight[2, i] + weight[3, i] + weight[4, i] + pending[i]
+        )
+        me_amount = w_all * (before - (var[i] + mm[i]))
+        flows[F.ME_CHARGES, year, i] += me_amount
+        flows[PV + F.ME_CHARGES, year, i] += me_amount * disc[i]
         if spousal_on:
             amount = (var[i] + mm[i]) * (1.0 - spousal_keep)
             var[i] *= spousal_keep
             mm[i] *= spousal_keep
-            w_all = weight[0, i] + weight[1, i] + weight[2, i] + weight[3, i] + weight[4, i]
-            pv_spousal[i] += (w_all + pending[i]) * disc[i] * amount
+            pv_spousal[i] += w_all * disc[i] * amount
+            flows[F.SPOUSAL_CHARGE, year, i] += w_all * amount
+            flows[PV + F.SPOUSAL_CHARGE, year, i] += w_all * disc[i] * amount
         charges[i] = before - (var[i] + mm[i])
         cv[i] = var[i] + mm[i] + fix[i]
 
@@ -445,7 +456,7 @@ def exits_simulated(lanes, n, exits, terms, ab_factor, sim, t, s0):
 
 
 @jit
-def surrender_payments(lanes, n, exits, terms, fee_rate, disc, lag_discount):
+def surrender_payments(lanes, n, exits, terms, fee_rate, disc, lag_discount, year):
     """What the step's exits (``lanes.lapses``, ``cancels``, ``annuitizations``) pay: the
     termination Rider Fee, the withdrawal charge on surrenders, and the Settlement Value
     paid after the surrender lag [000, 003 III-IV]. ``lag_discount`` (n_scen,) row:
@@ -457,7 +468,7 @@ def surrender_payments(lanes, n, exits, terms, fee_rate, disc, lag_discount):
     free_share = terms.free_withdrawal
     charges_apply = exits.charges_apply
     first_rate, second_rate = exits.first_charge_rate, exits.second_charge_rate
-    var_factor_lag = terms.surrender_lag
+    surrender_lag = terms.surrender_lag
     cvs, bbs, fix_values = lanes.cv, lanes.benefit_base, lanes.fixed
     premiums, withdrawn = lanes.premiums, lanes.withdrawn
     first_left, second_left = lanes.first_left, lanes.second_left
@@ -469,6 +480,7 @@ def surrender_payments(lanes, n, exits, terms, fee_rate, disc, lag_discount):
     )
     pv_fees, pv_fee_base = lanes.acc[M.FEES], lanes.acc[M.FEE_BASE]
     pv_charges, pv_surrenders = lanes.acc[M.WITHDRAWAL_CHARGES], lanes.acc[M.SURRENDERS]
+    flows = lanes.flows
     for i in range(n):
         cv = cvs[i]
         lapses = lapses_in[i]
@@ -478,8 +490,11 @@ def surrender_payments(lanes, n, exits, terms, fee_rate, disc, lag_discount):
             + cancels_in[i] * tf_cancel
             + annuitizations_in[i] * tf_annuitization
         )
-        pv_fees[i] += fee_weight * disc[i] * termination_rider_fee(fee_rate, base, cv)
+        fee = fee_weight * termination_rider_fee(fee_rate, base, cv)
+        pv_fees[i] += disc[i] * fee
         pv_fee_base[i] += fee_weight * disc[i] * base
+        flows[F.RIDER_FEE, year, i] += fee
+        flows[PV + F.RIDER_FEE, year, i] += disc[i] * fee
         free = free_withdrawal_amount(free_share, premiums[i], withdrawn[i])
         charge = 0.0
         charged = 0.0
@@ -489,18 +504,23 @@ def surrender_payments(lanes, n, exits, terms, fee_rate, disc, lag_discount):
                 cv - free, first_left[i], first_rate, second_left[i], second_rate
             )
         pv_charges[i] += charged * disc[i] * charge
+        flows[F.WITHDRAWAL_CHARGES, year, i] += charged * charge
+        flows[PV + F.WITHDRAWAL_CHARGES, year, i] += charged * disc[i] * charge
         var_factor, fix_factor = settlement_factors(
-            lag_discount[i], var_factor_lag, terms.fixed_interest_after
+            lag_discount[i], surrender_lag, terms.fixed_interest_after
         )
         fix = fix_values[i]
         fix_part = fix * (1.0 - charge / cv) if cv > 0.0 else 0.0
         paid_charged = ((cv - charge) - fix_part) * var_factor + fix_part * fix_factor
         paid_free = (cv - fix) * var_factor + fix * fix_factor
-        pv_surrenders[i] += disc[i] * (charged * paid_charged + (lapses - charged) * paid_free)
+        paid_pv = disc[i] * (charged * paid_charged + (lapses - charged) * paid_free)
+        pv_surrenders[i] += paid_pv
+        flows[F.SURRENDER_PAYMENTS, year, i] += charged * (cv - charge) + (lapses - charged) * cv
+        flows[PV + F.SURRENDER_PAYMENTS, year, i] += paid_pv
 
 
 @jit
-def settle_terminations(lanes, n, slot, terms, fee_rate, disc, lag_discount):
+def settle_terminations(lanes, n, slot, terms, fee_rate, disc, lag_discount, year):
     """Claims arriving now that end the contract: death proceeds paid after the
     death-proceeds lag (the excess over the CV is the death benefit cost), and the
     termination Rider Fee when death is one of its events [002 (c); 003 III]."""
@@ -508,7 +528,7 @@ def settle_terminations(lanes, n, slot, terms, fee_rate, disc, lag_discount):
     db_code = terms.death_benefit_code
     fee_on_cv = terms.fee_on_contract_value
     fee_on_death = terms.termination_fee_on_death
-    claims = lanes.claims
+    claims, flows = lanes.claims, lanes.flows
     cvs, bbs, dbbs, pending, acc = (
         lanes.cv,
         lanes.benefit_base,
@@ -526,12 +546,21 @@ def settle_terminations(lanes, n, slot, terms, fee_rate, disc, lag_discount):
             pending[i] = max(pending[i] - amount, 0.0)
             cv = cvs[i]
             proceeds = claim_proceeds(cv, dbbs[i], within[k], db_code)
+            paid_discount = disc[i] * lag_discount[i]
+            flows[F.DEATH_PROCEEDS, year, i] += amount * proceeds
+            flows[PV + F.DEATH_PROCEEDS, year, i] += amount * paid_discount * proceeds
             if proceeds > cv:
-                acc[M.DB_EXCESS, i] += amount * disc[i] * lag_discount[i] * (proceeds - cv)
+                excess_pv = amount * paid_discount * (proceeds - cv)
+                acc[M.DB_EXCESS, i] += excess_pv
+                flows[F.DB_EXCESS, year, i] += amount * (proceeds - cv)
+                flows[PV + F.DB_EXCESS, year, i] += excess_pv
             if fee_on_death:
                 base = rider_fee_basis(fee_on_cv, cv, bbs[i])
-                acc[M.FEES, i] += amount * disc[i] * termination_rider_fee(fee_rate, base, cv)
+                fee = amount * termination_rider_fee(fee_rate, base, cv)
+                acc[M.FEES, i] += disc[i] * fee
                 acc[M.FEE_BASE, i] += amount * disc[i] * base
+                flows[F.RIDER_FEE, year, i] += fee
+                flows[PV + F.RIDER_FEE, year, i] += disc[i] * fee
 
 
 @jit
@@ -558,6 +587,8 @@ def settle_continuations(
     fee_on_cv = terms.fee_on_contract_value
     fee_on_cancel = terms.termination_fee_on_cancellation
     x_cancel = terms.cancel_on_continuation
+    year = t // terms.steps_per_year
+    flows = lanes.flows
     row = lanes.claims[kind, k, slot]
     var, mm, fix = lanes.variable, lanes.money_market, lanes.fixed
     cvs, bbs, dbbs, pending, acc = (
@@ -586,12 +617,17 @@ def settle_continuations(
         )
         if cancel_now > 0.0 and fee_on_cancel:
             base = rider_fee_basis(fee_on_cv, cv, bbs[i])
-            acc[M.FEES, i] += cancel_now * disc[i] * termination_rider_fee(fee_rate, base, cv)
+            fee = cancel_now * termination_rider_fee(fee_rate, base, cv)
+            acc[M.FEES, i] += disc[i] * fee
             acc[M.FEE_BASE, i] += cancel_now * disc[i] * base
+            flows[F.RIDER_FEE, year, i] += fee
+            flows[PV + F.RIDER_FEE, year, i] += disc[i] * fee
         carry = amount - cancel_now
         acc[M.CONTINUED, i] += amount
         # the step-up credited to the continued contract is a death benefit cost
         acc[M.DB_EXCESS, i] += amount * disc[i] * (proceeds - cv)
+        flows[F.DB_EXCESS, year, i] += amount * (proceeds - cv)
+        flows[PV + F.DB_EXCESS, year, i] += amount * disc[i] * (proceeds - cv)
         if carry <= 0.0:
             continue
         excess = proceeds - cv
@@ -608,14 +644,14 @@ def settle_continuations(
 
 
 @jit
-def anniversary_charges(lanes, n, terms, fee_rate, disc):
+def anniversary_charges(lanes, n, terms, fee_rate, disc, year):
     """On a contract anniversary, for the contracts in force and the claims pending: the
     contract maintenance fee, then the Rider Fee on the Benefit Base [000; 003 III]."""
     maintenance_fee = terms.maintenance_fee
     fee_on_cv = terms.fee_on_contract_value
     shortfall_from_fixed = terms.fee_shortfall_from_fixed
     var, mm, fix, bbs = lanes.variable, lanes.money_market, lanes.fixed, lanes.benefit_base
-    weight, pending, acc = lanes.weight, lanes.pending, lanes.acc
+    weight, pending, acc, flows = lanes.weight, lanes.pending, lanes.acc, lanes.flows
     maint_taken, fee_taken = lanes.maintenance_fee, lanes.rider_fee
     for i in range(n):
         cv = var[i] + mm[i] + fix[i]
@@ -643,10 +679,12 @@ def anniversary_charges(lanes, n, terms, fee_rate, disc):
         )
         acc[M.FEES, i] += w_rider * disc[i] * fee
         acc[M.FEE_BASE, i] += w_rider * disc[i] * base
+        flows[F.RIDER_FEE, year, i] += w_rider * fee
+        flows[PV + F.RIDER_FEE, year, i] += w_rider * disc[i] * fee
 
 
 @jit
-def maturity(lanes, n, ab_factor, terms, disc):
+def maturity(lanes, n, ab_factor, terms, disc, year):
     """The Rider Maturity Date: the true-up to the Accumulation Benefit is added to the
     Money Market sub-account [003 II]; claims still pending are settled with the death
     proceeds of the trued-up contract."""
@@ -667,6 +705,7 @@ def maturity(lanes, n, ab_factor, terms, disc):
         lanes.true_up,
     )
     ring = claims.shape[2]
+    flows = lanes.flows
     for i in range(n):
         cv = var[i] + mm[i] + fix[i]
         amount = true_up(ab_factor, bbs[i], cv)
@@ -676,6 +715,8 @@ def maturity(lanes, n, ab_factor, terms, disc):
         if amount > 0.0:
             mm[i] += amount
             acc[M.CLAIMS, i] += w_rider * disc[i] * amount
+            flows[F.TRUE_UP, year, i] += w_rider * amount
+            flows[PV + F.TRUE_UP, year, i] += w_rider * disc[i] * amount
         true_ups[i] = amount
         acc[M.AT_MATURITY, i] += w_rider
         if db_code > 0:
@@ -685,7 +726,10 @@ def maturity(lanes, n, ab_factor, terms, disc):
                 for slot in range(ring):
                     waiting = claims[ClaimKind.TERMINATE, k, slot, i]
                     if waiting > 0.0 and dbbs[i] > cv + amount:
-                        acc[M.DB_EXCESS, i] += waiting * disc[i] * (dbbs[i] - cv - amount)
+                        excess = waiting * (dbbs[i] - cv - amount)
+                        acc[M.DB_EXCESS, i] += disc[i] * excess
+                        flows[F.DB_EXCESS, year, i] += excess
+                        flows[PV + F.DB_EXCESS, year, i] += disc[i] * excess
 
 
 @jit
@@ -708,7 +752,8 @@ def anniversary_withdrawal(lanes, n, terms, charge_rates, sim, t, s0, disc, lag_
         lanes.benefit_base,
         lanes.death_benefit_base,
     )
-    weight, acc, recent = lanes.weight, lanes.acc, lanes.continued_recently
+    weight, acc, recent, flows = lanes.weight, lanes.acc, lanes.continued_recently, lanes.flows
+    year = t // terms.steps_per_year
     premiums, withdrawn, withdrawals = lanes.premiums, lanes.withdrawn, lanes.withdrawal
     first_left, second_left, trade_now = lanes.first_left, lanes.second_left, lanes.trade_now
     for i in range(n):
@@ -728,7 +773,7 @@ def anniversary_withdrawal(lanes, n, terms, charge_rates, sim, t, s0, disc, lag_
             continue
         withdrawal = share * cv
         taken = share / rate  # share of contracts withdrawing
-        excess = rate * cv - free_share * premiums[i]
+        excess = rate * cv - free_withdrawal_amount(free_share, premiums[i], withdrawn[i])
         if excess > 0.0:
             charge, from_first, from_second = layered_withdrawal_charge(
                 excess, first_left[i], first_rate, second_left[i], second_rate
@@ -739,19 +784,25 @@ def anniversary_withdrawal(lanes, n, terms, charge_rates, sim, t, s0, disc, lag_
                 in_window = 0.0
                 for k in range(recent.shape[0]):
                     in_window += recent[k, i]
-                acc[M.WITHDRAWAL_CHARGES, i] += (w_live - in_window) * disc[i] * taken * charge
+                charged = (w_live - in_window) * taken * charge
+                acc[M.WITHDRAWAL_CHARGES, i] += disc[i] * charged
+                flows[F.WITHDRAWAL_CHARGES, year, i] += charged
+                flows[PV + F.WITHDRAWAL_CHARGES, year, i] += disc[i] * charged
             first_left[i] -= taken * from_first
             second_left[i] -= taken * from_second
         var_factor, fix_factor = settlement_factors(
             lag_discount[i], terms.withdrawal_lag, terms.fixed_interest_after
         )
         fix_share = fix[i] / cv
-        acc[M.WITHDRAWALS, i] += (
+        paid_pv = (
             w_live
             * disc[i]
             * withdrawal
             * ((1.0 - fix_share) * var_factor + fix_share * fix_factor)
         )
+        acc[M.WITHDRAWALS, i] += paid_pv
+        flows[F.WITHDRAWALS, year, i] += w_live * withdrawal
+        flows[PV + F.WITHDRAWALS, year, i] += paid_pv
         keep = 1.0 - share
         bbs[i] = benefit_base_after_withdrawal(bbs[i], keep)
         if db_code > 0:
@@ -761,6 +812,14 @@ def anniversary_withdrawal(lanes, n, terms, charge_rates, sim, t, s0, disc, lag_
         fix[i] *= keep
         withdrawn[i] = withdrawal
         withdrawals[i] = withdrawal
+
+
+@jit
+def year_end(lanes, n, year):
+    """At the end of a projection year: the weight in force (every class and the pool)."""
+    weight, inforce = lanes.weight, lanes.flows[INFORCE_ROW, year]
+    for i in range(n):
+        inforce[i] += weight[0, i] + weight[1, i] + weight[2, i] + weight[3, i] + weight[4, i]
 
 
 @jit
