@@ -189,9 +189,9 @@ def _q(q_lives, c, life, year):
 @jit
 def _continuations(c, seg, lanes, n, s0, slot, clock, stack, segs, contracts, terms, sim, disc):
     """Settle the continuation claims arriving in ``slot`` at step ``t`` of ``clock`` =
-    (t, contract year, next anniversary, next renewal), kind by kind and delay entry by
+    (t, contract year, next anniversary, next renewal, cash-flow year), kind by kind and delay entry by
     delay entry; weight continued with a step-up starts a new segment (pushed)."""
-    t, cy, next_anniversary, renewal = clock
+    t, cy, next_anniversary, renewal, flow_year = clock
     for kind in (ClaimKind.CONTINUE_FOR_SPOUSE, ClaimKind.CONTINUE_FOR_OWNER):
         # with no Spousal Protection, a spouse continuing with no step-up joins the pool
         to_pool = kind == ClaimKind.CONTINUE_FOR_SPOUSE and not seg.spousal_protection
@@ -201,7 +201,20 @@ def _continuations(c, seg, lanes, n, s0, slot, clock, stack, segs, contracts, te
             top = len(segs)
             save_lanes(lanes, stack[top], n)
             carried = steps.settle_continuations(
-                lanes, n, kind, k, slot, t, to_pool, terms, seg.fee_rate, sim, s0, disc, stack[top]
+                lanes,
+                n,
+                kind,
+                k,
+                slot,
+                t,
+                to_pool,
+                terms,
+                seg.fee_rate,
+                sim,
+                s0,
+                disc,
+                stack[top],
+                flow_year,
             )
             if carried > 0.0:
                 segs.append(
@@ -238,13 +251,15 @@ def run_segment(c, seg, lanes, n, s0, stack, segs, contracts, terms, market, q_l
     trading = (terms.trade_rate > 0.0 or terms.trade_rate_above > 0.0) and not seg.trade_used
     ring = lanes.claims.shape[2]
     trace_on = seg.main and trace.shape[0] > 0
+    book_flows = lanes.flows.shape[1] > 0
     cy = seg.contract_year
     next_anniversary = seg.next_anniversary
     renewal = seg.renewal
     fixed_period = contracts.fixed_period_steps[c]
     for t in range(seg.start, seg.maturity):
         disc = market.discount[t + 1, s0:]
-        flow_year = t // m  # projection year of the step (cash flows)
+        # projection year of the step for the cash flows; -1 = book none
+        flow_year = t // m if book_flows else -1
         steps.begin_step(lanes, n, t)
         if not (seg.skip_first and t == seg.start):
             if renewal > 0 and t == renewal:
@@ -304,7 +319,7 @@ def run_segment(c, seg, lanes, n, s0, stack, segs, contracts, terms, market, q_l
                 flow_year,
             )
             if seg_flags[1] or seg_flags[2]:
-                clock = (t, cy, next_anniversary, renewal)
+                clock = (t, cy, next_anniversary, renewal, flow_year)
                 _continuations(
                     c, seg, lanes, n, s0, slot, clock, stack, segs, contracts, terms, sim, disc
                 )
@@ -326,6 +341,7 @@ def run_segment(c, seg, lanes, n, s0, stack, segs, contracts, terms, market, q_l
                     s0,
                     disc,
                     market.withdrawal_lag_discount[t, s0:],
+                    flow_year,
                 )
                 trade_now = True
         payment = 0.0
@@ -339,7 +355,7 @@ def run_segment(c, seg, lanes, n, s0, stack, segs, contracts, terms, market, q_l
             save_lanes(lanes, stack[top], n)
             if steps.trade_in(lanes, n, terms, sim, t, s0, stack[top]) > 0.0:
                 segs.append(_trade_in_start(seg, terms, t, cy, renewal))
-        if (t + 1) % m == 0:
+        if (t + 1) % m == 0 and book_flows:
             steps.year_end(lanes, n, flow_year)
         if trace_on:
             steps.record_trace(lanes, n, trace, c, s0, t, payment)
@@ -436,7 +452,7 @@ def project_block(contracts, terms, market, q_lives, out, trace, flows_out, tile
     n_s = market.discount.shape[1]
     horizon = market.discount.shape[0] - 1
     depth = stack_depth(terms, horizon)
-    n_flow_years = -(-horizon // terms.steps_per_year)
+    n_flow_years = -(-horizon // terms.steps_per_year) if flows_out.shape[0] > 0 else 0
     tile = min(TILE, n_s, max(8, STACK_BYTES // (depth * N_CARRIED * 8)))
     if tile_size > 0:
         tile = min(tile_size, n_s)

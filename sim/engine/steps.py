@@ -104,15 +104,17 @@ def proportional_charges(lanes, n, me_keep, spousal_keep, spousal_on, disc, year
             weight[0, i] + weight[1, i] + weight[2, i] + weight[3, i] + weight[4, i] + pending[i]
         )
         me_amount = w_all * (before - (var[i] + mm[i]))
-        flows[F.ME_CHARGES, year, i] += me_amount
-        flows[PV + F.ME_CHARGES, year, i] += me_amount * disc[i]
+        if year >= 0:
+            flows[F.ME_CHARGES, year, i] += me_amount
+            flows[PV + F.ME_CHARGES, year, i] += me_amount * disc[i]
         if spousal_on:
             amount = (var[i] + mm[i]) * (1.0 - spousal_keep)
             var[i] *= spousal_keep
             mm[i] *= spousal_keep
             pv_spousal[i] += w_all * disc[i] * amount
-            flows[F.SPOUSAL_CHARGE, year, i] += w_all * amount
-            flows[PV + F.SPOUSAL_CHARGE, year, i] += w_all * disc[i] * amount
+            if year >= 0:
+                flows[F.SPOUSAL_CHARGE, year, i] += w_all * amount
+                flows[PV + F.SPOUSAL_CHARGE, year, i] += w_all * disc[i] * amount
         charges[i] = before - (var[i] + mm[i])
         cv[i] = var[i] + mm[i] + fix[i]
 
@@ -493,8 +495,9 @@ def surrender_payments(lanes, n, exits, terms, fee_rate, disc, lag_discount, yea
         fee = fee_weight * termination_rider_fee(fee_rate, base, cv)
         pv_fees[i] += disc[i] * fee
         pv_fee_base[i] += fee_weight * disc[i] * base
-        flows[F.RIDER_FEE, year, i] += fee
-        flows[PV + F.RIDER_FEE, year, i] += disc[i] * fee
+        if year >= 0:
+            flows[F.RIDER_FEE, year, i] += fee
+            flows[PV + F.RIDER_FEE, year, i] += disc[i] * fee
         free = free_withdrawal_amount(free_share, premiums[i], withdrawn[i])
         charge = 0.0
         charged = 0.0
@@ -504,8 +507,9 @@ def surrender_payments(lanes, n, exits, terms, fee_rate, disc, lag_discount, yea
                 cv - free, first_left[i], first_rate, second_left[i], second_rate
             )
         pv_charges[i] += charged * disc[i] * charge
-        flows[F.WITHDRAWAL_CHARGES, year, i] += charged * charge
-        flows[PV + F.WITHDRAWAL_CHARGES, year, i] += charged * disc[i] * charge
+        if year >= 0:
+            flows[F.WITHDRAWAL_CHARGES, year, i] += charged * charge
+            flows[PV + F.WITHDRAWAL_CHARGES, year, i] += charged * disc[i] * charge
         var_factor, fix_factor = settlement_factors(
             lag_discount[i], surrender_lag, terms.fixed_interest_after
         )
@@ -515,8 +519,11 @@ def surrender_payments(lanes, n, exits, terms, fee_rate, disc, lag_discount, yea
         paid_free = (cv - fix) * var_factor + fix * fix_factor
         paid_pv = disc[i] * (charged * paid_charged + (lapses - charged) * paid_free)
         pv_surrenders[i] += paid_pv
-        flows[F.SURRENDER_PAYMENTS, year, i] += charged * (cv - charge) + (lapses - charged) * cv
-        flows[PV + F.SURRENDER_PAYMENTS, year, i] += paid_pv
+        if year >= 0:
+            flows[F.SURRENDER_PAYMENTS, year, i] += (
+                charged * (cv - charge) + (lapses - charged) * cv
+            )
+            flows[PV + F.SURRENDER_PAYMENTS, year, i] += paid_pv
 
 
 @jit
@@ -547,20 +554,23 @@ def settle_terminations(lanes, n, slot, terms, fee_rate, disc, lag_discount, yea
             cv = cvs[i]
             proceeds = claim_proceeds(cv, dbbs[i], within[k], db_code)
             paid_discount = disc[i] * lag_discount[i]
-            flows[F.DEATH_PROCEEDS, year, i] += amount * proceeds
-            flows[PV + F.DEATH_PROCEEDS, year, i] += amount * paid_discount * proceeds
+            if year >= 0:
+                flows[F.DEATH_PROCEEDS, year, i] += amount * proceeds
+                flows[PV + F.DEATH_PROCEEDS, year, i] += amount * paid_discount * proceeds
             if proceeds > cv:
                 excess_pv = amount * paid_discount * (proceeds - cv)
                 acc[M.DB_EXCESS, i] += excess_pv
-                flows[F.DB_EXCESS, year, i] += amount * (proceeds - cv)
-                flows[PV + F.DB_EXCESS, year, i] += excess_pv
+                if year >= 0:
+                    flows[F.DB_EXCESS, year, i] += amount * (proceeds - cv)
+                    flows[PV + F.DB_EXCESS, year, i] += excess_pv
             if fee_on_death:
                 base = rider_fee_basis(fee_on_cv, cv, bbs[i])
                 fee = amount * termination_rider_fee(fee_rate, base, cv)
                 acc[M.FEES, i] += disc[i] * fee
                 acc[M.FEE_BASE, i] += amount * disc[i] * base
-                flows[F.RIDER_FEE, year, i] += fee
-                flows[PV + F.RIDER_FEE, year, i] += disc[i] * fee
+                if year >= 0:
+                    flows[F.RIDER_FEE, year, i] += fee
+                    flows[PV + F.RIDER_FEE, year, i] += disc[i] * fee
 
 
 @jit
@@ -574,7 +584,7 @@ def any_claims(row, n):
 
 @jit
 def settle_continuations(
-    lanes, n, kind, k, slot, t, to_pool, terms, fee_rate, sim, s0, disc, saved
+    lanes, n, kind, k, slot, t, to_pool, terms, fee_rate, sim, s0, disc, saved, year
 ):
     """Continuation claims (``kind``, delay entry ``k``) arriving now: the contract
     continues for the survivor (Option D) with the CV raised to the death proceeds, unless
@@ -587,7 +597,6 @@ def settle_continuations(
     fee_on_cv = terms.fee_on_contract_value
     fee_on_cancel = terms.termination_fee_on_cancellation
     x_cancel = terms.cancel_on_continuation
-    year = t // terms.steps_per_year
     flows = lanes.flows
     row = lanes.claims[kind, k, slot]
     var, mm, fix = lanes.variable, lanes.money_market, lanes.fixed
@@ -620,14 +629,16 @@ def settle_continuations(
             fee = cancel_now * termination_rider_fee(fee_rate, base, cv)
             acc[M.FEES, i] += disc[i] * fee
             acc[M.FEE_BASE, i] += cancel_now * disc[i] * base
-            flows[F.RIDER_FEE, year, i] += fee
-            flows[PV + F.RIDER_FEE, year, i] += disc[i] * fee
+            if year >= 0:
+                flows[F.RIDER_FEE, year, i] += fee
+                flows[PV + F.RIDER_FEE, year, i] += disc[i] * fee
         carry = amount - cancel_now
         acc[M.CONTINUED, i] += amount
         # the step-up credited to the continued contract is a death benefit cost
         acc[M.DB_EXCESS, i] += amount * disc[i] * (proceeds - cv)
-        flows[F.DB_EXCESS, year, i] += amount * (proceeds - cv)
-        flows[PV + F.DB_EXCESS, year, i] += amount * disc[i] * (proceeds - cv)
+        if year >= 0:
+            flows[F.DB_EXCESS, year, i] += amount * (proceeds - cv)
+            flows[PV + F.DB_EXCESS, year, i] += amount * disc[i] * (proceeds - cv)
         if carry <= 0.0:
             continue
         excess = proceeds - cv
@@ -679,8 +690,9 @@ def anniversary_charges(lanes, n, terms, fee_rate, disc, year):
         )
         acc[M.FEES, i] += w_rider * disc[i] * fee
         acc[M.FEE_BASE, i] += w_rider * disc[i] * base
-        flows[F.RIDER_FEE, year, i] += w_rider * fee
-        flows[PV + F.RIDER_FEE, year, i] += w_rider * disc[i] * fee
+        if year >= 0:
+            flows[F.RIDER_FEE, year, i] += w_rider * fee
+            flows[PV + F.RIDER_FEE, year, i] += w_rider * disc[i] * fee
 
 
 @jit
@@ -715,8 +727,9 @@ def maturity(lanes, n, ab_factor, terms, disc, year):
         if amount > 0.0:
             mm[i] += amount
             acc[M.CLAIMS, i] += w_rider * disc[i] * amount
-            flows[F.TRUE_UP, year, i] += w_rider * amount
-            flows[PV + F.TRUE_UP, year, i] += w_rider * disc[i] * amount
+            if year >= 0:
+                flows[F.TRUE_UP, year, i] += w_rider * amount
+                flows[PV + F.TRUE_UP, year, i] += w_rider * disc[i] * amount
         true_ups[i] = amount
         acc[M.AT_MATURITY, i] += w_rider
         if db_code > 0:
@@ -728,12 +741,13 @@ def maturity(lanes, n, ab_factor, terms, disc, year):
                     if waiting > 0.0 and dbbs[i] > cv + amount:
                         excess = waiting * (dbbs[i] - cv - amount)
                         acc[M.DB_EXCESS, i] += disc[i] * excess
-                        flows[F.DB_EXCESS, year, i] += excess
-                        flows[PV + F.DB_EXCESS, year, i] += disc[i] * excess
+                        if year >= 0:
+                            flows[F.DB_EXCESS, year, i] += excess
+                            flows[PV + F.DB_EXCESS, year, i] += disc[i] * excess
 
 
 @jit
-def anniversary_withdrawal(lanes, n, terms, charge_rates, sim, t, s0, disc, lag_discount):
+def anniversary_withdrawal(lanes, n, terms, charge_rates, sim, t, s0, disc, lag_discount, year):
     """After the anniversary's charges: the Maximum Anniversary Value step-up of the death
     benefit base, then the partial withdrawal with its layered charge and the pro-rata
     reduction of the Benefit Base and of the death benefit base [000; 003 III].
@@ -753,7 +767,6 @@ def anniversary_withdrawal(lanes, n, terms, charge_rates, sim, t, s0, disc, lag_
         lanes.death_benefit_base,
     )
     weight, acc, recent, flows = lanes.weight, lanes.acc, lanes.continued_recently, lanes.flows
-    year = t // terms.steps_per_year
     premiums, withdrawn, withdrawals = lanes.premiums, lanes.withdrawn, lanes.withdrawal
     first_left, second_left, trade_now = lanes.first_left, lanes.second_left, lanes.trade_now
     for i in range(n):
@@ -786,8 +799,9 @@ def anniversary_withdrawal(lanes, n, terms, charge_rates, sim, t, s0, disc, lag_
                     in_window += recent[k, i]
                 charged = (w_live - in_window) * taken * charge
                 acc[M.WITHDRAWAL_CHARGES, i] += disc[i] * charged
-                flows[F.WITHDRAWAL_CHARGES, year, i] += charged
-                flows[PV + F.WITHDRAWAL_CHARGES, year, i] += disc[i] * charged
+                if year >= 0:
+                    flows[F.WITHDRAWAL_CHARGES, year, i] += charged
+                    flows[PV + F.WITHDRAWAL_CHARGES, year, i] += disc[i] * charged
             first_left[i] -= taken * from_first
             second_left[i] -= taken * from_second
         var_factor, fix_factor = settlement_factors(
@@ -801,8 +815,9 @@ def anniversary_withdrawal(lanes, n, terms, charge_rates, sim, t, s0, disc, lag_
             * ((1.0 - fix_share) * var_factor + fix_share * fix_factor)
         )
         acc[M.WITHDRAWALS, i] += paid_pv
-        flows[F.WITHDRAWALS, year, i] += w_live * withdrawal
-        flows[PV + F.WITHDRAWALS, year, i] += paid_pv
+        if year >= 0:
+            flows[F.WITHDRAWALS, year, i] += w_live * withdrawal
+            flows[PV + F.WITHDRAWALS, year, i] += paid_pv
         keep = 1.0 - share
         bbs[i] = benefit_base_after_withdrawal(bbs[i], keep)
         if db_code > 0:
