@@ -1,14 +1,49 @@
-"""Small configs and random blocks for engine tests (no files needed)."""
+"""Small configs, random blocks, hand-made contracts and lookups for engine tests (no files
+needed)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
-from sim.config import Config, config_from_dict
+from sim.config import Config, ConfigError, config_from_dict
+from sim.engine.kernels import MEASURES, TRACE_FIELDS
 from sim.engine.layout import Assumptions, build_model, contract_arrays, horizon_steps
 from sim.inforce import validate_inforce
 from sim.market import generate_scenarios
+
+#: Column of each trace field in ``run.trace[contract, scenario, step, field]``.
+TRACE = {name: i for i, name in enumerate(TRACE_FIELDS)}
+
+#: Row of each measure in ``run.scenario_totals`` and ``run.contract_mean``.
+MEASURE = {name: i for i, name in enumerate(MEASURES)}
+
+#: The model point of the rule tests: a 60-year-old woman's 7-year rider (Guarantee
+#: Option 1) on 100,000 in equity, contract_id 7.
+RULE_CONTRACT = {
+    "contract_id": 7,
+    "owner_age": 60.0,
+    "owner_sex": "F",
+    "contract_value": 100_000.0,
+    "allocation": "equity",
+    "rider_period": 7,
+    "guarantee_option": 1,
+}
+
+#: The model point of the textbook (Black-Scholes) tests: a 65-year-old man's 10-year
+#: rider (Guarantee Option 1) on 100,000 in equity, contract_id 1.
+TEXTBOOK_CONTRACT = {
+    "contract_id": 1,
+    "owner_age": 65.0,
+    "owner_sex": "M",
+    "contract_value": 100_000.0,
+    "allocation": "equity",
+    "rider_period": 10,
+    "guarantee_option": 1,
+}
 
 
 def base_config_dict() -> dict:
@@ -126,3 +161,90 @@ def model_for(config: Config, inforce: pd.DataFrame, n_scenarios: int | None = N
     n_steps = horizon_steps(contract_arrays(inforce, assumptions, names), assumptions)
     scenarios = generate_scenarios(config, n_steps, n_scenarios)
     return build_model(config, inforce, scenarios, assumptions), scenarios, assumptions
+
+
+def contracts_frame(config: Config, *rows: dict, defaults: dict = RULE_CONTRACT) -> pd.DataFrame:
+    """A validated inforce frame of a few hand-made contracts.
+
+    Parameters
+    ----------
+    config : Config
+        The config the contracts are validated against (allocations, rider factors).
+    *rows : dict
+        One dict of columns per contract, laid over ``defaults``; no rows gives one
+        contract of the defaults alone.
+    defaults : dict, optional
+        The columns every contract starts from; row ``k`` gets contract_id
+        ``defaults["contract_id"] + k`` unless its columns say otherwise.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The frame as ``validate_inforce`` returns it, with every default column filled.
+
+    Raises
+    ------
+    ConfigError
+        With the validation problems, if any row is refused.
+    """
+    frame = []
+    for k, columns in enumerate(rows or ({},)):
+        row = dict(defaults)
+        row["contract_id"] = defaults["contract_id"] + k
+        row.update(columns)
+        frame.append(row)
+    clean, problems = validate_inforce(
+        pd.DataFrame(frame), config, Assumptions.from_config(config).rider
+    )
+    if problems:
+        raise ConfigError(problems)
+    return clean
+
+
+def one_contract(config: Config, *, defaults: dict = RULE_CONTRACT, **columns) -> pd.DataFrame:
+    """A validated inforce frame of one contract: ``columns`` laid over ``defaults``.
+
+    Parameters
+    ----------
+    config : Config
+        The config the contract is validated against.
+    defaults : dict, optional
+        The columns the contract starts from (the rule tests' model point unless given).
+    **columns
+        Inforce columns that replace or add to the defaults.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One validated row.
+
+    Raises
+    ------
+    ConfigError
+        With the validation problems, if the contract is refused.
+    """
+    return contracts_frame(config, columns, defaults=defaults)
+
+
+def bs_put(spot, strike, rate, div, vol, t):
+    """Black-Scholes price of a European put on a dividend-paying asset.
+
+    Parameters
+    ----------
+    spot, strike : float
+        Asset price now and strike.
+    rate, div : float
+        Continuous risk-free rate and dividend yield.
+    vol : float
+        Volatility (annual).
+    t : float
+        Time to expiry in years.
+
+    Returns
+    -------
+    float
+        The put's price.
+    """
+    d1 = (math.log(spot / strike) + (rate - div + 0.5 * vol**2) * t) / (vol * math.sqrt(t))
+    d2 = d1 - vol * math.sqrt(t)
+    return strike * math.exp(-rate * t) * norm.cdf(-d2) - spot * math.exp(-div * t) * norm.cdf(-d1)

@@ -5,45 +5,17 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
-from scipy.stats import norm
 
 from sim.assumptions.mortality import load_mortality
 from sim.engine import kernels as K
 from sim.engine.driver import path_standard_errors, run_block
-from sim.engine.layout import Assumptions
-from sim.inforce import validate_inforce
 
-from .blocks import make_config, model_for
+from .blocks import TEXTBOOK_CONTRACT, bs_put, make_config, model_for, one_contract
 
 # Monte Carlo tolerance: the estimator is a mean of independent paths, so by the CLT its
 # error is Normal(0, SE). 3.5 SE is exceeded with probability 4.7e-4 per check.
 N_SE = 3.5
-
-
-def bs_put(spot, strike, rate, div, vol, t):
-    d1 = (math.log(spot / strike) + (rate - div + 0.5 * vol**2) * t) / (vol * math.sqrt(t))
-    d2 = d1 - vol * math.sqrt(t)
-    return strike * math.exp(-rate * t) * norm.cdf(-d2) - spot * math.exp(-div * t) * norm.cdf(-d1)
-
-
-def one_contract(config, **columns):
-    row = {
-        "contract_id": 1,
-        "owner_age": 65.0,
-        "owner_sex": "M",
-        "contract_value": 100_000.0,
-        "allocation": "equity",
-        "rider_period": 10,
-        "guarantee_option": 1,
-    }
-    row.update(columns)
-    clean, problems = validate_inforce(
-        pd.DataFrame([row]), config, Assumptions.from_config(config).rider
-    )
-    assert not problems, problems
-    return clean
 
 
 def textbook_config(**extra):
@@ -78,7 +50,7 @@ def textbook_put(config, years=10):
 @pytest.mark.slow  # 100,000 scenarios
 def test_textbook_gmab_pv_claims_is_the_black_scholes_put_within_3_5_standard_errors():
     config = textbook_config()
-    inforce = one_contract(config)
+    inforce = one_contract(config, defaults=TEXTBOOK_CONTRACT)
     assert inforce["ab_factor"].iloc[0] == 1.0
     model, _, _ = model_for(config, inforce)
     run = run_block(model)
@@ -91,7 +63,7 @@ def test_textbook_gmab_pv_claims_is_the_black_scholes_put_within_3_5_standard_er
 @pytest.mark.slow  # 100,000 scenarios
 def test_textbook_gmab_with_antithetic_paths_is_the_same_put():
     config = textbook_config(**{"run.antithetic": True, "run.scenarios": 100_000})
-    model, _, _ = model_for(config, one_contract(config))
+    model, _, _ = model_for(config, one_contract(config, defaults=TEXTBOOK_CONTRACT))
     run = run_block(model)
     mean, se = path_standard_errors(run.scenario_totals[0], 2)
     assert abs(mean - textbook_put(config)) < N_SE * se
@@ -102,7 +74,9 @@ def test_textbook_gmab_with_deterministic_mortality_is_the_put_times_the_surviva
     config = textbook_config(
         **{"mortality.enabled": True, "mortality.table": "2012IAM", "mortality.improvement": "G2"}
     )
-    model, _, _ = model_for(config, one_contract(config, owner_age=65.0, owner_sex="F"))
+    model, _, _ = model_for(
+        config, one_contract(config, defaults=TEXTBOOK_CONTRACT, owner_age=65.0, owner_sex="F")
+    )
     run = run_block(model)
     mean, se = path_standard_errors(run.scenario_totals[0])
     table = load_mortality("2012IAM", "G2")
@@ -145,7 +119,12 @@ def test_zero_volatility_equals_a_deterministic_projection_by_hand():
         }
     )
     inforce = one_contract(
-        config, fixed_value=20_000.0, ab_factor=1.6, owner_sex="M", owner_age=60.0
+        config,
+        defaults=TEXTBOOK_CONTRACT,
+        fixed_value=20_000.0,
+        ab_factor=1.6,
+        owner_sex="M",
+        owner_age=60.0,
     )
     model, _, _ = model_for(config, inforce)
     run = run_block(model)

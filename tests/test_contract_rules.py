@@ -9,17 +9,16 @@ import pytest
 
 from sim.assumptions.behaviour import Behaviour, dynamic_lapse_multiplier
 from sim.assumptions.mortality import load_mortality
-from sim.engine import kernels as K
 
-from .test_rider_rules import R, contract, flat_config, traced
-
-F = {name: i for i, name in enumerate(K.TRACE_FIELDS)}
-M = {name: i for i, name in enumerate(K.MEASURES)}
+from .blocks import MEASURE as M
+from .blocks import TRACE as F
+from .blocks import one_contract
+from .test_rider_rules import R, flat_config, traced
 
 
 def test_spec_1_m_and_e_charge_accrues_every_step_on_the_variable_sub_accounts_only():
     config = flat_config(**{"product.me_charge": 0.012, "rider.fee_rate": 0.0})
-    _, _, tr = traced(config, contract(config, fixed_value=30_000.0))
+    _, _, tr = traced(config, one_contract(config, fixed_value=30_000.0))
     assert tr[0, F["variable"]] == pytest.approx(70_000.0 * math.exp((R - 0.012) / 12), rel=1e-14)
     assert tr[0, F["charges"]] == pytest.approx(
         70_000.0 * math.exp(R / 12) * (1 - math.exp(-0.012 / 12)), rel=1e-12
@@ -37,7 +36,7 @@ def test_spec_1_fund_fee_and_index_weights_make_the_fund_return():
             "rider.fee_rate": 0.0,
         }
     )
-    _, _, tr = traced(config, contract(config))
+    _, _, tr = traced(config, one_contract(config))
     # eq has zero volatility and no dividend: it grows at the short rate too
     assert tr[0, F["variable"]] == pytest.approx(
         100_000.0 * math.exp(R / 12) * math.exp(-0.01 / 12), rel=1e-14
@@ -46,13 +45,13 @@ def test_spec_1_fund_fee_and_index_weights_make_the_fund_return():
 
 def test_spec_1_fixed_account_credits_its_guaranteed_rate():
     config = flat_config(**{"product.fixed_rate": 0.04})
-    _, _, tr = traced(config, contract(config, fixed_value=50_000.0))
+    _, _, tr = traced(config, one_contract(config, fixed_value=50_000.0))
     assert tr[11, F["fixed"]] == pytest.approx(50_000.0 * 1.04, rel=1e-13)
 
 
 def test_spec_1_maintenance_fee_is_taken_pro_rata_from_every_account_on_the_anniversary():
     config = flat_config(**{"product.maintenance_fee": 50.0, "rider.fee_rate": 0.0})
-    _, _, tr = traced(config, contract(config, fixed_value=25_000.0))
+    _, _, tr = traced(config, one_contract(config, fixed_value=25_000.0))
     var, fix = 75_000.0 * math.exp(R), 25_000.0
     assert tr[11, F["maintenance_fee"]] == 50.0
     assert tr[11, F["variable"]] == pytest.approx(var - 50.0 * var / (var + fix), abs=1e-9)
@@ -69,7 +68,7 @@ def test_spec_1_withdrawal_charge_applies_to_the_excess_over_the_free_amount():
             "rider.fee_rate": 0.0,
         }
     )
-    _, run, _ = traced(config, contract(config, contract_year=1, premiums=100_000.0))
+    _, run, _ = traced(config, one_contract(config, contract_year=1, premiums=100_000.0))
     # anniversary 1 -> contract year 2 (charge 7 %); anniversary 2 -> year 3 (6 %); ... year 7 (2 %)
     cv, pv = 100_000.0, 0.0
     for k in range(1, 7):
@@ -91,7 +90,7 @@ def test_spec_1_surrender_pays_the_settlement_value_cv_less_withdrawal_charges()
             "product.withdrawal_charges": [0.05] * 3,
         }
     )
-    _, run, _ = traced(config, contract(config, contract_year=2, premiums=100_000.0))
+    _, run, _ = traced(config, one_contract(config, contract_year=2, premiums=100_000.0))
     step = 1 - 0.9 ** (1 / 12)
     pv = 0.0
     for t in range(84):
@@ -115,7 +114,7 @@ def test_spec_1_death_benefit_is_the_max_of_cv_and_its_guarantee(death_benefit):
             "rider.fee_rate": 0.0,
         }
     )
-    inforce = contract(config, premiums=100_000.0, owner_age=70.0, owner_sex="M")
+    inforce = one_contract(config, premiums=100_000.0, owner_age=70.0, owner_sex="M")
     _, run, tr = traced(config, inforce)
     table = load_mortality("2012IAM", "G2")
     pv, weight, guarantee = 0.0, 1.0, 100_000.0
@@ -136,7 +135,7 @@ def test_spec_1_max_anniversary_value_steps_up_on_anniversaries():
     config = flat_config(
         **{"product.death_benefit": "max_anniversary_value", "rider.fee_rate": 0.0}
     )
-    _, _, tr = traced(config, contract(config, death_benefit_base=90_000.0))
+    _, _, tr = traced(config, one_contract(config, death_benefit_base=90_000.0))
     assert tr[10, F["death_benefit_base"]] == 90_000.0
     assert tr[11, F["death_benefit_base"]] == pytest.approx(100_000.0 * math.exp(R), rel=1e-14)
 
@@ -158,7 +157,7 @@ def test_spec_7_dynamic_lapse_multiplier_has_the_documented_form_and_defaults():
 
 def test_spec_7_dynamic_lapse_uses_ab_over_cv_in_the_engine():
     config = flat_config(**{"lapse.enabled": True, "lapse.base": [0.10]})
-    _, run, tr = traced(config, contract(config, ab_factor=1.5))
+    _, run, tr = traced(config, one_contract(config, ab_factor=1.5))
     itm = 1.5 * 100_000.0 / (100_000.0 * math.exp(R / 12))  # AB / CV at the end of the first month
     step = 1 - (1 - 0.10 * (1 - 1.25 * (itm - 1.1))) ** (1 / 12)
     assert tr[0, F["weight"]] == pytest.approx(1 - step, rel=1e-14)
@@ -168,11 +167,11 @@ def test_spec_7_lapses_mortality_and_withdrawals_can_each_be_switched_off():
     config = flat_config(
         **{"lapse.enabled": False, "mortality.enabled": False, "withdrawals.enabled": False}
     )
-    _, run, tr = traced(config, contract(config))
+    _, run, tr = traced(config, one_contract(config))
     assert (tr[:84, F["weight"]] == 1.0).all() and tr[:, F["withdrawal"]].sum() == 0.0
     assert run.scenario_totals[M["inforce_at_maturity"], 0] == 1.0
     zero_mult = flat_config(**{"mortality.enabled": True, "mortality.multiplier": 0.0})
-    _, _, tr = traced(zero_mult, contract(zero_mult))
+    _, _, tr = traced(zero_mult, one_contract(zero_mult))
     assert (tr[:84, F["weight"]] == 1.0).all()
 
 
@@ -185,7 +184,7 @@ def test_spec_7_mortality_multiplier_scales_the_table_rates():
             "mortality.improvement": "none",
         }
     )
-    _, _, tr = traced(config, contract(config, owner_age=65.0, owner_sex="M"))
+    _, _, tr = traced(config, one_contract(config, owner_age=65.0, owner_sex="M"))
     assert tr[0, F["weight"]] == pytest.approx((1 - 0.5 * 0.008106) ** (1 / 12), rel=1e-12)
 
 
@@ -201,7 +200,7 @@ def test_spec_1_withdrawal_charges_age_each_purchase_payment_from_its_own_date()
             "rider.fee_rate": 0.0,
         }
     )
-    inforce = contract(
+    inforce = one_contract(
         config, contract_year=5, premiums=20_000.0, payment_amount=30_000.0, payment_month=6
     )
     _, run, tr = traced(config, inforce)
@@ -226,7 +225,7 @@ def test_spec_1_withdrawal_charges_age_each_purchase_payment_from_its_own_date()
 
 def test_spec_2_rider_fee_shortfall_can_be_taken_from_the_fixed_account():
     config = flat_config(**{"rider.fee_rate": 0.2, "rider.fee_shortfall": "fixed_account"})
-    _, _, tr = traced(config, contract(config, fixed_value=99_000.0))
+    _, _, tr = traced(config, one_contract(config, fixed_value=99_000.0))
     variable = 1_000.0 * math.exp(R)
     assert tr[11, F["rider_fee"]] == pytest.approx(20_000.0, rel=1e-12)
     assert tr[11, F["fixed"]] == pytest.approx(99_000.0 - (20_000.0 - variable), rel=1e-12)

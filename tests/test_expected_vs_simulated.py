@@ -21,17 +21,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.engine import kernels as K
 from sim.engine.driver import run_block
 from sim.engine.layout import Assumptions
 from sim.inforce import validate_inforce
 
+from .blocks import MEASURE as X
 from .blocks import make_config, model_for
 
 N_CONTRACTS = 20
 N_SCENARIOS = 2000
 Z = 3.5
-X = {name: i for i, name in enumerate(K.MEASURES)}
 
 CHANGES = {
     "run.scenarios": N_SCENARIOS,

@@ -19,10 +19,8 @@ import pytest
 
 from sim.engine import kernels as K
 from sim.engine.driver import run_block
-from sim.engine.layout import Assumptions
-from sim.inforce import validate_inforce
 
-from .blocks import make_config, model_for
+from .blocks import make_config, model_for, one_contract
 from .reference import project_contract
 
 CENT = 0.005  # a figure "matches to the cent" when it is within half a cent of the doc's
@@ -127,28 +125,23 @@ def hand_worked_config():
     return make_config(dict(HAND_WORKED_CONFIG))
 
 
-def contract(config, **columns) -> pd.DataFrame:
-    """One validated model point (owner details do not matter: mortality is off)."""
-    row = {
-        "contract_id": 1,
-        "owner_age": 60.0,
-        "owner_sex": "F",
-        "allocation": "equity",
-        "rider_period": 10,
-        "guarantee_option": 1,
-    }
-    row.update(columns)
-    clean, problems = validate_inforce(
-        pd.DataFrame([row]), config, Assumptions.from_config(config).rider
-    )
-    assert not problems, problems
-    return clean
+#: The columns every hand-worked model point starts from (owner details do not matter:
+#: mortality is off); each example gives its own contract value.
+HAND_WORKED_CONTRACT = {
+    "contract_id": 1,
+    "owner_age": 60.0,
+    "owner_sex": "F",
+    "allocation": "equity",
+    "rider_period": 10,
+    "guarantee_option": 1,
+}
 
 
 def new_business(config) -> pd.DataFrame:
     """Route (a): issued now, 80,000.00 variable + 20,000.00 fixed, anniversary in 12 months."""
-    return contract(
+    return one_contract(
         config,
+        defaults=HAND_WORKED_CONTRACT,
         contract_value=100_000.00,
         fixed_value=20_000.00,
         rider_years_elapsed=0,
@@ -158,8 +151,9 @@ def new_business(config) -> pd.DataFrame:
 
 def in_force_one_month_before(config) -> pd.DataFrame:
     """Route (b): the state of (a) after 11 months, to the cent, one month before the anniversary."""
-    return contract(
+    return one_contract(
         config,
+        defaults=HAND_WORKED_CONTRACT,
         contract_value=AFTER_11_MONTHS["cv_end"],
         fixed_value=AFTER_11_MONTHS["fixed"],
         premiums=100_000.00,
@@ -173,8 +167,9 @@ def in_force_one_month_before(config) -> pd.DataFrame:
 
 def maturing(config, benefit_base: float) -> pd.DataFrame:
     """In force with its Rider Maturity Date at the next step (Guarantee Option 2: AB Factor 0.90)."""
-    return contract(
+    return one_contract(
         config,
+        defaults=HAND_WORKED_CONTRACT,
         contract_value=100_000.00,
         fixed_value=20_000.00,
         premiums=100_000.00,
@@ -410,8 +405,9 @@ def continuation_config(tmp_path, **changes):
 
 
 def continuing(config) -> pd.DataFrame:
-    return contract(
+    return one_contract(
         config,
+        defaults=HAND_WORKED_CONTRACT,
         owner_age=70.0,
         owner_sex="M",
         spouse_age=65.0,

@@ -5,12 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.engine import kernels as K
 from sim.engine.driver import run_block
 
+from .blocks import TRACE as F
 from .blocks import make_config, model_for, random_inforce
-
-F = {name: i for i, name in enumerate(K.TRACE_FIELDS)}
 
 
 def _traced_block(changes=None, n=8, n_scen=16, seed=3):

@@ -21,9 +21,10 @@ from hypothesis import strategies as st
 
 import sim
 from sim.config import config_from_dict
-from sim.engine import kernels as K
 from sim.engine.driver import run_block
 from sim.valuation import prepare
+
+from .blocks import TRACE
 
 # Allocation models of configs/example.toml allowed by each Guarantee Option's limits.
 ALLOWED = {
@@ -188,6 +189,5 @@ def test_random_valid_blocks_price_to_finite_non_negative_figures(base_data, dat
 
     traced = run_block(prepare(config, frame), threads=1, progress=False, trace=True).trace
     assert np.isfinite(traced).all()
-    field = {name: k for k, name in enumerate(K.TRACE_FIELDS)}
     for name in ("benefit_base", "cv_start", "cv_end", "variable", "fixed", "money_market"):
-        assert (traced[..., field[name]] >= 0).all(), (name, traced[..., field[name]].min())
+        assert (traced[..., TRACE[name]] >= 0).all(), (name, traced[..., TRACE[name]].min())

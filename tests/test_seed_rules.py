@@ -18,24 +18,21 @@ from __future__ import annotations
 
 import math
 
-import pandas as pd
 import pytest
 
 from sim.config import ConfigError
 from sim.engine import kernels as K
 from sim.engine.driver import run_block
-from sim.engine.layout import Assumptions
-from sim.inforce import validate_inforce
 
-from .blocks import model_for
+from .blocks import MEASURE as X
+from .blocks import TRACE as F
+from .blocks import contracts_frame, model_for
 from .reference import project_contract
 from .test_rider_rules import flat_config
 
 R = 0.03
 M = 12
 G = math.exp(R / M)  # growth of the variable sub-accounts over one step
-F = {name: i for i, name in enumerate(K.TRACE_FIELDS)}
-X = {name: i for i, name in enumerate(K.MEASURES)}
 
 
 def D(t_end: int) -> float:
@@ -65,30 +62,6 @@ def deaths(tmp_path, female=(), male=(), **changes):
             **changes,
         }
     )
-
-
-def contracts(config, *rows):
-    """Validated contracts; each row's columns override a 60-year-old woman's 7-year rider
-    on 100,000 in equity."""
-    frame = []
-    for k, columns in enumerate(rows or ({},)):
-        row = {
-            "contract_id": 7 + k,
-            "owner_age": 60.0,
-            "owner_sex": "F",
-            "contract_value": 100_000.0,
-            "allocation": "equity",
-            "rider_period": 7,
-            "guarantee_option": 1,
-        }
-        row.update(columns)
-        frame.append(row)
-    clean, problems = validate_inforce(
-        pd.DataFrame(frame), config, Assumptions.from_config(config).rider
-    )
-    if problems:
-        raise ConfigError(problems)
-    return clean
 
 
 def check(config, inforce, n_scenarios=2):
@@ -152,7 +125,7 @@ def test_003_iv_cancellation_only_from_the_10th_rider_anniversary():
     10th rider anniversary (step 120); everybody cancels in the first step after it, off an
     anniversary, and pays a full Rider Fee if cancellation is a termination fee event."""
     config = flat(**{"behaviour.cancel": {"rate": 1.0, "rate_above": 1.0}})
-    (pv,), tr, _ = check(config, contracts(config, {"rider_period": 12, "ab_factor": 2.0}))
+    (pv,), tr, _ = check(config, contracts_frame(config, {"rider_period": 12, "ab_factor": 2.0}))
     assert (tr[:120, F["weight"]] == 1.0).all() and (tr[120:, F["weight"]] == 0.0).all()
     anniversary = annuity(1000.0, 10)  # fees on anniversaries 1..10, BB = 100,000
     assert pv["pv_fees"] == pytest.approx(anniversary + 1000.0 * D(121), rel=1e-12)
@@ -164,17 +137,19 @@ def test_003_iv_cancellation_only_from_the_10th_rider_anniversary():
             "rider.termination_fee_events": ["surrender"],
         }
     )
-    (pv_off,), _, _ = check(off, contracts(off, {"rider_period": 12, "ab_factor": 2.0}))
+    (pv_off,), _, _ = check(off, contracts_frame(off, {"rider_period": 12, "ab_factor": 2.0}))
     assert pv_off["pv_fees"] == pytest.approx(anniversary, rel=1e-12)
     # a rider of 10 years or less can never be cancelled
     (pv_short,), tr_short, _ = check(
-        config, contracts(config, {"rider_period": 10, "ab_factor": 2.0})
+        config, contracts_frame(config, {"rider_period": 10, "ab_factor": 2.0})
     )
     assert (tr_short[:, F["weight"]] == 1.0).all() and pv_short["inforce_at_maturity"] == 1.0
     # an in-force rider past its 10th anniversary may be cancelled at once
     (pv_old,), tr_old, _ = check(
         config,
-        contracts(config, {"rider_period": 12, "rider_years_elapsed": 10, "contract_year": 11}),
+        contracts_frame(
+            config, {"rider_period": 12, "rider_years_elapsed": 10, "contract_year": 11}
+        ),
     )
     assert tr_old[0, F["weight"]] == 0.0 and pv_old["pv_fees"] == pytest.approx(
         1000.0 * D(1), rel=1e-12
@@ -186,7 +161,7 @@ def test_003_iv_cancellation_rate_depends_on_cv_over_bb():
     config = flat(**{"behaviour.cancel": {"rate": 0.0, "threshold": 1.1, "rate_above": 1.0}})
     rich, poor = check(
         config,
-        contracts(
+        contracts_frame(
             config,
             {"rider_period": 12, "benefit_base": 80_000.0},
             {"rider_period": 12, "benefit_base": 120_000.0},
@@ -216,7 +191,7 @@ def test_003_v_trade_in_starts_a_new_rider_with_bb_equal_to_cv_and_no_fee():
             }
         }
     )
-    (pv,), tr, _ = check(config, contracts(config, {"rider_period": 12, "ab_factor": 2.0}))
+    (pv,), tr, _ = check(config, contracts_frame(config, {"rider_period": 12, "ab_factor": 2.0}))
     # everybody trades in on the 10th rider anniversary (step 120), after its Rider Fee
     cv_120 = cv_path(100_000.0, 120, lambda t: 1000.0)
     assert tr[118, F["weight"]] == 1.0 and tr[119, F["weight"]] == 0.0
@@ -233,7 +208,7 @@ def test_003_v_trade_in_starts_a_new_rider_with_bb_equal_to_cv_and_no_fee():
     assert pv["inforce_at_maturity"] == 1.0
     # a rider that is not traded in matures at year 12 on the old terms
     plain = flat()
-    (pv_plain,), _, _ = check(plain, contracts(plain, {"rider_period": 12, "ab_factor": 2.0}))
+    (pv_plain,), _, _ = check(plain, contracts_frame(plain, {"rider_period": 12, "ab_factor": 2.0}))
     assert pv_plain["pv_claims"] == pytest.approx(
         (200_000.0 - cv_path(100_000.0, 144, lambda t: 1000.0)) * math.exp(-R * 12), rel=1e-12
     )
@@ -260,7 +235,7 @@ def _spouse_couple(**columns):
 
 def test_003_vi_rider_continues_when_spouse_continues(tmp_path):
     cont = deaths(tmp_path, female=(72,))
-    (pv,), tr, _ = check(cont, contracts(cont, _spouse_couple()))
+    (pv,), tr, _ = check(cont, contracts_frame(cont, _spouse_couple()))
     assert tr[23, F["weight"]] == 1.0 and tr[24, F["weight"]] == 0.0  # the owner dies at step 24
     # continued with the CV reset to the death proceeds 130,000 and the same rider
     cv_mat = cv_path(130_000.0, 84, lambda t: 1000.0, start=25)
@@ -269,7 +244,7 @@ def test_003_vi_rider_continues_when_spouse_continues(tmp_path):
     assert pv["continuation_weight"] == 1.0 and pv["inforce_at_maturity"] == 1.0
     # nobody continues: the rider ends at the death, the death benefit is paid
     none = deaths(tmp_path, female=(72,), **{"behaviour.spousal_continuation": 0.0})
-    (pv0,), _, _ = check(none, contracts(none, _spouse_couple()))
+    (pv0,), _, _ = check(none, contracts_frame(none, _spouse_couple()))
     cv_24 = cv_path(100_000.0, 25, lambda t: 1000.0)
     assert pv0["pv_claims"] == 0.0 and pv0["continuation_weight"] == 0.0
     assert pv0["pv_fees"] == pytest.approx(annuity(1000.0, 2), rel=1e-12)
@@ -280,7 +255,7 @@ def test_003_vi_rider_continues_when_spouse_continues(tmp_path):
 @pytest.mark.parametrize("beneficiary", ["natural", "non_natural"])
 def test_003_vi_rider_ends_when_the_contract_is_not_continued(tmp_path, beneficiary):
     config = deaths(tmp_path, female=(72,))
-    (pv,), _, _ = check(config, contracts(config, _spouse_couple(beneficiary=beneficiary)))
+    (pv,), _, _ = check(config, contracts_frame(config, _spouse_couple(beneficiary=beneficiary)))
     cv_24 = cv_path(100_000.0, 25, lambda t: 1000.0)
     assert pv["pv_claims"] == 0.0 and pv["continuation_weight"] == 0.0
     assert pv["inforce_at_maturity"] == 0.0
@@ -290,15 +265,15 @@ def test_003_vi_rider_ends_when_the_contract_is_not_continued(tmp_path, benefici
 
 def test_003_vi_new_owner_may_cancel_at_continuation(tmp_path):
     all_cancel = deaths(tmp_path, female=(72,), **{"behaviour.cancel_on_continuation": 1.0})
-    (pv1,), _, _ = check(all_cancel, contracts(all_cancel, _spouse_couple()))
+    (pv1,), _, _ = check(all_cancel, contracts_frame(all_cancel, _spouse_couple()))
     assert pv1["continuation_weight"] == 1.0  # the contract is continued ...
     assert pv1["pv_claims"] == 0.0 and pv1["inforce_at_maturity"] == 0.0  # ... without the rider
     # a cancellation off an anniversary pays a full Rider Fee on the BB
     assert pv1["pv_fees"] == pytest.approx(annuity(1000.0, 2) + 1000.0 * D(25), rel=1e-12)
     half = deaths(tmp_path, female=(72,), **{"behaviour.cancel_on_continuation": 0.5})
     keep = deaths(tmp_path, female=(72,))
-    (pv_half,), _, _ = check(half, contracts(half, _spouse_couple()))
-    (pv0,), _, _ = check(keep, contracts(keep, _spouse_couple()))
+    (pv_half,), _, _ = check(half, contracts_frame(half, _spouse_couple()))
+    (pv0,), _, _ = check(keep, contracts_frame(keep, _spouse_couple()))
     assert pv_half["pv_claims"] == pytest.approx(0.5 * pv0["pv_claims"], rel=1e-12)
     assert pv_half["inforce_at_maturity"] == pytest.approx(0.5, rel=1e-12)
 
@@ -311,7 +286,7 @@ def test_003_vii_rider_terminates_at_the_payout_start_date():
     (60 + 29/12 >= 62.4); no claim, two anniversary fees, and a termination fee only if
     annuitization is a termination fee event (not by default)."""
     config = flat(**{"behaviour.annuitization": {"rate": 1.0, "from_age": 62.4}})
-    (pv,), tr, _ = check(config, contracts(config, {"ab_factor": 2.0}))
+    (pv,), tr, _ = check(config, contracts_frame(config, {"ab_factor": 2.0}))
     assert tr[27, F["weight"]] == 1.0 and tr[28, F["weight"]] == 0.0
     assert pv["pv_claims"] == 0.0 and pv["inforce_at_maturity"] == 0.0
     assert pv["pv_fees"] == pytest.approx(annuity(1000.0, 2), rel=1e-12)
@@ -321,7 +296,7 @@ def test_003_vii_rider_terminates_at_the_payout_start_date():
             "rider.termination_fee_events": ["surrender", "cancellation", "annuitization"],
         }
     )
-    (pv_c,), _, _ = check(charged, contracts(charged, {"ab_factor": 2.0}))
+    (pv_c,), _, _ = check(charged, contracts_frame(charged, {"ab_factor": 2.0}))
     assert pv_c["pv_fees"] == pytest.approx(annuity(1000.0, 2) + 1000.0 * D(29), rel=1e-12)
 
 
@@ -352,7 +327,7 @@ def test_004_ii_coannuitant_death_continues_the_contract_once(tmp_path):
     config = deaths(tmp_path, female=(73,), male=(66,))
     # a Rider Fee of 8 % of BB makes the stepped-up CV fall below the death benefit again
     row = _spouse_couple(spousal_protection=True, death_benefit_base=200_000.0, rider_fee_rate=0.08)
-    (pv,), tr, _ = check(config, contracts(config, row))
+    (pv,), tr, _ = check(config, contracts_frame(config, row))
     assert tr[11, F["weight"]] == 1.0 and tr[12, F["weight"]] == 0.0
     assert pv["continuation_weight"] == 1.0  # once
     cv_12, sp_pv = _sp_path(100_000.0, 0, 13, 13, fee=8000.0)
@@ -368,7 +343,7 @@ def test_004_ii_coannuitant_death_continues_the_contract_once(tmp_path):
     # without Spousal Protection the husband's death changes nothing; the owner's death
     # then finds no living spouse: no continuation either
     plain = dict(row, spousal_protection=False)
-    (pv_plain,), _, _ = check(config, contracts(config, plain))
+    (pv_plain,), _, _ = check(config, contracts_frame(config, plain))
     assert pv_plain["continuation_weight"] == 0.0 and pv_plain["pv_spousal_charge"] == 0.0
     assert pv_plain["pv_db_excess"] == pytest.approx(
         (200_000.0 - cv_path(100_000.0, 37, lambda t: 8000.0)) * D(37), rel=1e-12
@@ -387,7 +362,7 @@ def test_004_iii_spousal_charge_is_0_15_percent_on_variable_accounts_until_the_r
         "fixed_value": 40_000.0,
     }
     (pv, pv_plain), tr, _ = check(
-        config, contracts(config, row, dict(row, spousal_protection=False))
+        config, contracts_frame(config, row, dict(row, spousal_protection=False))
     )
     # on the variable sub-accounts only (60,000 here), every step to maturity, weight 1
     var, expected = 60_000.0, 0.0
@@ -407,13 +382,13 @@ def test_004_iii_spousal_charge_is_0_15_percent_on_variable_accounts_until_the_r
 def test_004_iv_spousal_protection_ends_on_the_owners_death(tmp_path):
     config = deaths(tmp_path, female=(72,))
     row = _spouse_couple(spousal_protection=True)
-    (pv,), _, _ = check(config, contracts(config, row))
+    (pv,), _, _ = check(config, contracts_frame(config, row))
     # charged through the step of the owner's death (step 24), not after
     _, charge = _sp_path(100_000.0, 0, 25, 25)
     assert pv["pv_spousal_charge"] == pytest.approx(charge, rel=1e-12)
     assert pv["continuation_weight"] == 1.0  # the spouse continues, without the rider's charge
     nobody_dies = flat()
-    (pv_all,), _, _ = check(nobody_dies, contracts(nobody_dies, row))
+    (pv_all,), _, _ = check(nobody_dies, contracts_frame(nobody_dies, row))
     assert pv_all["pv_spousal_charge"] > 2.5 * charge
 
 
@@ -429,7 +404,7 @@ def test_002_c_1_continuation_resets_cv_to_the_death_proceeds_excess_to_variable
     the maturity true-up (AB factor 2.5)."""
     config = deaths(tmp_path, female=(72,))
     row = _spouse_couple(death_benefit_base=200_000.0, ab_factor=2.5, fixed_value=40_000.0)
-    (pv,), tr, _ = check(config, contracts(config, row))
+    (pv,), tr, _ = check(config, contracts_frame(config, row))
     var = cv_path(60_000.0, 25, lambda t: 1000.0)
     assert tr[24, F["variable"]] == pytest.approx(var, rel=1e-12)
     assert tr[24, F["fixed"]] == 40_000.0
@@ -454,7 +429,7 @@ def test_002_c_1_continuation_resets_cv_to_the_death_proceeds_excess_to_variable
 
 def test_002_c_1_continuation_step_up_is_a_death_benefit_cost(tmp_path):
     config = deaths(tmp_path, female=(72,))
-    (pv,), _, _ = check(config, contracts(config, _spouse_couple()))
+    (pv,), _, _ = check(config, contracts_frame(config, _spouse_couple()))
     cv_24 = cv_path(100_000.0, 25, lambda t: 1000.0)
     assert pv["pv_db_excess"] == pytest.approx((130_000.0 - cv_24) * D(25), rel=1e-12)
 
@@ -466,7 +441,7 @@ def test_002_c_1_only_one_spousal_continuation_per_contract(tmp_path, dbb):
     """The owner (70) dies at 72 (step 24), the husband (65) continues; he dies at 69
     (step 48): no further continuation, the contract and the rider end."""
     config = deaths(tmp_path, female=(72,), male=(69,))
-    (pv,), _, _ = check(config, contracts(config, _spouse_couple(death_benefit_base=dbb)))
+    (pv,), _, _ = check(config, contracts_frame(config, _spouse_couple(death_benefit_base=dbb)))
     assert pv["continuation_weight"] == 1.0
     assert pv["pv_claims"] == 0.0 and pv["inforce_at_maturity"] == 0.0
     assert pv["pv_fees"] == pytest.approx(annuity(1000.0, 4), rel=1e-12)
@@ -474,7 +449,7 @@ def test_002_c_1_only_one_spousal_continuation_per_contract(tmp_path, dbb):
     # owner's death at 72 finds Option D used
     sp = deaths(tmp_path, female=(72,), male=(66,))
     (pv_sp,), _, _ = check(
-        sp, contracts(sp, _spouse_couple(death_benefit_base=dbb, spousal_protection=True))
+        sp, contracts_frame(sp, _spouse_couple(death_benefit_base=dbb, spousal_protection=True))
     )
     assert pv_sp["continuation_weight"] == 1.0 and pv_sp["inforce_at_maturity"] == 0.0
 
@@ -493,9 +468,9 @@ def test_002_c_1_free_withdrawal_within_a_year_of_continuation(tmp_path):
     config = deaths(tmp_path, female=(72,), **changes)
     row = _spouse_couple(death_benefit_base=None)
     row.pop("death_benefit_base")
-    (pv,), _, _ = check(config, contracts(config, row))
+    (pv,), _, _ = check(config, contracts_frame(config, row))
     alive = flat(**changes)
-    (pv_alive,), tr, _ = check(alive, contracts(alive, row))
+    (pv_alive,), tr, _ = check(alive, contracts_frame(alive, row))
     assert pv["continuation_weight"] == 1.0
     # year 4 (contract year 4 after the anniversary): charge 5 % on the excess over 10 %
     # of the purchase payments
@@ -510,7 +485,7 @@ def test_002_c_1_free_withdrawal_within_a_year_of_continuation(tmp_path):
 
 def test_002_c_2_non_spouse_natural_beneficiary_ends_the_rider(tmp_path):
     config = deaths(tmp_path, female=(72,))
-    (pv,), _, _ = check(config, contracts(config, _spouse_couple(beneficiary="natural")))
+    (pv,), _, _ = check(config, contracts_frame(config, _spouse_couple(beneficiary="natural")))
     assert pv["continuation_weight"] == 0.0 and pv["pv_claims"] == 0.0
     assert pv["pv_db_excess"] == pytest.approx(
         (130_000.0 - cv_path(100_000.0, 25, lambda t: 1000.0)) * D(25), rel=1e-12
@@ -530,7 +505,7 @@ def test_002_c_3_non_natural_beneficiary_ends_the_rider(tmp_path, beneficiary, c
     config = deaths(tmp_path, female=(72,))
     (pv,), _, _ = check(
         config,
-        contracts(
+        contracts_frame(
             config, _spouse_couple(beneficiary=beneficiary, contingent_beneficiary=contingent)
         ),
     )
@@ -547,7 +522,7 @@ def test_002_c_3_no_primary_beneficiary_named_goes_to_the_living_spouse_first(tm
     config = deaths(tmp_path, female=(72,))
     spouse, contingent = check(
         config,
-        contracts(
+        contracts_frame(
             config,
             _spouse_couple(beneficiary="estate"),
             _spouse_couple(beneficiary="estate", contingent_beneficiary="natural"),
@@ -560,7 +535,8 @@ def test_002_c_3_no_primary_beneficiary_named_goes_to_the_living_spouse_first(tm
 def test_002_b_grantor_trust_owner_is_non_natural(tmp_path):
     config = deaths(tmp_path, female=(72,))
     natural, trust = check(
-        config, contracts(config, _spouse_couple(), _spouse_couple(owner_type="grantor_trust"))
+        config,
+        contracts_frame(config, _spouse_couple(), _spouse_couple(owner_type="grantor_trust")),
     )[0]
     assert natural["continuation_weight"] == 1.0
     assert trust["continuation_weight"] == 0.0 and trust["pv_claims"] == 0.0
@@ -568,7 +544,7 @@ def test_002_b_grantor_trust_owner_is_non_natural(tmp_path):
         (130_000.0 - cv_path(100_000.0, 25, lambda t: 1000.0)) * D(25), rel=1e-12
     )
     with pytest.raises(ConfigError, match="natural-person owner"):
-        contracts(config, _spouse_couple(owner_type="grantor_trust", spousal_protection=True))
+        contracts_frame(config, _spouse_couple(owner_type="grantor_trust", spousal_protection=True))
 
 
 @pytest.mark.parametrize("days, steps, within", [(100, 3, True), (200, 7, False)])
@@ -576,7 +552,7 @@ def test_002_c_death_proceeds_are_the_death_benefit_within_180_days_else_the_con
     tmp_path, days, steps, within
 ):
     config = deaths(tmp_path, female=(72,), **{"behaviour.claim_delay": [[days, 1.0]]})
-    (pv,), _, _ = check(config, contracts(config, _spouse_couple(beneficiary="natural")))
+    (pv,), _, _ = check(config, contracts_frame(config, _spouse_couple(beneficiary="natural")))
     arrival = 24 + steps  # the claim arrives `steps` steps after the death
     cv = cv_path(100_000.0, arrival + 1, lambda t: 1000.0)
     if within:
@@ -601,13 +577,13 @@ def test_002_d_annuitant_death_natural_owner_continues_or_takes_proceeds(tmp_pat
         "ab_factor": 1.5,
     }
     go_on = deaths(tmp_path, female=(72,))
-    (pv,), tr, _ = check(go_on, contracts(go_on, row))
+    (pv,), tr, _ = check(go_on, contracts_frame(go_on, row))
     assert (tr[:84, F["weight"]] == 1.0).all()  # as if the death had not occurred
     cv_mat = cv_path(100_000.0, 84, lambda t: 1000.0)
     assert pv["pv_claims"] == pytest.approx((150_000.0 - cv_mat) * math.exp(-7 * R), rel=1e-12)
     assert pv["pv_db_excess"] == 0.0 and pv["continuation_weight"] == 0.0
     take = deaths(tmp_path, female=(72,), **{"behaviour.annuitant_death_continue": 0.0})
-    (pv0,), _, _ = check(take, contracts(take, row))
+    (pv0,), _, _ = check(take, contracts_frame(take, row))
     assert pv0["pv_claims"] == 0.0
     assert pv0["pv_db_excess"] == pytest.approx(
         (130_000.0 - cv_path(100_000.0, 25, lambda t: 1000.0)) * D(25), rel=1e-12
@@ -625,7 +601,7 @@ def test_002_d_non_natural_owner_annuitant_death_ends_the_contract(tmp_path):
         "death_benefit_base": 130_000.0,
         "ab_factor": 1.5,
     }
-    (pv,), _, _ = check(config, contracts(config, row))
+    (pv,), _, _ = check(config, contracts_frame(config, row))
     assert pv["pv_claims"] == 0.0 and pv["inforce_at_maturity"] == 0.0
     assert pv["pv_db_excess"] == pytest.approx(
         (130_000.0 - cv_path(100_000.0, 25, lambda t: 1000.0)) * D(25), rel=1e-12
@@ -640,8 +616,8 @@ def test_000_settlement_lag_delays_death_proceeds_and_surrender_payments(tmp_pat
     base = deaths(tmp_path, female=(72,))
     lagged = deaths(tmp_path, female=(72,), **{"timing.death_proceeds_days": 60.0})
     row = _spouse_couple(beneficiary="natural")
-    (pv0,), _, _ = check(base, contracts(base, row))
-    (pv_l,), _, _ = check(lagged, contracts(lagged, row))
+    (pv0,), _, _ = check(base, contracts_frame(base, row))
+    (pv_l,), _, _ = check(lagged, contracts_frame(lagged, row))
     assert pv_l["pv_db_excess"] == pytest.approx(
         pv0["pv_db_excess"] * math.exp(-R * 60 / 365.25), rel=1e-12
     )
@@ -670,7 +646,7 @@ def test_000_settlement_lag_delays_death_proceeds_and_surrender_payments(tmp_pat
 
     for days in (0.0, 20.0, 60.0):
         config = flat(**lapse, **{"timing.surrender_days": days})
-        (pv,), _, _ = check(config, contracts(config, row))
+        (pv,), _, _ = check(config, contracts_frame(config, row))
         assert pv["pv_surrender_payments"] == pytest.approx(expected(days), rel=1e-12), days
 
 
@@ -688,7 +664,7 @@ def test_002_second_endorsement_fixed_account_renews_at_the_current_rate_less_sp
             "product.fixed_minimum_rate": minimum,
         }
     )
-    inforce = contracts(config, {"fixed_value": 40_000.0, "fixed_guarantee_years": years})
+    inforce = contracts_frame(config, {"fixed_value": 40_000.0, "fixed_guarantee_years": years})
     (_,), tr, _ = check(config, inforce)
     renewal = 12 * years  # the guarantee period ends on the anniversary years from now
     for t in range(84):

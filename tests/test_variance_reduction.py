@@ -7,17 +7,13 @@ import itertools
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
-from scipy.stats import norm
 
 from sim.config import ConfigError
 from sim.control_variate import Control, control_estimate, gmab_control
-from sim.engine.layout import Assumptions
-from sim.inforce import validate_inforce
 from sim.valuation import price
 
-from .blocks import make_config, model_for, random_inforce
+from .blocks import TEXTBOOK_CONTRACT, bs_put, make_config, model_for, one_contract, random_inforce
 
 # Monte Carlo tolerance: every estimate below is (close to) normal around its mean with the
 # reported SE, so a 3.5 SE band fails with probability 4.7e-4 per check. Two independent
@@ -49,12 +45,6 @@ def plain(block):
 # --------------------------------------------------------------------------- the control
 
 
-def bs_put(spot, strike, rate, div, vol, t):
-    d1 = (math.log(spot / strike) + (rate - div + 0.5 * vol**2) * t) / (vol * math.sqrt(t))
-    d2 = d1 - vol * math.sqrt(t)
-    return strike * math.exp(-rate * t) * norm.cdf(-d2) - spot * math.exp(-div * t) * norm.cdf(-d1)
-
-
 def test_for_one_textbook_contract_the_control_expectation_is_the_black_scholes_put():
     config = make_config(
         {
@@ -70,19 +60,7 @@ def test_for_one_textbook_contract_the_control_expectation_is_the_black_scholes_
             "run.scenarios": 20000,
         }
     )
-    row = {
-        "contract_id": 1,
-        "owner_age": 65.0,
-        "owner_sex": "M",
-        "contract_value": 100_000.0,
-        "allocation": "equity",
-        "rider_period": 10,
-        "guarantee_option": 1,
-    }
-    inforce, problems = validate_inforce(
-        pd.DataFrame([row]), config, Assumptions.from_config(config).rider
-    )
-    assert not problems
+    inforce = one_contract(config, defaults=TEXTBOOK_CONTRACT)
     model, scenarios, _ = model_for(config, inforce)
     control = gmab_control(config, model, scenarios, ["equity"])
     # the account's charges (M&E, fund fee, index dividend) are a dividend yield; the rider
