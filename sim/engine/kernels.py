@@ -225,132 +225,146 @@ def _continuations(c, seg, lanes, n, s0, slot, clock, stack, segs, contracts, te
 
 
 @jit
+def _segment_flags(seg, contracts, c):
+    """(owner is a natural person, a spouse may still continue after the owner's death,
+    the owner continues after the co-annuitant's death [004 II], a pool of continued
+    contracts can exist (no Spousal Protection))."""
+    owner_natural = contracts.owner_natural[c]
+    spouse_may_continue = (
+        owner_natural and contracts.continuation_eligible[c] and not seg.continuation_used
+    )
+    coannuitant_continues = seg.spousal_protection and not seg.continuation_used
+    return (
+        owner_natural,
+        spouse_may_continue,
+        coannuitant_continues,
+        spouse_may_continue and not seg.spousal_protection,
+    )
+
+
+@jit
+def _events_in_step(c, seg, lanes, n, s0, clock, stack, segs, contracts, terms, market, q_lives):
+    """Phases 1-7 of step ``t`` of ``clock`` = (t, contract year, next anniversary, next
+    renewal, cash-flow year): renewal and growth, charges, deaths and claims, exits, claims
+    arriving. Returns the step of the next fixed-account renewal."""
+    t, cy, next_anniversary, renewal, flow_year = clock
+    m, dt = terms.steps_per_year, terms.dt
+    sim = (terms.simulated, terms.seed, contracts.contract_id[c])
+    flags = _segment_flags(seg, contracts, c)
+    disc = market.discount[t + 1, s0:]
+    if renewal > 0 and t == renewal:
+        steps.renew_fixed_account(
+            lanes, n, market.short_rate[t, s0:], terms.renewal_spread, terms.renewal_minimum, dt
+        )
+        renewal += contracts.fixed_period_steps[c]
+    alloc = contracts.allocation[c]
+    steps.grow(lanes, n, market.portfolio_growth[alloc, t, s0:], market.money_market_growth[t, s0:])
+    spousal_rate = contracts.spousal_charge[c]
+    steps.proportional_charges(
+        lanes,
+        n,
+        math.exp(-terms.me_charge * dt),
+        math.exp(-spousal_rate * dt),
+        seg.spousal_protection and spousal_rate > 0.0,
+        disc,
+        flow_year,
+    )
+    year = min(t // m, q_lives.shape[2] - 1)  # mortality year
+    q_owner = _q(q_lives, c, seg.owner_life, year)
+    q_spouse = _q(q_lives, c, seg.spouse_life, year)
+    q_annuitant = _q(q_lives, c, seg.annuitant_life, year)
+    q_pool = q_lives[c, _SPOUSE, year]
+    death_flags = (flags[0], flags[1], flags[2])
+    if terms.simulated:
+        steps.deaths_simulated(
+            lanes, n, q_owner, q_spouse, q_annuitant, q_pool, sim, t, s0, terms, death_flags
+        )
+    else:
+        steps.deaths_expected(lanes, n, q_owner, q_spouse, q_annuitant, q_pool, terms, death_flags)
+    if flags[3]:
+        steps.pool_deaths_done(lanes, n)
+    steps.file_claims(lanes, n, t, seg.maturity, sim, s0, terms)
+    exits = _step_exits(seg, terms, cy, t, contracts.payment_step[c], contracts.spouse_age[c])
+    if terms.simulated:
+        steps.exits_simulated(lanes, n, exits, terms, seg.ab_factor, sim, t, s0)
+    else:
+        steps.exits_expected(lanes, n, exits, terms, seg.ab_factor, flags[3])
+    steps.surrender_payments(
+        lanes, n, exits, terms, seg.fee_rate, disc, market.surrender_lag_discount[t, s0:], flow_year
+    )
+    slot = t % lanes.claims.shape[2]
+    steps.settle_terminations(
+        lanes, n, slot, terms, seg.fee_rate, disc, market.death_lag_discount[t, s0:], flow_year
+    )
+    if flags[1] or flags[2]:
+        clock = (t, cy, next_anniversary, renewal, flow_year)
+        _continuations(c, seg, lanes, n, s0, slot, clock, stack, segs, contracts, terms, sim, disc)
+    return renewal
+
+
+@jit
+def _anniversary(c, seg, lanes, n, s0, t, cy, flow_year, contracts, terms, market):
+    """Phase 8, on a contract anniversary: maintenance fee and Rider Fee, then the maturity
+    true-up or the MAV step-up and the partial withdrawal. Returns the contract year after
+    it and whether a trade-in may be decided (not at maturity)."""
+    disc = market.discount[t + 1, s0:]
+    steps.anniversary_charges(lanes, n, terms, seg.fee_rate, disc, flow_year)
+    if t + 1 == seg.maturity:
+        steps.maturity(lanes, n, seg.ab_factor, terms, disc, flow_year)
+        return cy, False
+    cy += 1
+    sim = (terms.simulated, terms.seed, contracts.contract_id[c])
+    steps.anniversary_withdrawal(
+        lanes,
+        n,
+        terms,
+        _charge_rates(seg, terms, cy, t, contracts.payment_step[c]),
+        sim,
+        t,
+        s0,
+        disc,
+        market.withdrawal_lag_discount[t, s0:],
+        flow_year,
+    )
+    return cy, True
+
+
+@jit
 def run_segment(c, seg, lanes, n, s0, stack, segs, contracts, terms, market, q_lives, trace):
     """Project one segment (start ``seg``, lanes loaded) over ``n`` lanes from scenario
-    ``s0`` to its Rider Maturity Date, pushing new segments on ``segs``/``stack``."""
+    ``s0`` to its Rider Maturity Date, pushing new segments on ``segs``/``stack``: the
+    time loop, calling each phase of a step in the order of events."""
     m = terms.steps_per_year
-    dt = terms.dt
     sim = (terms.simulated, terms.seed, contracts.contract_id[c])
-    alloc = contracts.allocation[c]
     pay_step = contracts.payment_step[c]
-    spouse_age = contracts.spouse_age[c]
-    n_years = q_lives.shape[2]
-    me_keep = math.exp(-terms.me_charge * dt)
-    spousal_rate = contracts.spousal_charge[c]
-    spousal_keep = math.exp(-spousal_rate * dt)
-    spousal_on = seg.spousal_protection and spousal_rate > 0.0
-    seg_flags = (
-        contracts.owner_natural[c],
-        contracts.owner_natural[c]
-        and contracts.continuation_eligible[c]
-        and not seg.continuation_used,
-        seg.spousal_protection and not seg.continuation_used,
-    )
-    # the pool (continued with no step-up) exists only without Spousal Protection
-    pool_possible = seg_flags[1] and not seg.spousal_protection
     trading = (terms.trade_rate > 0.0 or terms.trade_rate_above > 0.0) and not seg.trade_used
-    ring = lanes.claims.shape[2]
     trace_on = seg.main and trace.shape[0] > 0
     book_flows = lanes.flows.shape[1] > 0
     cy = seg.contract_year
     next_anniversary = seg.next_anniversary
     renewal = seg.renewal
-    fixed_period = contracts.fixed_period_steps[c]
     for t in range(seg.start, seg.maturity):
-        disc = market.discount[t + 1, s0:]
         # projection year of the step for the cash flows; -1 = book none
         flow_year = t // m if book_flows else -1
         steps.begin_step(lanes, n, t)
-        if not (seg.skip_first and t == seg.start):
-            if renewal > 0 and t == renewal:
-                steps.renew_fixed_account(
-                    lanes,
-                    n,
-                    market.short_rate[t, s0:],
-                    terms.renewal_spread,
-                    terms.renewal_minimum,
-                    dt,
-                )
-                renewal += fixed_period
-            steps.grow(
-                lanes, n, market.portfolio_growth[alloc, t, s0:], market.money_market_growth[t, s0:]
+        if not (seg.skip_first and t == seg.start):  # a continuation starts after phase 7
+            clock = (t, cy, next_anniversary, renewal, flow_year)
+            renewal = _events_in_step(
+                c, seg, lanes, n, s0, clock, stack, segs, contracts, terms, market, q_lives
             )
-            steps.proportional_charges(lanes, n, me_keep, spousal_keep, spousal_on, disc, flow_year)
-            year = min(t // m, n_years - 1)  # mortality year
-            q_owner = _q(q_lives, c, seg.owner_life, year)
-            q_spouse = _q(q_lives, c, seg.spouse_life, year)
-            q_annuitant = _q(q_lives, c, seg.annuitant_life, year)
-            q_pool = q_lives[c, _SPOUSE, year]
-            if terms.simulated:
-                steps.deaths_simulated(
-                    lanes, n, q_owner, q_spouse, q_annuitant, q_pool, sim, t, s0, terms, seg_flags
-                )
-            else:
-                steps.deaths_expected(
-                    lanes, n, q_owner, q_spouse, q_annuitant, q_pool, terms, seg_flags
-                )
-            if pool_possible:
-                steps.pool_deaths_done(lanes, n)
-            steps.file_claims(lanes, n, t, seg.maturity, sim, s0, terms)
-            exits = _step_exits(seg, terms, cy, t, pay_step, spouse_age)
-            if terms.simulated:
-                steps.exits_simulated(lanes, n, exits, terms, seg.ab_factor, sim, t, s0)
-            else:
-                steps.exits_expected(lanes, n, exits, terms, seg.ab_factor, pool_possible)
-            steps.surrender_payments(
-                lanes,
-                n,
-                exits,
-                terms,
-                seg.fee_rate,
-                disc,
-                market.surrender_lag_discount[t, s0:],
-                flow_year,
-            )
-            slot = t % ring
-            steps.settle_terminations(
-                lanes,
-                n,
-                slot,
-                terms,
-                seg.fee_rate,
-                disc,
-                market.death_lag_discount[t, s0:],
-                flow_year,
-            )
-            if seg_flags[1] or seg_flags[2]:
-                clock = (t, cy, next_anniversary, renewal, flow_year)
-                _continuations(
-                    c, seg, lanes, n, s0, slot, clock, stack, segs, contracts, terms, sim, disc
-                )
         trade_now = False
         if t + 1 == next_anniversary:
             next_anniversary += m
-            steps.anniversary_charges(lanes, n, terms, seg.fee_rate, disc, flow_year)
-            if t + 1 == seg.maturity:
-                steps.maturity(lanes, n, seg.ab_factor, terms, disc, flow_year)
-            else:
-                cy += 1
-                steps.anniversary_withdrawal(
-                    lanes,
-                    n,
-                    terms,
-                    _charge_rates(seg, terms, cy, t, pay_step),
-                    sim,
-                    t,
-                    s0,
-                    disc,
-                    market.withdrawal_lag_discount[t, s0:],
-                    flow_year,
-                )
-                trade_now = True
+            cy, trade_now = _anniversary(
+                c, seg, lanes, n, s0, t, cy, flow_year, contracts, terms, market
+            )
         payment = 0.0
-        if t + 1 == pay_step:
+        if t + 1 == pay_step:  # phase 9
             payment = contracts.payment_amount[c]
             steps.purchase_payment(
                 lanes, n, payment, contracts.payment_in_bb[c], terms.death_benefit_code
             )
-        if trade_now and trading and 0 <= seg.window <= t + 1:
+        if trade_now and trading and 0 <= seg.window <= t + 1:  # phase 10
             top = len(segs)
             save_lanes(lanes, stack[top], n)
             if steps.trade_in(lanes, n, terms, sim, t, s0, stack[top]) > 0.0:
