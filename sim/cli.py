@@ -12,6 +12,7 @@ import functools
 import json
 import re
 import sys
+import textwrap
 from pathlib import Path
 from typing import Optional
 
@@ -622,6 +623,161 @@ def sweep(
         raise typer.Exit(130) from None
     typer.echo(_sweep_table(frame, definition.keys))
     typer.echo(f"{len(frame)} cells; results in {output}/sweep.parquet, plots in {output}/")
+
+
+#: The workloads of ``abrsim bench``, as its help describes them (their sizes and settings
+#: are ``sim.bench.WORKLOADS``; the help is built here so that it loads no numba).
+BENCH_WORKLOADS = {
+    "single-life": "the core figure: 2,000 new-business single-life contracts x 1,000 "
+    "scenarios x 120 monthly steps, the example config's full feature set, expected decrements",
+    "two-lives": "the same block with the synthetic spouses (60 %) and Spousal Protection, "
+    "continuation grid of 12 steps",
+    "simulated": "single-life with simulated decrements (run.decrements = simulated)",
+    "gan-valdez": "a Gan-Valdez-shaped block: 1,900 contracts (1 % of Gan & Valdez's "
+    "190,000; --scale 100 gives them all) of the synthetic in-force mix (ages 45-80, half in "
+    "force part-way, rider periods 7-20, 60 % with a spouse) x 1,000 scenarios, each "
+    "contract to its own maturity",
+}
+
+_BENCH_HELP = (
+    "Time the engine against the minimal kernels on standard workloads.\n\n"
+    "Prints, for each workload, kernel and thread count, contract·scenario·steps per second "
+    "by wall and by CPU time, the ratio to the scalar and the blocked minimal kernels "
+    "measured in the same run, and the speed-up and parallel efficiency against 1 thread; "
+    "records the machine (CPU, cores, SIMD width, numba threading layer, versions, git "
+    "commit, load and other processes' CPU share). Compilation is excluded; each case is "
+    "timed --repeats times and the best is kept.\n\n"
+    "Workloads (--workload NAME[,NAME...], or all):\n\n\b\n"
+    + "\n".join(
+        textwrap.fill(f"{name}: {text}", width=78, subsequent_indent="    ")
+        for name, text in BENCH_WORKLOADS.items()
+    )
+)
+
+
+def _bench_workloads(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if "all" in names:
+        return list(BENCH_WORKLOADS)
+    unknown = [n for n in names if n not in BENCH_WORKLOADS]
+    if unknown or not names:
+        _fail(
+            [
+                f"--workload {text!r}: unknown workload {', '.join(unknown) or '(none given)'}; "
+                f"known: {', '.join(BENCH_WORKLOADS)}, all"
+            ]
+        )
+    return list(dict.fromkeys(names))
+
+
+def _bench_number(option: str, text: str, kind: type, must: str):
+    """``text`` as a ``kind`` (int or float) that is finite and at least 1 (int) or
+    positive (float); else one line naming ``option``."""
+    import math
+
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not math.isfinite(value) or value <= 0:
+        _fail([f"{option} {text}: must be {must}"])
+    return value
+
+
+def _bench_threads(text: str | None, most: int) -> list[int]:
+    if text is None:
+        return sorted({1, most})
+    try:
+        values = [int(x) for x in text.split(",")]
+    except ValueError:
+        values = []
+    if not values or any(v < 1 or v > most for v in values):
+        _fail(
+            [
+                f"--threads {text}: give whole numbers of threads from 1 to {most} (numba's "
+                f"threads on this machine), separated by commas, e.g. 1,{most}"
+            ]
+        )
+    return sorted(set(values))
+
+
+@app.command(help=_BENCH_HELP)
+@_interruptible()
+def bench(
+    workload: str = typer.Option(
+        "single-life",
+        "--workload",
+        metavar="NAME[,NAME...]",
+        help="workloads to run, or all (listed above)",
+    ),
+    threads: Optional[str] = typer.Option(
+        None, "--threads", metavar="1,2,4,...", help="numba thread counts (default: 1 and all)"
+    ),
+    json_file: Optional[Path] = typer.Option(
+        None,
+        "--json",
+        metavar="FILE",
+        help="also write everything, with the machine record, to FILE (.json)",
+    ),
+    scale: str = typer.Option(
+        "1", "--scale", metavar="F", help="multiply the contracts of every workload by F"
+    ),
+    repeats: str = typer.Option(
+        "3", "--repeats", metavar="N", help="timings of each case; the best is kept"
+    ),
+    config: Optional[Path] = typer.Option(
+        None,
+        "--config",
+        metavar="CONFIG",
+        help="config the workloads start from (default: configs/example.toml of the "
+        "source checkout; give a copy when sim is installed from a wheel)",
+    ),
+) -> None:
+    names = _bench_workloads(workload)
+    factor = _bench_number("--scale", scale, float, "a positive number (1 = the standard sizes)")
+    n_repeats = _bench_number("--repeats", repeats, int, "a whole number of at least 1")
+    from ._numba import max_threads
+
+    threads_list = _bench_threads(threads, max_threads())
+    from .config import ConfigError
+    from .outputs import check_output_file, write_file_atomically
+
+    try:
+        if json_file is not None:
+            check_output_file(json_file, (".json",), force=True)
+    except ConfigError as err:
+        _fail(err.problems)
+    from . import bench as B
+
+    config = config if config is not None else B.EXAMPLE_CONFIG
+    if not config.is_file():
+        _fail([f"{config}: no such config file; give --config CONFIG (configs/example.toml)"])
+    try:
+        report = B.run_bench(names, threads_list, factor, n_repeats, config)
+    except (ConfigError, ValueError) as err:
+        _fail(_config_problems(config, _bad_input(err)))
+    except MemoryError:
+        _fail([f"--scale {scale}: the workloads do not fit in this machine's memory"])
+    for w in report["workloads"]:
+        w["description"] = BENCH_WORKLOADS[w["name"]]
+    report["command"] = [
+        "abrsim",
+        "bench",
+        f"--workload={','.join(names)}",
+        f"--threads={','.join(map(str, threads_list))}",
+        f"--scale={factor:g}",
+        f"--repeats={n_repeats}",
+        *([f"--json={json_file}"] if json_file is not None else []),
+        *([f"--config={config}"] if config != B.EXAMPLE_CONFIG else []),
+    ]
+    typer.echo(B.format_report(report))
+    if json_file is not None:
+        text = json.dumps(report, indent=2) + "\n"
+        try:
+            write_file_atomically(json_file, lambda p: p.write_text(text, encoding="utf-8"))
+        except ConfigError as err:
+            _fail(err.problems)
+        typer.echo(f"wrote {json_file}")
 
 
 def main() -> None:
