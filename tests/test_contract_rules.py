@@ -6,8 +6,17 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from sim.assumptions.behaviour import Behaviour, dynamic_lapse_multiplier
+from sim.assumptions.behaviour import (
+    SERIES_LIMIT,
+    SERIES_MAX_DT,
+    Behaviour,
+    dynamic_lapse_multiplier,
+    step_probability,
+    step_probability_series,
+)
 from sim.assumptions.mortality import load_mortality
 
 from .blocks import MEASURE as M
@@ -153,6 +162,39 @@ def test_spec_7_dynamic_lapse_multiplier_has_the_documented_form_and_defaults():
         0.12 * 0.75
     )  # shock year after the charge period
     assert b.annual_lapse(20, 0.9) == pytest.approx(0.07)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    annual=st.floats(min_value=0.0, max_value=SERIES_LIMIT),
+    steps_per_year=st.sampled_from([4, 12, 26, 52, 365]),
+)
+def test_spec_7_step_probability_series_agrees_with_the_power_to_a_few_units_in_the_last_place(
+    annual, steps_per_year
+):
+    # The kernels' series for 1 - (1 - a)^dt against the same quantity by the library's
+    # log1p and expm1 (accurate to an ulp each): a few ulps of the result, for any rate the
+    # series is used for. The plain power 1 - (1 - a)**dt loses digits to cancellation for
+    # small a, so it is compared with a tolerance of its own below.
+    dt = 1.0 / steps_per_year
+    exact = -math.expm1(dt * math.log1p(-annual))
+    got = step_probability_series(annual, dt)
+    # (plus the smallest normal number, for subnormal rates)
+    assert abs(got - exact) <= 8 * np.finfo(float).eps * exact + np.finfo(float).tiny
+    assert abs(got - step_probability(annual, dt)) <= 1e-15
+
+
+def test_spec_7_kernels_take_the_series_up_to_its_limit_and_the_power_above():
+    from sim.engine.rules import step_probability as compiled
+
+    dt = 1.0 / 12
+    for annual in (1e-9, 0.03, SERIES_LIMIT):
+        assert compiled(annual, dt) == step_probability_series(annual, dt)
+    for annual in (0.2, 0.99):
+        assert compiled(annual, dt) == 1.0 - (1.0 - annual) ** dt
+    assert SERIES_MAX_DT < 1.0
+    assert compiled(0.03, 1.0) == 1.0 - (1.0 - 0.03) ** 1.0
+    assert compiled(0.0, dt) == 0.0 and compiled(1.0, dt) == 1.0
 
 
 def test_spec_7_dynamic_lapse_uses_ab_over_cv_in_the_engine():

@@ -83,8 +83,9 @@ _OWNER, _SPOUSE, _ANNUITANT, _NONE = (
     int(Life.NONE),
 )
 #: Scenario lanes per tile at most (results do not depend on it).
-TILE = 256
-#: Memory for one thread's segment stack; the tile shrinks to fit it on long horizons.
+TILE = 1024
+#: Memory for one thread's segment stack; the tile shrinks to fit it (contracts that can
+#: start new segments: spousal continuations, trade-ins).
 STACK_BYTES = 32 * 2**20
 
 
@@ -101,8 +102,6 @@ def _step_exits(seg, terms, cy, t, pay_step, spouse_age):
         step_probability(lapse_base, dt),
         dynamic,
         lapse_base,
-        step_probability(lapse_base * terms.dynamic_floor, dt),
-        step_probability(lapse_base * terms.dynamic_cap, dt),
         (terms.cancel_rate > 0.0 or terms.cancel_rate_above > 0.0) and 0 <= seg.window < t + 1,
         step_probability(terms.cancel_rate, dt),
         step_probability(terms.cancel_rate_above, dt),
@@ -424,6 +423,28 @@ def stack_depth(terms, horizon):
 
 
 @jit
+def may_start_segments(contracts, c, terms):
+    """Whether contract ``c`` can start new segments (a spousal continuation, the owner's
+    continuation under Spousal Protection, a trade-in); when not, its segment stack holds
+    only the main segment's start."""
+    trading = terms.trade_rate > 0.0 or terms.trade_rate_above > 0.0
+    spouse_may_continue = contracts.owner_natural[c] and contracts.continuation_eligible[c]
+    return trading or spouse_may_continue or contracts.spousal_protection[c]
+
+
+@jit
+def _tile_and_depth(contracts, c, terms, n_s, depth, tile_size):
+    """(lanes per tile, stack depth) of contract ``c``: :data:`TILE` lanes, fewer when the
+    segment stack would pass :data:`STACK_BYTES`; ``tile_size`` > 0 forces the tile."""
+    if not may_start_segments(contracts, c, terms):
+        depth = 1
+    tile = min(TILE, n_s, max(8, STACK_BYTES // (depth * N_CARRIED * 8)))
+    if tile_size > 0:
+        tile = min(tile_size, n_s)
+    return tile, depth
+
+
+@jit
 def _add_flows(flows, n, total):
     """Add a tile's cash flows (FLOW_ROWS, n_years, lanes) to a contract's ``total``
     (FLOW_ROWS, n_years), lane by lane in scenario order (so tiles do not matter), and
@@ -459,19 +480,18 @@ def project_block(contracts, terms, market, q_lives, out, trace, flows_out, tile
         When not empty, zeros on entry; added to: each contract's cash flows by projection
         year (``lanes.Flow``), summed over scenarios.
     tile_size : int
-        Scenario lanes per tile; 0 = :data:`TILE`, fewer when the segment stack of a long
-        horizon would pass :data:`STACK_BYTES`. Results do not depend on it.
+        Scenario lanes per tile; 0 = :data:`TILE`, fewer for a contract that can start new
+        segments when its segment stack would pass :data:`STACK_BYTES`. Results do not
+        depend on it.
     """
     n_c = contracts.contract_id.shape[0]
     n_s = market.discount.shape[1]
     horizon = market.discount.shape[0] - 1
-    depth = stack_depth(terms, horizon)
+    full_depth = stack_depth(terms, horizon)
     n_flow_years = -(-horizon // terms.steps_per_year) if flows_out.shape[0] > 0 else 0
-    tile = min(TILE, n_s, max(8, STACK_BYTES // (depth * N_CARRIED * 8)))
-    if tile_size > 0:
-        tile = min(tile_size, n_s)
     ring = int(terms.delay_steps.max()) + terms.continuation_grid
     for c in prange(n_c):
+        tile, depth = _tile_and_depth(contracts, c, terms, n_s, full_depth, tile_size)
         lanes = allocate_lanes(
             tile, terms.delay_steps.shape[0], ring, terms.steps_per_year, n_flow_years
         )

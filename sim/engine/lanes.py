@@ -131,6 +131,7 @@ class Lanes(NamedTuple):
     withdrawal: np.ndarray
     true_up: np.ndarray
     trade_now: np.ndarray  # (n,) bool: a trade-in may be decided at this anniversary
+    q_lapse: np.ndarray  # (n,) step probability of a surrender (scratch)
     lapses: np.ndarray  # (n,) weight surrendering in the step (scratch)
     cancels: np.ndarray  # (n,) cancelling the rider
     annuitizations: np.ndarray  # (n,) annuitizing
@@ -169,6 +170,7 @@ def allocate_lanes(n, n_delays, ring, steps_per_year, n_years):
         np.zeros(n),
         np.zeros(n),
         np.zeros(n, dtype=np.bool_),
+        np.zeros(n),
         np.zeros(n),
         np.zeros(n),
         np.zeros(n),

@@ -208,8 +208,6 @@ class StepExits(NamedTuple):
     q_lapse: float  # step probability of a surrender when the lapse is not dynamic
     dynamic: bool  # the lapse rate moves with the moneyness of each lane
     lapse_base: float  # annual base rate of the contract year (dynamic lapse)
-    q_lapse_floor: float  # step probability at the dynamic floor and at the cap
-    q_lapse_cap: float
     cancel_on: bool  # rider cancellation possible in this step
     q_cancel_below: float
     q_cancel_above: float

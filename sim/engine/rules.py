@@ -33,5 +33,19 @@ claim_proceeds = jit(inline=True)(_death.claim_proceeds)
 continuation_step_up = jit(inline=True)(_death.continuation_step_up)
 # behaviour (SPEC section 7)
 dynamic_lapse_factor = jit(inline=True)(_behaviour.dynamic_lapse_factor)
-step_probability = jit(inline=True)(_behaviour.step_probability)
+step_probability_series = jit(inline=True)(_behaviour.step_probability_series)
+_step_probability_power = jit(inline=True)(_behaviour.step_probability)
+SERIES_LIMIT = _behaviour.SERIES_LIMIT
+SERIES_MAX_DT = _behaviour.SERIES_MAX_DT
+
+
+@jit(inline=True)
+def step_probability(annual, dt):
+    """:func:`sim.assumptions.behaviour.step_probability`, evaluated by its series where it
+    holds (no ``pow`` call, and no cancellation for small rates)."""
+    if annual > 0.0 and annual <= SERIES_LIMIT and dt <= SERIES_MAX_DT:
+        return step_probability_series(annual, dt)
+    return _step_probability_power(annual, dt)
+
+
 base_lapse_rate = jit(inline=True)(_behaviour.base_lapse_rate)

@@ -18,6 +18,8 @@ from .draws import DRAWS_PER_STEP, event_weight, uniform_hash
 from .lanes import INFORCE_ROW, N_FLOWS, Flow, Measure
 from .records import Carried, ClaimKind, Draw
 from .rules import (
+    SERIES_LIMIT,
+    SERIES_MAX_DT,
     anniversary_death_benefit_base,
     benefit_base_after_withdrawal,
     claim_proceeds,
@@ -31,6 +33,7 @@ from .rules import (
     rider_fee_deduction,
     settlement_factors,
     step_probability,
+    step_probability_series,
     termination_rider_fee,
     true_up,
 )
@@ -310,21 +313,37 @@ def file_claims(lanes, n, t, maturity, sim, s0, terms):
                     row[i] += filed[kind, i] * p
 
 
-@jit(inline=True)
-def _lapse_probability(exits, terms, ab_factor, benefit_base, cv):
-    """Step probability of a full surrender of a lane (dynamic lapse on its moneyness)."""
+@jit
+def lapse_probabilities(lanes, n, exits, terms, ab_factor):
+    """Step probability of a full surrender of each lane (``lanes.q_lapse``): the base
+    rate, or with the dynamic lapse the base rate times the multiplier on the lane's
+    moneyness AB / CV (SPEC section 7). When the dynamic rate stays within
+    ``SERIES_LIMIT``, the step probability is the series, and the loop has no branch and
+    no library call, so it vectorises."""
+    q_lapse = lanes.q_lapse
     if not exits.dynamic:
-        return exits.q_lapse
+        q_lapse[:n] = exits.q_lapse
+        return
+    cvs, bbs = lanes.cv, lanes.benefit_base
+    base, dt = exits.lapse_base, terms.dt
+    if base * terms.dynamic_cap <= SERIES_LIMIT and dt <= SERIES_MAX_DT:
+        for i in range(n):
+            annual = _dynamic_lapse_rate(base, ab_factor, bbs[i], cvs[i], terms)
+            q_lapse[i] = step_probability_series(annual, dt)
+    else:
+        for i in range(n):
+            annual = _dynamic_lapse_rate(base, ab_factor, bbs[i], cvs[i], terms)
+            q_lapse[i] = step_probability(annual, dt)
+
+
+@jit(inline=True)
+def _dynamic_lapse_rate(base, ab_factor, benefit_base, cv, terms):
+    """The annual surrender rate of a lane: the base rate times the dynamic multiplier of
+    its moneyness AB / CV."""
     itm = ab_factor * benefit_base / cv if cv > 0.0 else 1e300
-    mult = dynamic_lapse_factor(
+    return base * dynamic_lapse_factor(
         itm, terms.dynamic_floor, terms.dynamic_cap, terms.dynamic_slope, terms.dynamic_shift
     )
-    # at the cap or the floor (most lanes), the step probability was computed once
-    if mult == terms.dynamic_cap:
-        return exits.q_lapse_cap
-    if mult == terms.dynamic_floor:
-        return exits.q_lapse_floor
-    return step_probability(exits.lapse_base * mult, terms.dt)
 
 
 @jit
@@ -335,6 +354,8 @@ def exits_expected(lanes, n, exits, terms, ab_factor, pool_possible):
     continued contract's free-withdrawal year). The same rule as :func:`exits_simulated`,
     written without branches so the lane loop vectorises."""
     q_ann, q_ann_pool = exits.q_annuitize, exits.q_annuitize_pool
+    lapse_probabilities(lanes, n, exits, terms, ab_factor)
+    q_lapses = lanes.q_lapse
     if pool_possible:
         _pool_exits(lanes, n, exits, terms, ab_factor)
     else:
@@ -344,7 +365,7 @@ def exits_expected(lanes, n, exits, terms, ab_factor, pool_possible):
     for i in range(n):
         cv = cvs[i]
         bb = bbs[i]
-        q_lapse = _lapse_probability(exits, terms, ab_factor, bb, cv)
+        q_lapse = q_lapses[i]
         q_cancel = _cancel_probability(exits, terms, bb, cv)
         live = weight[0, i] + weight[1, i] + weight[2, i] + weight[3, i]
         pool = weight[4, i]
@@ -365,18 +386,19 @@ def _pool_exits(lanes, n, exits, terms, ab_factor):
     """The pool's part of the expected exits: surrenders within the free year of a
     continuation are waived their charge, and the recently-continued weights shrink with
     the pool (by the pool's share staying)."""
-    recent, weight, cvs, bbs, waived = (
+    recent, weight, cvs, bbs, waived, q_lapses = (
         lanes.continued_recently,
         lanes.weight,
         lanes.cv,
         lanes.benefit_base,
         lanes.waived,
+        lanes.q_lapse,
     )
     for i in range(n):
         waived[i] = 0.0
         if weight[4, i] <= 0.0:
             continue
-        q_lapse = _lapse_probability(exits, terms, ab_factor, bbs[i], cvs[i])
+        q_lapse = q_lapses[i]
         q_cancel = _cancel_probability(exits, terms, bbs[i], cvs[i])
         in_window = 0.0
         for k in range(recent.shape[0]):
@@ -401,7 +423,8 @@ def exits_simulated(lanes, n, exits, terms, ab_factor, sim, t, s0):
     """Surrenders, then rider cancellations, then annuitizations with simulated decrements:
     a counter-based draw for each, class by class; results as :func:`exits_expected`."""
     simulated, seed, cid = sim
-    weight, recent = lanes.weight, lanes.continued_recently
+    lapse_probabilities(lanes, n, exits, terms, ab_factor)
+    weight, recent, q_lapses = lanes.weight, lanes.continued_recently, lanes.q_lapse
     cvs, bbs = lanes.cv, lanes.benefit_base
     lapses_out, cancels_out, annuitizations_out, waived_out = (
         lanes.lapses,
@@ -421,7 +444,7 @@ def exits_simulated(lanes, n, exits, terms, ab_factor, sim, t, s0):
         s = s0 + i
         cv = cvs[i]
         bb = bbs[i]
-        q_lapse = _lapse_probability(exits, terms, ab_factor, bb, cv)
+        q_lapse = q_lapses[i]
         q_cancel = _cancel_probability(exits, terms, bb, cv)
         lapses = 0.0
         cancels = 0.0
