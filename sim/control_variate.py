@@ -272,10 +272,13 @@ def _persistency_weights(config: Config, model, moneyness: np.ndarray) -> np.nda
                 * dynamic_lapse_multiplier(moneyness, d.floor, d.cap, d.slope, d.shift)[:, None]
             )
         log_keep += np.log1p(-np.minimum(annual, 1.0 - 1e-12)) / m
-    q = model.death_step_rates(c)  # (n_c, 3, n_years): owner first
-    if q.size:
-        years = np.minimum(steps // m, q.shape[2] - 1)
-        log_keep += np.log1p(-np.minimum(q[:, 0, years], 1.0 - 1e-12))
+    # the owner's death rate of each step (model.death_step_rates, by chunks of contracts)
+    chunk = max(1, 2**22 // max(horizon, 1))
+    for lo in range(0, n_c if horizon else 0, chunk):
+        hi = min(lo + chunk, n_c)
+        q = model.death_step_rates(c.slice(lo, hi), lives=(0,))[:, 0]  # (hi - lo, n_steps)
+        at = np.minimum(steps, q.shape[1] - 1)
+        log_keep[lo:hi] += np.log1p(-np.minimum(q[:, at], 1.0 - 1e-12))
     wd = config.withdrawals
     if wd.enabled and wd.rate * wd.utilisation > 0:
         at_anniversary = (steps[None, :] >= anniv[:, None]) & (

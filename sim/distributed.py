@@ -152,13 +152,14 @@ class DaskBlockRunner:
             self._model_id = id(model)
         return self._model_future
 
-    def _chunk(self, n_contracts: int, n_scenarios: int, chunk_size: int) -> int:
+    def _chunk(self, n_contracts: int, n_scenarios: int, chunk_size: int, n_steps: int = 0) -> int:
         if self.chunk_size > 0:
             return self.chunk_size
         if chunk_size > 0:
             return chunk_size
         slots = max(1, sum(self.client.nthreads().values()))
-        return max(1, min(auto_chunk_size(n_scenarios), -(-n_contracts // (4 * slots))))
+        memory_cap = auto_chunk_size(n_scenarios, n_steps)
+        return max(1, min(memory_cap, -(-n_contracts // (4 * slots))))
 
     def __call__(
         self,
@@ -180,7 +181,7 @@ class DaskBlockRunner:
 
         t0 = time.perf_counter()
         n_c, n_s = len(model.contracts), model.n_scenarios
-        chunk = self._chunk(n_c, n_s, chunk_size)
+        chunk = self._chunk(n_c, n_s, chunk_size, model.discount.shape[1] - 1)
         starts = list(range(0, n_c, chunk))
         in_flight = max(2, 2 * max(1, sum(self.client.nthreads().values())))
         model_future = self._scattered(model)

@@ -63,9 +63,11 @@ class BlockRun:
     cashflows: np.ndarray | None = None
 
 
-def auto_chunk_size(n_scenarios: int) -> int:
-    """Contracts per chunk so that the per-path buffer stays within CHUNK_BYTES."""
-    return max(1, CHUNK_BYTES // (8 * K.N_MEASURES * max(n_scenarios, 1)))
+def auto_chunk_size(n_scenarios: int, n_steps: int = 0) -> int:
+    """Contracts per chunk so that the per-path buffer and the per-step death rates (three
+    lives x ``n_steps`` a contract) stay within CHUNK_BYTES."""
+    per_contract = 8 * (K.N_MEASURES * max(n_scenarios, 1) + 3 * max(n_steps, 0))
+    return max(1, CHUNK_BYTES // per_contract)
 
 
 def path_standard_errors(paths: np.ndarray, group: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -147,7 +149,7 @@ def run_block(
     contracts = model.contracts if fee_rate is None else model.contracts.with_fee_rate(fee_rate)
     n_c, n_s = len(contracts), model.n_scenarios
     n_t = model.discount.shape[1] - 1
-    memory_cap = auto_chunk_size(n_s)
+    memory_cap = auto_chunk_size(n_s, n_t)
     per_contract = max(1, n_s * n_t)
     chunk = (
         chunk_size if chunk_size > 0 else max(1, min(memory_cap, FIRST_CHUNK_WORK // per_contract))
