@@ -135,8 +135,14 @@ def _table(result) -> str:
     lines = [f"{'':<{w}}  {'value':>18}  {'std. error':>14}"]
     lines += [f"{name:<{w}}  {val:>18}  {se:>14}" for name, val, se in rows]
     lines.append("")
+    policies = b.get("policies", b["contracts"])
+    block_size = (
+        f"{b['contracts']} contracts"
+        if policies == b["contracts"]
+        else f"{b['contracts']} model points standing for {policies:,.10g} policies"
+    )
     lines.append(
-        f"{b['contracts']} contracts x {b['scenarios']} scenarios; benefit base "
+        f"{block_size} x {b['scenarios']} scenarios; benefit base "
         f"{_fmt(b['benefit_base'])}; contract value {_fmt(b['contract_value'])}"
     )
     if b.get("pv_claims_mc") is not None:

@@ -22,9 +22,10 @@ scenario's own index paths:
   ``K_c`` when it counts towards the benefit base);
 * the fixed account, grown at its current rate, covers part of the guarantee: the strike
   is ``K_c - fixed_c (1 + fixed_rate_c)**T``;
-* ``X = sum_c p_c P(0, T_c) max(K_c - G_c(T_c), 0)`` with ``p_c`` a deterministic expected
-  persistency to maturity (owner survival, base lapses at today's dynamic multiplier,
-  anniversary withdrawals).
+* ``X = sum_c n_c p_c P(0, T_c) max(K_c - G_c(T_c), 0)`` with ``p_c`` a deterministic
+  expected persistency to maturity (owner survival, base lapses at today's dynamic
+  multiplier, anniversary withdrawals) and ``n_c`` the contracts the row stands for
+  (inforce ``policies``, as the engine weighs the claims).
 
 Every one of these choices only shapes how well ``X`` follows the claims; none of them
 affects the exactness of ``E[X]`` (the strikes and forwards are deterministic).
@@ -208,8 +209,10 @@ def gmab_control(config: Config, model, scenarios, allocation_names: list[str]) 
     )
     strike = np.asarray(c.ab_factor, dtype=float) * bb - fixed_at_maturity
 
-    # expected share of the contract still in force and not withdrawn at maturity
+    # expected share of the contract still in force and not withdrawn at maturity, times the
+    # contracts the row stands for
     weight = _persistency_weights(config, model, strike / np.maximum(forward_all * p_mat, 1e-300))
+    weight = weight * np.asarray(c.policies, dtype=float)
     x = np.zeros(scenarios.n_scenarios)
     expectation = 0.0
     live = (forward_all > 0) & (strike > 0) & (maturity > 0)

@@ -450,8 +450,8 @@ def price(
             block = _block_figures(raw, model, control)
         block["target_reached"] = _target_reached(block, run)
     c = model.contracts
-    block["benefit_base"] = float(c.benefit_base.sum())
-    block["contract_value"] = float((c.variable_value + c.fixed_value).sum())
+    block["benefit_base"] = float((c.benefit_base * c.policies).sum())
+    block["contract_value"] = float(((c.variable_value + c.fixed_value) * c.policies).sum())
     block["breakeven_fee"] = block["breakeven_fee_se"] = None
     evaluations = 0
     if run.breakeven:
@@ -460,6 +460,7 @@ def price(
         )
         block["breakeven_fee"], block["breakeven_fee_se"] = fee, fee_se
     block["contracts"] = len(c)
+    block["policies"] = float(c.policies.sum())
     block["scenarios"] = model.n_scenarios
 
     tot = raw.scenario_totals

@@ -21,6 +21,7 @@ __all__ = [
     "INTERRUPT_SLICE_SECONDS",
     "project_paths",
     "add_to_totals",
+    "weigh_by_policies",
 ]
 
 #: Memory budget of one chunk's per-path output buffer (bytes).
@@ -38,10 +39,12 @@ class BlockRun:
     Attributes
     ----------
     contract_mean, contract_se : ndarray(float64, (N_MEASURES, n_c))
-        Mean over scenarios of each measure, and its Monte Carlo standard error.
+        Mean over scenarios of each measure, and its Monte Carlo standard error: of the
+        row, i.e. of all the ``policies`` it stands for.
     scenario_totals : ndarray(float64, (N_MEASURES, n_scen))
-        Block total of each measure in each scenario.
+        Block total of each measure in each scenario (rows weighted by ``policies``).
     trace : ndarray(float64, (n_c, n_scen, n_steps, N_TRACE)) or None
+        The state of one contract of each row (never multiplied by ``policies``).
     seconds : float
         Wall time of the kernels.
     cashflows : ndarray(float64, (FLOW_ROWS, n_years)) or None
@@ -89,6 +92,24 @@ def _kernel_args(model: Model, c: ContractArrays):
     return (c.records(), model.terms, model.market, model.death_step_rates(c))
 
 
+def weigh_by_policies(policies: np.ndarray, paths: np.ndarray, flows: np.ndarray | None = None):
+    """Multiply each contract's per-path values (and cash flows) by the number of identical
+    contracts its row stands for (inforce ``policies``), in place, before they reach any
+    total: a model point then counts as that many contracts in every figure.
+
+    Parameters
+    ----------
+    policies : ndarray(float64, (n_c,))
+    paths : ndarray(float64, (n_measures, n_c, n_scen))
+    flows : ndarray(float64, (n_c, FLOW_ROWS, n_years)), optional
+    """
+    if np.all(policies == 1.0):  # the seriatim block: nothing to do (and bit for bit)
+        return
+    paths *= policies[None, :, None]
+    if flows is not None and flows.shape[0] > 0:
+        flows *= policies[:, None, None]
+
+
 def project_paths(model: Model, lo: int, hi: int, threads: int = 0) -> np.ndarray:
     """Per-path values of contracts ``lo:hi`` of the block (a chunk of :func:`run_block`;
     the unit of work a Dask worker runs for ``abrsim price --scheduler``).
@@ -96,12 +117,14 @@ def project_paths(model: Model, lo: int, hi: int, threads: int = 0) -> np.ndarra
     Returns
     -------
     ndarray(float64, (n_measures, hi - lo, n_scenarios))
-        Add them to block totals with :func:`add_to_totals`, in contract order.
+        Each contract's values times its ``policies`` (:func:`weigh_by_policies`). Add them
+        to block totals with :func:`add_to_totals`, in contract order.
     """
     set_threads(threads)
     part = model.contracts.slice(lo, hi)
     out = np.empty((K.N_MEASURES, hi - lo, model.n_scenarios))
     K.project_block(*_kernel_args(model, part), out, K.empty_trace(), K.empty_flows())
+    weigh_by_policies(part.policies, out)
     return out
 
 
@@ -142,6 +165,10 @@ def run_block(
         Compute per-contract means and standard errors.
     cashflows : bool
         Also book the expected cash flows by projection year (``BlockRun.cashflows``).
+
+    Every per-path value and cash flow of a row is multiplied by its ``policies`` (the
+    inforce column, default 1) before it is added to any total: a model point standing for
+    ``k`` identical contracts counts ``k`` times.
     tile_size : int
         Scenario lanes per kernel tile; 0 = the kernels' choice. Results do not depend on it.
     """
@@ -176,6 +203,7 @@ def run_block(
             t0 = time.perf_counter()
             part_flows = np.zeros((hi - lo, K.FLOW_ROWS, n_years)) if cashflows else K.empty_flows()
             K.project_block(*args, out, part_trace, part_flows, tile_size)
+            weigh_by_policies(part.policies, out, part_flows if cashflows else None)
             K.accumulate_scenario_totals(out, totals)
             if cashflows:
                 K.add_contract_flows(part_flows, flow_totals)

@@ -126,6 +126,13 @@ class ContractArrays:
     fixed_rate: np.ndarray
     fixed_renewal_step: np.ndarray  # int64
     fixed_period_steps: np.ndarray  # int64
+    # identical contracts each row stands for (inforce `policies`); the kernels project one
+    # and the driver multiplies its per-path values and cash flows by this
+    policies: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.policies is None:
+            object.__setattr__(self, "policies", np.ones(self.contract_id.shape[0]))
 
     def __len__(self) -> int:
         return self.contract_id.shape[0]
@@ -243,6 +250,9 @@ def contract_arrays(
             (inforce["fixed_months_remaining"].to_numpy(np.int64) * m) // 12
         ).astype(np.int64),
         fixed_period_steps=(fgy * m).astype(np.int64),
+        policies=(
+            inforce["policies"].to_numpy(float) if "policies" in inforce else np.ones(len(inforce))
+        ),
     )
 
 
