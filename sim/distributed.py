@@ -171,9 +171,11 @@ class DaskBlockRunner:
         fee_rate: float | None = None,
         contract_stats: bool = True,
         cashflows: bool = False,
+        path_sink=None,
     ) -> BlockRun:
         """Same parameters and result as :func:`sim.engine.driver.run_block` (no trace; no
-        cash flows: ``cashflows`` is ignored and ``BlockRun.cashflows`` is None;
+        cash flows: ``cashflows`` is ignored and ``BlockRun.cashflows`` is None; ``path_sink``
+        gets each chunk's paths in contract order as run_block gives them;
         ``progress`` is ignored; ``seconds`` is the wall time of the whole run)."""
         if trace:
             raise ValueError("a trace is not available on a Dask cluster: run without --scheduler")
@@ -210,16 +212,20 @@ class DaskBlockRunner:
             add_to_totals(paths, totals)
             if contract_stats:
                 c_mean[:, lo:hi], c_se[:, lo:hi] = path_standard_errors(paths, model.sample_group)
+            if path_sink is not None:
+                path_sink(lo, paths)
         contracts = model.contracts
         path_steps = int(contracts.maturity_step.sum()) * n_s
         n_threads = sum(self.client.nthreads().values())
         return BlockRun(c_mean, c_se, totals, None, time.perf_counter() - t0, path_steps, n_threads)
 
 
-def price_on_cluster(config, client, inforce=None, chunk_size: int = 0):
+def price_on_cluster(config, client, inforce=None, chunk_size: int = 0, path_sink=None):
     """:func:`sim.price` with the block's contract chunks projected on the cluster of
     ``client``; the break-even search runs its passes the same way. Same result, bit for
-    bit, as ``sim.price(config, inforce)``."""
+    bit, as ``sim.price(config, inforce)`` (``path_sink`` as there)."""
     from .valuation import price
 
-    return price(config, inforce, block_runner=DaskBlockRunner(client, chunk_size))
+    return price(
+        config, inforce, block_runner=DaskBlockRunner(client, chunk_size), path_sink=path_sink
+    )

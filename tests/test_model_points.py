@@ -115,6 +115,20 @@ def test_a_block_without_the_column_prices_bit_for_bit_as_one_policy_a_row():
     pd.testing.assert_frame_equal(a.cashflows, b.cashflows)
 
 
+class Paths:
+    """A ``path_sink`` that keeps the chunks: (contract ids, paths) in block order."""
+
+    def __init__(self):
+        self.ids, self.paths = [], []
+
+    def __call__(self, contract_id, paths):
+        self.ids.append(np.array(contract_id))
+        self.paths.append(paths.copy())
+
+    def array(self) -> np.ndarray:
+        return np.concatenate(self.paths, axis=1)  # (n_measures, n_c, n_scen)
+
+
 @pytest.mark.slow  # starts a Dask cluster
 def test_a_compressed_block_on_a_dask_cluster_equals_the_seriatim_block_on_one_machine():
     distributed = pytest.importorskip("distributed")
@@ -122,16 +136,23 @@ def test_a_compressed_block_on_a_dask_cluster_equals_the_seriatim_block_on_one_m
 
     config = make_config({"run.scenarios": 24, "run.breakeven": True, "run.control_variate": True})
     compressed, repeated = compressed_and_seriatim(config, n=20)
+    on_cluster, on_one_machine, seriatim = Paths(), Paths(), Paths()
     with (
         distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
-        a = price_on_cluster(config, client, compressed, chunk_size=7)
-    b = price(config, repeated)
+        a = price_on_cluster(config, client, compressed, chunk_size=7, path_sink=on_cluster)
+    b = price(config, repeated, path_sink=seriatim)
     assert_same_figures(a.block, b.block)
     assert_same_frame(a.scenarios, b.scenarios)
+    # the per-path output (abrsim price --paths): the same on the cluster as on one machine,
+    # each row three times a copy's paths
+    price(config, compressed, path_sink=on_one_machine)
+    np.testing.assert_array_equal(on_cluster.array(), on_one_machine.array())
+    np.testing.assert_array_equal(np.concatenate(on_cluster.ids), compressed["contract_id"])
+    np.testing.assert_allclose(on_cluster.array(), 3.0 * seriatim.array()[:, :20], rtol=REL)
 
 
 @pytest.mark.parametrize(

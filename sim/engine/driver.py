@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -144,6 +145,7 @@ def run_block(
     contract_stats: bool = True,
     cashflows: bool = False,
     tile_size: int = 0,
+    path_sink: Callable[[int, np.ndarray], None] | None = None,
 ) -> BlockRun:
     """Project every contract of the model along every scenario.
 
@@ -171,6 +173,10 @@ def run_block(
     ``k`` identical contracts counts ``k`` times.
     tile_size : int
         Scenario lanes per kernel tile; 0 = the kernels' choice. Results do not depend on it.
+    path_sink : callable, optional
+        Called with ``(lo, paths)`` for each chunk of contracts ``lo:lo + n``, in contract
+        order: ``paths`` ndarray(float64, (N_MEASURES, n, n_scen)), the chunk's per-path
+        values (times ``policies``), valid during the call (``abrsim price --paths``).
     """
     n_threads = set_threads(threads)
     contracts = model.contracts if fee_rate is None else model.contracts.with_fee_rate(fee_rate)
@@ -212,6 +218,8 @@ def run_block(
                 c_mean[:, lo:hi], c_se[:, lo:hi] = path_standard_errors(out, model.sample_group)
             bar.update(hi - lo)
             elapsed = time.perf_counter() - t0
+            if path_sink is not None:
+                path_sink(lo, out)
             if chunk_size <= 0 and elapsed > 0:
                 # aim each chunk at the interrupt slice, from the speed seen so far, so that a
                 # Ctrl-C (KeyboardInterrupt, raised between chunks) is honoured within it
