@@ -382,6 +382,12 @@ def _fractional_step_deaths(
     """The ``"udd"`` / ``"constant_force"`` step probabilities of
     :func:`step_death_probabilities` for a block of lives.
 
+    Step ``t = k m + r`` runs from age ``x + k + f + r / m`` to ``x + k + f + (r + 1) / m``
+    (``x`` the integer and ``f`` the fractional part of the age at the valuation date), so
+    where it starts and ends within its years of age depends on ``r`` and ``f`` only: the
+    pieces are worked out once for the ``m`` steps of a year and the rates of projection
+    year ``k`` applied to them.
+
     Parameters
     ----------
     grid : ndarray(float64, (2, N_AGES, n_years))
@@ -396,25 +402,34 @@ def _fractional_step_deaths(
     -------
     ndarray(float64, (n, n_steps))
     """
-    year = (step // m)[None, :]
-    start = _on_birthday(age[:, None] + step[None, :] / m)  # attained age at the step's start
-    end = _on_birthday(age[:, None] + (step[None, :] + 1) / m)  # ... and at its end
-    first_age = np.floor(start)
-    crosses = np.floor(end) > first_age  # the step reaches the next integer age
-    sex = sex_index[:, None]
-    q_first = grid[sex, np.clip(first_age, 0, MAX_AGE).astype(np.int64), year]
-    q_next = grid[sex, np.clip(first_age + 1, 0, MAX_AGE).astype(np.int64), year]
-    lo = start - first_age  # where the step starts within its first year of age
-    hi = np.where(crosses, 1.0, end - first_age)  # where it ends within it
-    spill = np.where(crosses, end - first_age - 1.0, 0.0)  # its length in the next year
+    n_years = grid.shape[2]
+    whole = np.floor(age)
+    fraction = _on_birthday(age - whole)  # in [0, 1]; 1 is the next birthday
+    whole, fraction = whole + np.floor(fraction), fraction - np.floor(fraction)
+    r = np.arange(m)
+    start = _on_birthday(fraction[:, None] + r / m)  # (n, m), in [0, 2)
+    end = _on_birthday(fraction[:, None] + (r + 1) / m)
+    birthdays = np.floor(start)  # passed since the valuation date's age year, this year
+    crosses = np.floor(end) > birthdays  # the step reaches the next integer age
+    lo = start - birthdays  # where the step starts within its first year of age
+    hi = np.where(crosses, 1.0, end - birthdays)  # where it ends within it
+    spill = np.where(crosses, end - birthdays - 1.0, 0.0)  # its length in the next year
+    k = np.arange(n_years)[None, :, None]
+    first_age = whole[:, None, None] + k + birthdays[:, None, :]  # (n, n_years, m)
+    rows = (sex_index[:, None, None] * N_AGES) * n_years + k  # (n, n_years, 1)
+    flat = grid.reshape(-1)
+    q_first = flat.take(rows + np.clip(first_age, 0, MAX_AGE).astype(np.int64) * n_years)
+    q_next = flat.take(rows + np.clip(first_age + 1, 0, MAX_AGE).astype(np.int64) * n_years)
+    lo, width, spill = lo[:, None, :], (hi - lo)[:, None, :], spill[:, None, :]
     if fractional_age == "udd":
         # 1 - (1 - hi q) / (1 - lo q) = (hi - lo) q / (1 - lo q); 1 - lo q > 0 as lo < 1
-        dead_first = (hi - lo) * q_first / (1.0 - lo * q_first)
+        dead_first = width * q_first / (1.0 - lo * q_first)
         dead_next = spill * q_next
     else:
-        dead_first = _constant_force_deaths(q_first, hi - lo)
+        dead_first = _constant_force_deaths(q_first, width)
         dead_next = _constant_force_deaths(q_next, spill)
-    return dead_first + dead_next - dead_first * dead_next
+    dead = dead_first + dead_next - dead_first * dead_next
+    return dead.reshape(age.shape[0], n_years * m)[:, : step.shape[0]]
 
 
 #: An attained age this close to a whole number (in years, about 0.03 seconds) is taken to
