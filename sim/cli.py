@@ -136,8 +136,14 @@ def _table(result) -> str:
     lines = [f"{'':<{w}}  {'value':>18}  {'std. error':>14}"]
     lines += [f"{name:<{w}}  {val:>18}  {se:>14}" for name, val, se in rows]
     lines.append("")
+    policies = b.get("policies", b["contracts"])
+    block_size = (
+        f"{b['contracts']} contracts"
+        if policies == b["contracts"]
+        else f"{b['contracts']} model points standing for {policies:,.10g} policies"
+    )
     lines.append(
-        f"{b['contracts']} contracts x {b['scenarios']} scenarios; benefit base "
+        f"{block_size} x {b['scenarios']} scenarios; benefit base "
         f"{_fmt(b['benefit_base'])}; contract value {_fmt(b['contract_value'])}"
     )
     if b.get("pv_claims_mc") is not None:
@@ -182,7 +188,10 @@ def price(
         None,
         "--output",
         metavar="DIR",
-        help="folder for the result set: contracts.parquet, scenarios.parquet, cashflows.parquet, summary.json",
+        help=(
+            "folder for the result set: contracts.parquet, scenarios.parquet, "
+            "cashflows.parquet, summary.json (and paths.parquet with --paths)"
+        ),
     ),
     force: bool = typer.Option(False, "--force", help="replace a previous result set in --output"),
     scheduler: Optional[str] = typer.Option(
@@ -190,25 +199,58 @@ def price(
         "--scheduler",
         help="Dask scheduler address (tcp://HOST:PORT): project contract chunks on the cluster",
     ),
+    paths: bool = typer.Option(
+        False,
+        "--paths",
+        help=(
+            "with --output: also write paths.parquet, every contract's measures in every "
+            "scenario (contract_id, scenario, one column per measure); refused for blocks "
+            "of more than 50,000,000 contract-scenario rows"
+        ),
+    ),
 ) -> None:
     """Price the rider on the config's block and print PVs with standard errors."""
     from contextlib import ExitStack
     from datetime import UTC, datetime
 
     started = datetime.now(UTC)
+    if paths and output is None:
+        _fail(["--paths needs --output DIR: paths.parquet is written with the result set"])
     cfg = _load(config, set_)
     from .config import ConfigError
-    from .outputs import ResultSetWriter, provenance
+    from .outputs import PathsWriter, ResultSetWriter, check_paths_size, provenance
 
-    writer = None
+    writer = path_writer = None
     try:
         if output is not None:  # bad input is refused before the folder is locked
             from .validation import check_inputs
 
-            check_inputs(cfg)
+            checked = check_inputs(cfg)
+            if paths:
+                from .engine.lanes import MEASURES
+
+                if cfg.run.targeted:
+                    raise ConfigError(
+                        [
+                            "--paths: run.target_se / run.target_relative_se add scenarios "
+                            "in rounds; per-path output needs a fixed number of scenarios "
+                            "(run.scenarios)"
+                        ]
+                    )
+                if cfg.market.model != "file":  # a file's scenarios are counted when read
+                    check_paths_size(len(checked.inforce), cfg.run.scenarios, len(MEASURES))
         with ExitStack() as stack:
             if output is not None:
                 writer = stack.enter_context(ResultSetWriter(output, force))
+            if paths:
+                path_writer = PathsWriter(
+                    writer.stage("paths.parquet"),
+                    MEASURES,
+                    output,
+                    len(checked.inforce),
+                    writer.had_previous,
+                )
+                stack.callback(path_writer.abandon)  # closed before the folder is dropped
             try:
                 command = ["abrsim", "price", str(config)]
                 command += [f"--set={item}" for item in set_ or []]
@@ -216,18 +258,21 @@ def price(
                 command += ["--output", str(output)] if output is not None else []
                 command += ["--force"] if force else []
                 command += ["--scheduler", scheduler] if scheduler else []
+                command += ["--paths"] if paths else []
                 origin = provenance(cfg, config, set_, started, command)
             except OSError:
                 origin = None  # an unreadable inforce file: reported by the run below
             from .valuation import price as run_price
 
             if scheduler is None:
-                result = run_price(cfg)
+                result = run_price(cfg, path_sink=path_writer)
             else:  # the same price, bit for bit: contract chunks on the cluster
                 from .distributed import cluster_client, price_on_cluster
 
                 with cluster_client(scheduler=scheduler) as client:
-                    result = price_on_cluster(cfg, client)
+                    result = price_on_cluster(cfg, client, path_sink=path_writer)
+            if path_writer is not None:
+                path_writer.close()
             summary = result.summary()
             summary["provenance"] = origin
             if writer is not None:

@@ -382,6 +382,12 @@ class MortalityConfig(_Section):
     table: str = "2012IAM"
     improvement: Literal["G2", "none"] = "G2"
     multiplier: float = Field(1.0, ge=0.0, le=10.0)
+    # Deaths between integer ages (docs/configuration.md, [mortality]): "udd" uniform
+    # distribution of deaths within each year of age, "constant_force" a constant force of
+    # mortality within it (Dickson, Hardy & Waters, AMLCR, section 3.3; Bowers et al.,
+    # Actuarial Mathematics, section 3.6); "floor" the rate of the age at the valuation date
+    # (floored) plus the projection year, at a constant force over the projection year.
+    fractional_age: Literal["udd", "constant_force", "floor"] = "udd"
 
 
 class DynamicLapseConfig(_Section):

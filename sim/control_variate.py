@@ -22,9 +22,10 @@ scenario's own index paths:
   ``K_c`` when it counts towards the benefit base);
 * the fixed account, grown at its current rate, covers part of the guarantee: the strike
   is ``K_c - fixed_c (1 + fixed_rate_c)**T``;
-* ``X = sum_c p_c P(0, T_c) max(K_c - G_c(T_c), 0)`` with ``p_c`` a deterministic expected
-  persistency to maturity (owner survival, base lapses at today's dynamic multiplier,
-  anniversary withdrawals).
+* ``X = sum_c n_c p_c P(0, T_c) max(K_c - G_c(T_c), 0)`` with ``p_c`` a deterministic
+  expected persistency to maturity (owner survival, base lapses at today's dynamic
+  multiplier, anniversary withdrawals) and ``n_c`` the contracts the row stands for
+  (inforce ``policies``, as the engine weighs the claims).
 
 Every one of these choices only shapes how well ``X`` follows the claims; none of them
 affects the exactness of ``E[X]`` (the strikes and forwards are deterministic).
@@ -208,8 +209,10 @@ def gmab_control(config: Config, model, scenarios, allocation_names: list[str]) 
     )
     strike = np.asarray(c.ab_factor, dtype=float) * bb - fixed_at_maturity
 
-    # expected share of the contract still in force and not withdrawn at maturity
+    # expected share of the contract still in force and not withdrawn at maturity, times the
+    # contracts the row stands for
     weight = _persistency_weights(config, model, strike / np.maximum(forward_all * p_mat, 1e-300))
+    weight = weight * np.asarray(c.policies, dtype=float)
     x = np.zeros(scenarios.n_scenarios)
     expectation = 0.0
     live = (forward_all > 0) & (strike > 0) & (maturity > 0)
@@ -272,10 +275,13 @@ def _persistency_weights(config: Config, model, moneyness: np.ndarray) -> np.nda
                 * dynamic_lapse_multiplier(moneyness, d.floor, d.cap, d.slope, d.shift)[:, None]
             )
         log_keep += np.log1p(-np.minimum(annual, 1.0 - 1e-12)) / m
-    q = model.death_step_rates(c)  # (n_c, 3, n_years): owner first
-    if q.size:
-        years = np.minimum(steps // m, q.shape[2] - 1)
-        log_keep += np.log1p(-np.minimum(q[:, 0, years], 1.0 - 1e-12))
+    # the owner's death rate of each step (model.death_step_rates, by chunks of contracts)
+    chunk = max(1, 2**22 // max(horizon, 1))
+    for lo in range(0, n_c if horizon else 0, chunk):
+        hi = min(lo + chunk, n_c)
+        q = model.death_step_rates(c.slice(lo, hi), lives=(0,))[:, 0]  # (hi - lo, n_steps)
+        at = np.minimum(steps, q.shape[1] - 1)
+        log_keep[lo:hi] += np.log1p(-np.minimum(q[:, at], 1.0 - 1e-12))
     wd = config.withdrawals
     if wd.enabled and wd.rate * wd.utilisation > 0:
         at_anniversary = (steps[None, :] >= anniv[:, None]) & (

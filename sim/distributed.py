@@ -152,13 +152,14 @@ class DaskBlockRunner:
             self._model_id = id(model)
         return self._model_future
 
-    def _chunk(self, n_contracts: int, n_scenarios: int, chunk_size: int) -> int:
+    def _chunk(self, n_contracts: int, n_scenarios: int, chunk_size: int, n_steps: int = 0) -> int:
         if self.chunk_size > 0:
             return self.chunk_size
         if chunk_size > 0:
             return chunk_size
         slots = max(1, sum(self.client.nthreads().values()))
-        return max(1, min(auto_chunk_size(n_scenarios), -(-n_contracts // (4 * slots))))
+        memory_cap = auto_chunk_size(n_scenarios, n_steps)
+        return max(1, min(memory_cap, -(-n_contracts // (4 * slots))))
 
     def __call__(
         self,
@@ -170,9 +171,11 @@ class DaskBlockRunner:
         fee_rate: float | None = None,
         contract_stats: bool = True,
         cashflows: bool = False,
+        path_sink=None,
     ) -> BlockRun:
         """Same parameters and result as :func:`sim.engine.driver.run_block` (no trace; no
-        cash flows: ``cashflows`` is ignored and ``BlockRun.cashflows`` is None;
+        cash flows: ``cashflows`` is ignored and ``BlockRun.cashflows`` is None; ``path_sink``
+        gets each chunk's paths in contract order as run_block gives them;
         ``progress`` is ignored; ``seconds`` is the wall time of the whole run)."""
         if trace:
             raise ValueError("a trace is not available on a Dask cluster: run without --scheduler")
@@ -180,7 +183,7 @@ class DaskBlockRunner:
 
         t0 = time.perf_counter()
         n_c, n_s = len(model.contracts), model.n_scenarios
-        chunk = self._chunk(n_c, n_s, chunk_size)
+        chunk = self._chunk(n_c, n_s, chunk_size, model.discount.shape[1] - 1)
         starts = list(range(0, n_c, chunk))
         in_flight = max(2, 2 * max(1, sum(self.client.nthreads().values())))
         model_future = self._scattered(model)
@@ -209,16 +212,20 @@ class DaskBlockRunner:
             add_to_totals(paths, totals)
             if contract_stats:
                 c_mean[:, lo:hi], c_se[:, lo:hi] = path_standard_errors(paths, model.sample_group)
+            if path_sink is not None:
+                path_sink(lo, paths)
         contracts = model.contracts
         path_steps = int(contracts.maturity_step.sum()) * n_s
         n_threads = sum(self.client.nthreads().values())
         return BlockRun(c_mean, c_se, totals, None, time.perf_counter() - t0, path_steps, n_threads)
 
 
-def price_on_cluster(config, client, inforce=None, chunk_size: int = 0):
+def price_on_cluster(config, client, inforce=None, chunk_size: int = 0, path_sink=None):
     """:func:`sim.price` with the block's contract chunks projected on the cluster of
     ``client``; the break-even search runs its passes the same way. Same result, bit for
-    bit, as ``sim.price(config, inforce)``."""
+    bit, as ``sim.price(config, inforce)`` (``path_sink`` as there)."""
     from .valuation import price
 
-    return price(config, inforce, block_runner=DaskBlockRunner(client, chunk_size))
+    return price(
+        config, inforce, block_runner=DaskBlockRunner(client, chunk_size), path_sink=path_sink
+    )

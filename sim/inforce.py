@@ -33,6 +33,8 @@ contingent_beneficiary  no        natural | non_natural | estate | none (none)
 fixed_rate              no        current fixed account guaranteed rate (product.fixed_rate)
 fixed_months_remaining  no        months left in the fixed guarantee period (to the next
                                   anniversary + 12 x (fixed_guarantee_years - 1))
+policies                no        identical contracts the row stands for, a positive
+                                  real number (1): every figure of the row is multiplied
 ======================  ========  =====================================================
 """
 
@@ -82,6 +84,7 @@ OPTIONAL = [
     "contingent_beneficiary",
     "fixed_rate",
     "fixed_months_remaining",
+    "policies",
 ]
 COLUMNS = REQUIRED + OPTIONAL
 OWNER_TYPES = {"natural", "non_natural", "grantor_trust"}
@@ -92,6 +95,8 @@ MAX_LINES_PER_RULE = 20
 #: Plausible upper bound of every amount column (contract_value, premiums, benefit_base,
 #: death_benefit_base, fixed_value, payment_amount), in the currency of the block.
 MAX_AMOUNT = 1e9
+#: Plausible upper bound of ``policies``, the contracts one row (a model point) stands for.
+MAX_POLICIES = 1e9
 #: Contract ids are whole numbers of at most this size (exact in a float64).
 MAX_CONTRACT_ID = 2**53
 MAX_QUOTED = 24  # characters of a bad cell quoted in a message
@@ -509,6 +514,13 @@ def validate_inforce(
         ),
     )
 
+    policies = num("policies", 1.0)
+    p.add(
+        (policies <= 0) | (policies > MAX_POLICIES),
+        "policies",
+        lambda r: f"{_num(policies[r])} must be > 0 and <= {MAX_POLICIES:g}",
+    )
+
     allocation = _text(frame, "allocation", "")
     alloc_raw = frame["allocation"].astype("string").str.strip().fillna("").to_numpy(dtype=object)
     weights = [allocation_weights(config, a) for a in alloc_raw]
@@ -558,6 +570,7 @@ def validate_inforce(
     out["contingent_beneficiary"] = contingent
     out["fixed_rate"] = fixed_rate
     out["fixed_months_remaining"] = np.nan_to_num(fixed_months).astype(np.int64)
+    out["policies"] = policies
     return out, p.lines
 
 

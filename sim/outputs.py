@@ -1,6 +1,7 @@
 """Whole, self-describing result sets (docs/outputs.md).
 
-A result set (``contracts.parquet``, ``scenarios.parquet``, ``summary.json``) is written
+A result set (``contracts.parquet``, ``scenarios.parquet``, ``cashflows.parquet``,
+``summary.json`` and, on request, ``paths.parquet``) is written
 into a temporary sibling folder and swapped in with one rename, so a reader sees either the
 previous complete set or the new complete set, never a mix. The folder is locked (a
 ``.NAME.lock`` file beside it, held with :mod:`filelock`) from before the run starts until
@@ -29,8 +30,11 @@ from pathlib import Path
 from .config import Config, ConfigError
 
 __all__ = [
+    "PATHS_MAX_ROWS",
     "RESULT_FILES",
+    "PathsWriter",
     "ResultSetWriter",
+    "check_paths_size",
     "check_output_file",
     "file_sha256",
     "is_result_set",
@@ -38,8 +42,19 @@ __all__ = [
     "write_file_atomically",
 ]
 
-#: The files of a result set, in the order they are written.
-RESULT_FILES = ("contracts.parquet", "scenarios.parquet", "cashflows.parquet", "summary.json")
+#: The files of a result set, in the order they are written (``paths.parquet`` only with
+#: ``abrsim price --paths``; it is written during the run, the others after it).
+RESULT_FILES = (
+    "paths.parquet",
+    "contracts.parquet",
+    "scenarios.parquet",
+    "cashflows.parquet",
+    "summary.json",
+)
+#: ``paths.parquet`` is written for blocks of at most this many contract-scenario rows.
+PATHS_MAX_ROWS = 50_000_000
+#: Rows ``PathsWriter`` gathers before it writes a Parquet row group.
+PATHS_ROW_GROUP = 1 << 20
 _PARTIAL = ".partial-"
 _RENAME_EXCHANGE = 2  # linux/fs.h
 _AT_FDCWD = -100
@@ -175,6 +190,7 @@ class ResultSetWriter:
         self.swapped = False
         self._lock = None
         self._temp: Path | None = None
+        self._staged: list[str] = []
 
     def _check(self) -> None:
         out = self.output
@@ -239,8 +255,41 @@ class ResultSetWriter:
             raise
         return self
 
+    def _make_temp(self) -> Path:
+        if self._temp is None:
+            out = self.output
+            self._temp = Path(tempfile.mkdtemp(prefix=f".{out.name}{_PARTIAL}", dir=out.parent))
+            os.chmod(self._temp, 0o777 & ~_umask())  # mkdtemp makes it private
+        return self._temp
+
+    def stage(self, name: str) -> Path:
+        """Where to write a file of the new set before :meth:`write` (``paths.parquet``,
+        streamed during the run): in the temporary sibling folder, which is removed if the
+        set is never swapped in (an error, Ctrl-C).
+
+        Raises
+        ------
+        ConfigError
+            The temporary folder cannot be made (one line with the reason).
+        """
+        if self._lock is None:
+            raise RuntimeError("ResultSetWriter.stage outside its with block")
+        try:
+            temp = self._make_temp()
+        except OSError as err:
+            kept = "the previous results are kept" if self.had_previous else "nothing written"
+            raise ConfigError(
+                [
+                    f"{self.output}: cannot write the results: "
+                    f"{err.strerror or type(err).__name__}; {kept}"
+                ]
+            ) from None
+        self._staged.append(name)
+        return temp / name
+
     def write(self, files: dict[str, Callable[[Path], object]]) -> None:
-        """Write every file into a temporary sibling folder, then swap it in.
+        """Write every file into a temporary sibling folder (with the files already
+        :meth:`stage`-d there), then swap it in.
 
         Parameters
         ----------
@@ -251,11 +300,10 @@ class ResultSetWriter:
             raise RuntimeError("ResultSetWriter.write outside its with block")
         out = self.output
         try:
-            self._temp = Path(tempfile.mkdtemp(prefix=f".{out.name}{_PARTIAL}", dir=out.parent))
-            os.chmod(self._temp, 0o777 & ~_umask())  # mkdtemp makes it private
+            self._make_temp()
             for name, writer in files.items():
                 writer(self._temp / name)
-            for name in files:  # on disk before the swap makes them visible
+            for name in [*self._staged, *files]:  # on disk before the swap makes them visible
                 with open(self._temp / name, "rb") as stream:
                     os.fsync(stream.fileno())
             if out.is_dir() and not any(out.iterdir()):
@@ -294,6 +342,150 @@ class ResultSetWriter:
     def __exit__(self, *exc) -> None:
         self._remove_temp()
         self._release()
+
+
+def paths_bytes(rows: int, n_measures: int) -> int:
+    """Bytes of ``rows`` rows of ``paths.parquet`` before compression: two int64 columns
+    (``contract_id``, ``scenario``) and one float64 column per measure."""
+    return int(rows) * 8 * (2 + int(n_measures))
+
+
+def check_paths_size(n_contracts: int, n_scenarios: int, n_measures: int) -> None:
+    """Refuse ``paths.parquet`` for a block of more than :data:`PATHS_MAX_ROWS` rows.
+
+    Raises
+    ------
+    ConfigError
+        One line with the rows and their estimated size.
+    """
+    rows = int(n_contracts) * int(n_scenarios)
+    if rows > PATHS_MAX_ROWS:
+        size = paths_bytes(rows, n_measures) / 1e9
+        raise ConfigError(
+            [
+                f"--paths: {n_contracts:,} contracts x {n_scenarios:,} scenarios = "
+                f"{rows:,} rows (about {size:,.1f} GB before compression); paths.parquet "
+                f"is written for at most {PATHS_MAX_ROWS:,} rows: price fewer scenarios "
+                "or contracts, or leave out --paths"
+            ]
+        )
+
+
+class PathsWriter:
+    """Stream ``paths.parquet``: every contract's value of every measure in every
+    scenario, one row per (contract, scenario), contract by contract in block order.
+
+    Called by the engine's driver once per chunk of contracts (the ``path_sink`` of
+    :func:`sim.valuation.price`), it gathers rows and writes a Parquet row group every
+    :data:`PATHS_ROW_GROUP` rows, so the memory it needs is bounded whatever the block.
+
+    Parameters
+    ----------
+    path : Path
+        The file to write (in a result set's temporary folder: ResultSetWriter.stage).
+    measures : sequence of str
+        The measure names, in the rows' order (``sim.engine.lanes.MEASURES``).
+    output : Path, optional
+        The result folder, named in error messages.
+    n_contracts : int, optional
+        The block's contracts: the first call refuses a block of more than
+        :data:`PATHS_MAX_ROWS` rows (:func:`check_paths_size`), before anything is written.
+    had_previous : bool
+        The result folder holds a previous set (kept on failure; the messages say so).
+
+    Raises
+    ------
+    ConfigError
+        From a call or :meth:`close`: the block is too large, or the file could not be
+        written (a full disk, say).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        measures,
+        output: Path | None = None,
+        n_contracts: int | None = None,
+        had_previous: bool = False,
+    ):
+        self.path = Path(path)
+        self.measures = tuple(measures)
+        self.output = output if output is not None else self.path.parent
+        self.n_contracts = n_contracts
+        self.kept = "the previous results are kept" if had_previous else "nothing written"
+        self.rows = 0
+        self._parts: list[dict] = []
+        self._pending = 0
+        self._writer = None
+
+    def _schema(self):
+        import pyarrow as pa
+
+        return pa.schema(
+            [("contract_id", pa.int64()), ("scenario", pa.int64())]
+            + [(name, pa.float64()) for name in self.measures]
+        )
+
+    def __call__(self, contract_id, paths) -> None:
+        """Add a chunk: ``contract_id`` ndarray(int64, (n_c,)) and ``paths``
+        ndarray(float64, (n_measures, n_c, n_scen)), the contracts' values (already
+        multiplied by their ``policies``)."""
+        import numpy as np
+
+        n_c, n_s = paths.shape[1], paths.shape[2]
+        if self.rows == 0 and self.n_contracts is not None:
+            check_paths_size(self.n_contracts, n_s, len(self.measures))
+        part = {
+            "contract_id": np.repeat(np.asarray(contract_id, dtype=np.int64), n_s),
+            "scenario": np.tile(np.arange(n_s, dtype=np.int64), n_c),
+        }
+        for k, name in enumerate(self.measures):
+            part[name] = np.ascontiguousarray(paths[k]).reshape(-1).copy()
+        self._parts.append(part)
+        self._pending += n_c * n_s
+        self.rows += n_c * n_s
+        if self._pending >= PATHS_ROW_GROUP:
+            self._flush()
+
+    def _flush(self) -> None:
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        try:
+            if self._writer is None:
+                self._writer = pq.ParquetWriter(str(self.path), self._schema())
+            if self._parts:
+                columns = {
+                    name: np.concatenate([p[name] for p in self._parts]) for name in self._parts[0]
+                }
+                self._writer.write_table(pa.Table.from_pydict(columns, schema=self._schema()))
+        except OSError as err:
+            raise ConfigError([self._cannot_write(err)]) from None
+        self._parts, self._pending = [], 0
+
+    def _cannot_write(self, err: OSError) -> str:
+        reason = err.strerror or (str(err).splitlines() or [""])[0] or type(err).__name__
+        return f"{self.output}: cannot write the results: {reason}; {self.kept}"
+
+    def close(self) -> None:
+        """Write the last rows and close the file (an empty block still has the columns)."""
+        self._flush()
+        try:
+            self._writer.close()
+        except OSError as err:
+            raise ConfigError([self._cannot_write(err)]) from None
+        self._writer = None
+
+    def abandon(self) -> None:
+        """Close the file without writing more (after an error or Ctrl-C)."""
+        if self._writer is not None:
+            try:
+                self._writer.close()
+            except OSError:
+                pass
+            self._writer = None
+        self._parts, self._pending = [], 0
 
 
 def check_output_file(path: Path, suffixes: tuple[str, ...], force: bool) -> None:

@@ -595,17 +595,19 @@ def _file_name(key: str) -> str:
 
 def write_plots(frame: pd.DataFrame, keys: tuple[str, ...], folder: Path) -> list[Path]:
     """Break-even fee against each axis (one line per combination of the other axes, error
-    bars of one standard error) and, with two axes, a heatmap. PNG files in ``folder``."""
-    import matplotlib
+    bars of one standard error) and, with two axes, a heatmap. PNG files in ``folder``.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    The figures are :class:`matplotlib.figure.Figure` objects saved with ``savefig``: neither
+    the backend nor pyplot's state is touched, so a notebook's inline plots keep working.
+    """
+    from matplotlib.figure import Figure
 
     written = []
     y, yerr = 100 * frame["breakeven_fee"], 100 * frame["breakeven_fee_se"]
     for key in keys:
         others = [k for k in keys if k != key]
-        fig, ax = plt.subplots(figsize=(6.4, 4.2))
+        fig = Figure(figsize=(6.4, 4.2))
+        ax = fig.subplots()
         groups = (
             frame.groupby([frame[k].astype(str) for k in others], sort=False)
             if others
@@ -636,12 +638,12 @@ def write_plots(frame: pd.DataFrame, keys: tuple[str, ...], folder: Path) -> lis
             ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
         written.append(_save(fig, folder / f"breakeven_fee_by_{_file_name(key)}.png"))
-        plt.close(fig)
     if len(keys) == 2:
         table = frame.pivot_table(
             index=keys[0], columns=keys[1], values="breakeven_fee", aggfunc="first", sort=False
         )
-        fig, ax = plt.subplots(figsize=(6.4, 4.8))
+        fig = Figure(figsize=(6.4, 4.8))
+        ax = fig.subplots()
         im = ax.imshow(
             100 * table.to_numpy(dtype=float), origin="lower", aspect="auto", cmap="viridis"
         )
@@ -655,7 +657,6 @@ def write_plots(frame: pd.DataFrame, keys: tuple[str, ...], folder: Path) -> lis
         fig.colorbar(im, ax=ax, label="break-even rider fee, %")
         ax.set_title("Break-even rider fee, %")
         written.append(_save(fig, folder / "breakeven_fee_heatmap.png"))
-        plt.close(fig)
     return written
 
 

@@ -94,7 +94,9 @@ def mortality_coverage_problems(
     list of str
         Empty, or one line naming ``mortality.table`` and the missing ages.
     """
-    last_year = np.maximum(np.ceil(_block_months(config, inforce) / 12.0) - 1, 0)  # (n_c,)
+    months = _block_months(config, inforce)  # (n_c,)
+    last_year = np.maximum(np.ceil(months / 12.0) - 1, 0)
+    floor = config.mortality.fractional_age == "floor"
     lowest, highest = None, None
     for column in ("owner_age", "spouse_age", "annuitant_age"):
         age = inforce[column].to_numpy(float)
@@ -102,7 +104,11 @@ def mortality_coverage_problems(
         if not present.any():
             continue
         first = np.floor(age[present])
-        last = np.floor(age[present] + last_year[present])
+        if floor:  # projection year k takes the rate of age floor(age + k)
+            last = np.floor(age[present] + last_year[present])
+        else:  # the attained age at each step: up to the last step's end, excluded
+            end = age[present] + months[present] / 12.0
+            last = np.maximum(np.ceil(end - 1e-9) - 1, first)
         lowest = first.min() if lowest is None else min(lowest, first.min())
         highest = last.max() if highest is None else max(highest, last.max())
     if lowest is None:

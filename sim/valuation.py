@@ -354,6 +354,7 @@ def price(
     model: Model | None = None,
     scenarios: Scenarios | None = None,
     block_runner: Callable[..., BlockRun] | None = None,
+    path_sink: Callable[[np.ndarray, np.ndarray], None] | None = None,
 ) -> Result:
     """Price the block of the config: PVs, standard errors, net cost, break-even fee.
 
@@ -373,6 +374,13 @@ def price(
         Projects a lowered block; same signature and result as
         :func:`sim.engine.driver.run_block` (the default). ``sim.distributed`` passes one
         that runs contract chunks on a Dask cluster; the figures are the same bit for bit.
+    path_sink : callable, optional
+        Given every contract's value of every measure in every scenario of the pricing run
+        (not the break-even search's), chunk by chunk in contract order:
+        ``path_sink(contract_id, paths)`` with ``contract_id`` ndarray(int64, (n,)) and
+        ``paths`` ndarray(float64, (N_MEASURES, n, n_scen)) (times ``policies``), valid
+        during the call. ``sim.outputs.PathsWriter`` writes them to ``paths.parquet``. Not
+        with a standard error target (its scenarios come in rounds).
 
     Raises
     ------
@@ -385,6 +393,13 @@ def price(
     t_start = time.perf_counter()
     run = config.run
     run_block_ = block_runner or run_block
+    if path_sink is not None and run.targeted:
+        raise ConfigError(
+            [
+                "--paths: run.target_se / run.target_relative_se add scenarios in rounds; "
+                "per-path output needs a fixed number of scenarios (run.scenarios)"
+            ]
+        )
     inputs = None
     if model is None:
         inputs = block_inputs(config, inforce)
@@ -416,7 +431,11 @@ def price(
             )
         return gmab_control(config, model, scenarios, names)
 
-    raw = run_block_(model, run.threads, run.chunk_size, run.progress, cashflows=True)
+    sink = {}
+    if path_sink is not None:
+        ids = model.contracts.contract_id
+        sink["path_sink"] = lambda lo, paths: path_sink(ids[lo : lo + paths.shape[1]], paths)
+    raw = run_block_(model, run.threads, run.chunk_size, run.progress, cashflows=True, **sink)
     control = control_for(model, scenarios)
     block = _block_figures(raw, model, control)
     counts = [model.n_scenarios]
@@ -450,8 +469,8 @@ def price(
             block = _block_figures(raw, model, control)
         block["target_reached"] = _target_reached(block, run)
     c = model.contracts
-    block["benefit_base"] = float(c.benefit_base.sum())
-    block["contract_value"] = float((c.variable_value + c.fixed_value).sum())
+    block["benefit_base"] = float((c.benefit_base * c.policies).sum())
+    block["contract_value"] = float(((c.variable_value + c.fixed_value) * c.policies).sum())
     block["breakeven_fee"] = block["breakeven_fee_se"] = None
     evaluations = 0
     if run.breakeven:
@@ -460,6 +479,7 @@ def price(
         )
         block["breakeven_fee"], block["breakeven_fee_se"] = fee, fee_se
     block["contracts"] = len(c)
+    block["policies"] = float(c.policies.sum())
     block["scenarios"] = model.n_scenarios
 
     tot = raw.scenario_totals

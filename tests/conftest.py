@@ -82,3 +82,19 @@ def small_config(tmp_path, example_config_data, example_inforce_path, write_conf
     data["run"].update(scenarios=200, breakeven=False)
     data["inforce"] = {"file": "inforce.csv"}
     return write_config(data, "small.toml")
+
+
+@pytest.fixture
+def svg_backend():
+    """matplotlib switched to the ``svg`` backend (any backend but Agg shows whether a plot
+    writer forces Agg, as a notebook's inline backend would), restored after the test.
+    Yields pyplot's figure numbers at the start."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")
+    try:
+        yield plt.get_fignums()
+    finally:
+        matplotlib.use(before)

@@ -133,15 +133,41 @@ class ContractPath:
             return weight if draw < prob else 0.0
         return weight * prob
 
-    def q_step(self, life: str | None, year: int) -> float:
+    def q_annual(self, sex: int, age: int, year: int) -> float:
+        """The table's rate of integer age ``age`` in projection year ``year``, times the
+        multiplier, at most 1."""
+        q = float(self.mortality.q(sex, age, self.config.run.valuation_year + year))
+        return min(1.0, q * self.config.mortality.multiplier)
+
+    def q_step(self, life: str | None, t: int) -> float:
+        """Probability that ``life``, alive at the start of step ``t``, dies within it."""
         if life is None or self.mortality is None:
             return 0.0
         sex = self.row[f"{life}_sex"]
         age = self.row[f"{life}_age"]
-        q = float(
-            self.mortality.q(sex, math.floor(age + year), self.config.run.valuation_year + year)
-        )
-        return 1.0 - (1.0 - min(1.0, q * self.config.mortality.multiplier)) ** self.dt
+        year = t // self.m
+        how = self.config.mortality.fractional_age
+        if how == "floor":  # the whole projection year at the age it started in
+            q = self.q_annual(sex, math.floor(age + year), year)
+            return 1.0 - (1.0 - q) ** self.dt
+
+        def on_birthday(x: float) -> float:
+            return float(round(x)) if abs(x - round(x)) < 1e-9 else x
+
+        # walk from the step's start to its end through each year of age it touches
+        a, b = on_birthday(age + t * self.dt), on_birthday(age + (t + 1) * self.dt)
+        survive = 1.0
+        x = math.floor(a)
+        while x < b:
+            q = self.q_annual(sex, min(x, 120), year)
+            s0, s1 = max(a, x) - x, min(b, x + 1) - x  # the piece, as fractions of the year
+            if s1 > s0:
+                if how == "udd":  # s p_x = 1 - s q_x
+                    survive *= (1.0 - s1 * q) / (1.0 - s0 * q)
+                else:  # constant force: s p_x = (1 - q_x) ** s
+                    survive *= (1.0 - q) ** (s1 - s0)
+            x += 1
+        return 1.0 - survive
 
     def file_claim(self, claims: list, kind: str, amount: float, t: int) -> None:
         """Claims wait as [arrival step, kind, within 180 days, amount]; continuations are
@@ -329,10 +355,9 @@ class ContractPath:
                     pv["pv_spousal_charge"] += in_force * disc * charge
                 step["charges"] = variable_before - (st["variable"] + st["money_market"])
                 # 3. deaths: the owner, the spouse, a separate annuitant
-                year = t // m
-                q_owner = self.q_step(st["owner"], year)
-                q_spouse = self.q_step(st["spouse"], year)
-                q_annuitant = self.q_step(st["annuitant"], year)
+                q_owner = self.q_step(st["owner"], t)
+                q_spouse = self.q_step(st["spouse"], t)
+                q_annuitant = self.q_step(st["annuitant"], t)
                 new = dict.fromkeys(weights, 0.0)
                 for (spouse_alive, annuitant_alive), w in weights.items():
                     if w <= 0:

@@ -94,8 +94,10 @@ def test_zero_volatility_equals_a_deterministic_projection_by_hand():
     Variable account grows at r - fund fee - M&E (continuous) a year, the fixed account at
     2.5 % effective; on each anniversary a $35 maintenance fee pro rata, then 1.5 % of BB
     from the variable account, then a 10 % x 40 % = 4 % expected withdrawal of CV pro rata
-    that cuts BB pro rata. Mortality: 2012 IAM + G2; surrender 5 % a year, static, with a
-    termination fee of 1.5 % of BB on each surrender.
+    that cuts BB pro rata. Mortality: 2012 IAM + G2, deaths spread uniformly over each year
+    of age (UDD, the default: month k of age x loses q_x / 12 of the 1 - k q_x / 12 alive at
+    its start); surrender 5 % a year, static, with a termination fee of 1.5 % of BB on each
+    surrender.
     """
     r, fund_fee, me, fixed_rate, fee = 0.03, 0.006, 0.0125, 0.025, 0.015
     config = make_config(
@@ -133,9 +135,10 @@ def test_zero_volatility_equals_a_deterministic_projection_by_hand():
     var, fix, bb = 80_000.0, 20_000.0, 100_000.0
     weight, pv_fees, pv_claims = 1.0, 0.0, 0.0
     for year in range(10):
-        q_step = 1 - (1 - float(table.q(0, 60 + year, 2026 + year))) ** (1 / 12)
+        q_year = float(table.q(0, 60 + year, 2026 + year))
         lapse_step = 1 - 0.95 ** (1 / 12)
         for month in range(1, 13):  # surrenders pay the termination fee on BB
+            q_step = (q_year / 12) / (1 - (month - 1) / 12 * q_year)
             t = year + month / 12
             lapses = weight * (1 - q_step) * lapse_step
             pv_fees += lapses * math.exp(-r * t) * fee * bb

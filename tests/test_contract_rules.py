@@ -128,7 +128,10 @@ def test_spec_1_death_benefit_is_the_max_of_cv_and_its_guarantee(death_benefit):
     table = load_mortality("2012IAM", "G2")
     pv, weight, guarantee = 0.0, 1.0, 100_000.0
     for t in range(84):
-        q = 1 - (1 - float(table.q(0, 70 + t // 12, 2026 + t // 12))) ** (1 / 12)
+        # the default fractional-age assumption, UDD: month k of the year of age 70 + t // 12
+        # loses q / 12 of the lives at its start, 1 - k q / 12
+        annual = float(table.q(0, 70 + t // 12, 2026 + t // 12))
+        q = (annual / 12) / (1 - (t % 12) / 12 * annual)
         cv = 100_000.0 * math.exp((R - 0.08) * (t + 1) / 12)
         if death_benefit != "contract_value":
             pv += weight * q * math.exp(-R * (t + 1) / 12) * max(guarantee - cv, 0.0)
@@ -227,7 +230,8 @@ def test_spec_7_mortality_multiplier_scales_the_table_rates():
         }
     )
     _, _, tr = traced(config, one_contract(config, owner_age=65.0, owner_sex="M"))
-    assert tr[0, F["weight"]] == pytest.approx((1 - 0.5 * 0.008106) ** (1 / 12), rel=1e-12)
+    # the first month of age 65 under UDD: 1/12 of the scaled annual rate
+    assert tr[0, F["weight"]] == pytest.approx(1 - 0.5 * 0.008106 / 12, rel=1e-12)
 
 
 def test_spec_1_withdrawal_charges_age_each_purchase_payment_from_its_own_date():

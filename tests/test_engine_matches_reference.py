@@ -106,6 +106,15 @@ FEATURES = {
     },
     "annuitization from age 70": {"behaviour.annuitization": {"rate": 0.05, "from_age": 70}},
     "heavy mortality makes many continuations": {"mortality.multiplier": 8.0},
+    "constant force of mortality between integer ages, quarterly steps": {
+        "mortality.fractional_age": "constant_force",
+        "mortality.multiplier": 3.0,
+        "run.steps_per_year": 4,
+    },
+    "the rate of the age at the valuation date for a whole projection year (floor)": {
+        "mortality.fractional_age": "floor",
+        "mortality.multiplier": 3.0,
+    },
     "continuations settled on a quarterly grid, with late claims": {
         "mortality.multiplier": 4.0,
         "behaviour.continuation_grid_steps": 3,
@@ -134,6 +143,21 @@ LONG_RIDER_FEATURES = {
 }
 
 
+def test_random_blocks_have_fractional_ages_whose_steps_cross_a_birthday():
+    """The blocks below exercise the attained-age mortality: ages with a fraction of a year,
+    so some monthly steps start in one year of age and end in the next."""
+    config = make_config()
+    inforce = random_inforce(config, n=6, seed=zlib.crc32(b"ages"))
+    ages = np.concatenate(
+        [inforce[c].dropna().to_numpy(float) for c in ("owner_age", "spouse_age")]
+    )
+    assert (ages % 1 != 0).any()
+    steps = np.arange(120)
+    crossing = np.floor(ages[:, None] + (steps + 1) / 12) > np.floor(ages[:, None] + steps / 12)
+    mid_step = (ages[:, None] + (steps + 1) / 12) % 1 > 1e-9
+    assert (crossing & mid_step).any()
+
+
 @pytest.mark.parametrize("feature", list(FEATURES))
 def test_engine_equals_reference_on_a_random_block(feature):
     config = make_config(FEATURES[feature])
@@ -155,6 +179,7 @@ def test_engine_equals_reference_on_long_riders(feature):
         "claims arriving late (some after 180 days) with settlement lags",
         "spouses cancel the rider at continuation; annuitant deaths end some contracts",
         "heavy mortality makes many continuations",
+        "constant force of mortality between integer ages, quarterly steps",
     ],
 )
 def test_engine_equals_reference_with_simulated_decrements(feature):

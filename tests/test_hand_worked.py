@@ -344,9 +344,10 @@ def test_every_hard_coded_figure_is_written_in_the_methodology_document():
 # --- Hand-worked spousal continuation (doc section 11) -------------------------------------
 #
 # The owner (male, 70) is certain to die in the first month (a CSV mortality table with
-# q = 1 at 70, no improvement); his spouse (female, 65, q = 0) is the sole beneficiary and
-# continues the contract (Option D) with the CV stepped up to the ROP death benefit
-# 120,000.00; the rider (AB Factor 1.00, BB 130,000.00) matures a month later.
+# q = 1 at 70, no improvement, a constant force within the year of age); his spouse
+# (female, 65, q = 0) is the sole beneficiary and continues the contract (Option D) with
+# the CV stepped up to the ROP death benefit 120,000.00; the rider (AB Factor 1.00, BB
+# 130,000.00) matures a month later.
 
 CONTINUATION_STEP_1 = {
     "growth": 316.44,  # 267.11 variable + 49.33 fixed
@@ -390,7 +391,8 @@ NO_CONTINUATION_PV = {
 
 
 def continuation_config(tmp_path, **changes):
-    """The hand-worked config with a mortality table: q = 1 for men aged 70, 0 otherwise."""
+    """The hand-worked config with a mortality table: q = 1 for men aged 70, 0 otherwise,
+    at a constant force within the year of age (the first month's q is 1)."""
     ages = list(range(0, 121))
     table = tmp_path / "certain_death_at_70.csv"
     table.write_text(
@@ -398,7 +400,12 @@ def continuation_config(tmp_path, **changes):
     )
     data = dict(HAND_WORKED_CONFIG)
     data.update(
-        {"mortality.enabled": True, "mortality.table": str(table), "mortality.improvement": "none"}
+        {
+            "mortality.enabled": True,
+            "mortality.table": str(table),
+            "mortality.improvement": "none",
+            "mortality.fractional_age": "constant_force",
+        }
     )
     data.update(changes)
     return make_config(data)

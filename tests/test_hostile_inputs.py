@@ -307,6 +307,7 @@ OUT_OF_RANGE = {
     "payment_month": [0, 1201],
     "fixed_rate": [-0.01, 0.3],
     "fixed_months_remaining": [0, 85],
+    "policies": [0, 2e9],
 }
 #: Cells that make the column apply (a second life's sex, a payment to schedule).
 CONTEXT = {

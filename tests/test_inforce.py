@@ -128,6 +128,7 @@ def test_validate_inforce_fills_the_documented_defaults(config, rider):
     np.testing.assert_array_equal(clean["fixed_value"], 0.0)
     np.testing.assert_array_equal(clean["fixed_guarantee_years"], 1)
     np.testing.assert_array_equal(clean["payment_amount"], 0.0)
+    np.testing.assert_array_equal(clean["policies"], 1.0)  # each row is one contract
     assert clean["owner_type"].tolist() == ["natural"] * 3
     assert clean["beneficiary"].tolist() == ["estate"] * 3
     assert clean["spousal_protection"].tolist() == [False] * 3
@@ -295,6 +296,12 @@ BAD_VALUES = [
     ("allocation", "", "neither an allocation model nor a fund"),
     ("allocation", "aggressive", "neither an allocation model nor a fund"),
     ("allocation", "equity_index", "breaks the investment limits"),
+    ("policies", 0, "must be > 0"),
+    ("policies", -3, "must be > 0"),
+    ("policies", "nan", "is not a finite number"),
+    ("policies", "inf", "is not a finite number"),
+    ("policies", "many", "is not a number"),
+    ("policies", 2e9, "must be > 0 and <= 1e+09"),
 ]
 
 
@@ -465,3 +472,12 @@ def test_a_synthetic_block_validates_and_stays_in_range(config, rider, seed):
     assert set(frame["allocation"]) <= set(config.allocations)
     for option, allocation in zip(clean["guarantee_option"], clean["allocation"], strict=False):
         assert not rider.allocation_problems(option, allocation_weights(config, allocation))
+
+
+def test_a_model_point_may_stand_for_a_fractional_number_of_policies(config, rider):
+    """After compression a model point often stands for a non-whole number of contracts."""
+    frame = full_frame()
+    frame["policies"] = [2.75, None, 40.0, 1.0]  # blank: one contract
+    clean, problems = validate_inforce(frame, config, rider, source="block.csv")
+    assert problems == []
+    assert clean["policies"].tolist() == [2.75, 1.0, 40.0, 1.0]

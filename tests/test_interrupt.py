@@ -157,3 +157,23 @@ def test_sigint_with_small_chunks_leaves_the_previous_result_set_whole(
     long_config, tmp_path, previous_set
 ):
     check_previous_set(long_config, tmp_path, previous_set, ["--set", "run.chunk_size=10"])
+
+
+@pytest.mark.skipif(
+    not SLICED_DRIVER,
+    reason="needs the driver that works in slices (sim.engine.driver.INTERRUPT_SLICE_SECONDS)",
+)
+def test_sigint_while_paths_are_streamed_writes_nothing(long_config, tmp_path):
+    """paths.parquet is written during the run, into the result set's temporary folder:
+    Ctrl-C removes it with everything else."""
+    check_new_folder(long_config, tmp_path, ["--paths"])
+
+
+@pytest.mark.skipif(
+    not SLICED_DRIVER,
+    reason="needs the driver that works in slices (sim.engine.driver.INTERRUPT_SLICE_SECONDS)",
+)
+def test_sigint_while_paths_are_streamed_leaves_the_previous_result_set_whole(
+    long_config, tmp_path, previous_set
+):
+    check_previous_set(long_config, tmp_path, previous_set, ["--paths"])

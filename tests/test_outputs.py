@@ -240,3 +240,156 @@ def test_scenarios_output_needs_force_to_replace_a_file(small_config, tmp_path):
     )
     assert ok.exit_code == 0, ok.stderr
     assert target.read_text() != "old"
+
+
+# --------------------------------------------------------------------------- paths.parquet
+
+
+def test_price_paths_writes_every_measure_of_every_contract_in_every_scenario(
+    small_config, tmp_path
+):
+    from sim.engine.lanes import MEASURES
+
+    out = tmp_path / "out"
+    result = run("price", small_config, "--output", out, *FAST, "--paths")
+    assert result.exit_code == 0, (result.stderr, result.exception)
+    assert sorted(snapshot(out)) == sorted([*RESULT_FILES, "paths.parquet"])
+    paths = pd.read_parquet(out / "paths.parquet")
+    contracts = pd.read_parquet(out / "contracts.parquet")
+    scenarios = pd.read_parquet(out / "scenarios.parquet")
+    assert list(paths.columns) == ["contract_id", "scenario", *MEASURES]
+    assert paths["contract_id"].dtype == "int64" and paths["scenario"].dtype == "int64"
+    # one row per (contract, scenario), contract by contract in block order
+    assert len(paths) == 5 * 20
+    assert paths["contract_id"].tolist() == [c for c in contracts["contract_id"] for _ in range(20)]
+    assert paths["scenario"].tolist() == list(range(20)) * 5
+    # the block totals of each scenario add the rows; each contract's mean is its figure
+    by_scenario = paths.groupby("scenario")[list(MEASURES)].sum()
+    by_contract = paths.groupby("contract_id", sort=False)[list(MEASURES)].mean()
+    for name in MEASURES:
+        assert by_scenario[name].to_numpy() == pytest.approx(scenarios[name], rel=1e-12, abs=1e-9)
+        assert by_contract[name].to_numpy() == pytest.approx(contracts[name], rel=1e-12, abs=1e-9)
+    assert "--paths" in json.loads((out / "summary.json").read_text())["provenance"]["command"]
+    assert not leftovers(tmp_path)
+
+
+def test_paths_without_an_output_folder_is_one_line(small_config):
+    line = one_error(run("price", small_config, *FAST, "--paths"))
+    assert line == "error: --paths needs --output DIR: paths.parquet is written with the result set"
+
+
+def test_paths_for_a_block_too_large_is_refused_with_its_size_and_writes_nothing(
+    small_config, tmp_path, monkeypatch
+):
+    import sim.outputs
+
+    monkeypatch.setattr(sim.outputs, "PATHS_MAX_ROWS", 99)  # the block has 5 x 20 = 100 rows
+    out = tmp_path / "out"
+    line = one_error(run("price", small_config, "--output", out, *FAST, "--paths"))
+    assert line == (
+        "error: --paths: 5 contracts x 20 scenarios = 100 rows (about 0.0 GB before "
+        "compression); paths.parquet is written for at most 99 rows: price fewer scenarios "
+        "or contracts, or leave out --paths"
+    )
+    # refused before the folder is locked or created
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inforce.csv", "small.toml"]
+
+
+def test_the_default_cap_on_paths_is_50_million_rows_and_the_message_gives_the_bytes():
+    from sim.config import ConfigError
+    from sim.outputs import PATHS_MAX_ROWS, check_paths_size
+
+    assert PATHS_MAX_ROWS == 50_000_000
+    check_paths_size(50_000, 1_000, 10)  # exactly the cap
+    with pytest.raises(ConfigError) as err:
+        check_paths_size(50_001, 1_000, 10)
+    assert err.value.problems == [
+        "--paths: 50,001 contracts x 1,000 scenarios = 50,001,000 rows (about 4.8 GB before "
+        "compression); paths.parquet is written for at most 50,000,000 rows: price fewer "
+        "scenarios or contracts, or leave out --paths"
+    ]
+
+
+def test_a_scenario_file_too_large_for_paths_is_refused_at_its_first_chunk_writing_nothing(
+    tmp_path,
+):
+    """A scenario file's count is known when it is read: the paths writer checks the size
+    on the first chunk, before it writes a row."""
+    import numpy as np
+
+    from sim.config import ConfigError
+    from sim.outputs import PathsWriter
+
+    writer = PathsWriter(tmp_path / "paths.parquet", ["a", "b"], tmp_path, n_contracts=60_000)
+    with pytest.raises(ConfigError) as err:
+        writer(np.arange(3), np.zeros((2, 3, 1_000)))  # 60,000 x 1,000 rows
+    assert "60,000,000 rows (about 1.9 GB" in err.value.problems[0]
+    writer.abandon()
+    assert not (tmp_path / "paths.parquet").exists()
+
+
+def test_a_full_disk_while_writing_paths_keeps_the_previous_result_set(
+    priced, small_config, tmp_path, monkeypatch
+):
+    import pyarrow.parquet as pq
+
+    out, before = priced
+
+    def write_table(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", write_table)
+    line = one_error(run("price", small_config, "--output", out, *FAST, "--paths", "--force"))
+    assert line == (
+        f"error: {out}: cannot write the results: No space left on device; the previous "
+        "results are kept"
+    )
+    assert snapshot(out) == before
+    assert not leftovers(tmp_path)
+
+
+def test_a_result_set_with_paths_is_replaced_with_force_by_one_without(small_config, tmp_path):
+    out = tmp_path / "out"
+    assert run("price", small_config, "--output", out, *FAST, "--paths").exit_code == 0
+    line = one_error(run("price", small_config, "--output", out, *FAST))
+    assert line == f"error: {out}: holds a previous result set; add --force to replace it"
+    again = run("price", small_config, "--output", out, *FAST, "--force")
+    assert again.exit_code == 0, again.stderr
+    assert sorted(snapshot(out)) == RESULT_FILES  # paths.parquet went with the old set
+    assert not leftovers(tmp_path)
+
+
+def test_paths_with_a_standard_error_target_are_refused(small_config, tmp_path):
+    out = tmp_path / "out"
+    line = one_error(
+        run(
+            "price",
+            small_config,
+            "--output",
+            out,
+            *FAST,
+            "--paths",
+            "--set",
+            "run.target_relative_se=0.01",
+        )
+    )
+    assert line.startswith("error: --paths: run.target_se / run.target_relative_se add scenarios")
+    assert not out.exists()
+
+
+def test_paths_from_a_scenario_file_too_large_are_refused_with_nothing_written(
+    small_config, tmp_path, monkeypatch
+):
+    import sim.outputs
+
+    target = tmp_path / "scen.parquet"
+    wrote = run("scenarios", small_config, "--output", target, *FAST)
+    assert wrote.exit_code == 0, wrote.stderr
+    monkeypatch.setattr(sim.outputs, "PATHS_MAX_ROWS", 99)  # 5 contracts x 20 scenarios
+    out = tmp_path / "out"
+    from_file = ["--set", "market.model=file", "--set", f"market.file={target.name}"]
+    line = one_error(run("price", small_config, "--output", out, *from_file, "--paths"))
+    assert line.startswith("error: --paths: 5 contracts x 20 scenarios = 100 rows")
+    assert not out.exists() and not leftovers(tmp_path)
+    ok = run("price", small_config, "--output", out, *from_file)  # without --paths: fine
+    assert ok.exit_code == 0, ok.stderr

@@ -17,7 +17,7 @@ from sim.market import market_curve
 from sim.risk import build_hedge_report, greeks, hedge_positions
 from sim.risk.bumps import index_shares, key_rate_weights, shock_index_levels, with_curve_shift
 from sim.risk.cashflows import CASHFLOW_COLUMNS, MONEY_COLUMNS
-from sim.risk.report import FIGURES, OUTPUT_FILES, SECTIONS, render_html
+from sim.risk.report import FIGURES, OUTPUT_FILES, SECTIONS, render_html, write_hedge_report
 from sim.valuation import Result, block_inputs
 
 from .blocks import make_config, random_inforce
@@ -260,6 +260,19 @@ def test_the_report_shows_a_cash_flow_figure_and_table_when_the_engine_gives_cas
     )  # the flows and the three-line reconciliation
     without = render_html(dataclasses.replace(tiny_report, cashflows=None))
     assert "Not available" in without.split('<section id="cash-flows">')[1].split("</section>")[0]
+
+
+def test_writing_the_report_leaves_the_matplotlib_backend_and_pyplot_figures_as_they_were(
+    tiny_report, svg_backend, tmp_path
+):
+    # svg stands in for a notebook's inline backend, which forcing Agg would switch off
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    write_hedge_report(tiny_report, tmp_path / "hedge")
+    assert (tmp_path / "hedge" / "report.html").stat().st_size > 0
+    assert matplotlib.get_backend() == "svg"
+    assert plt.get_fignums() == svg_backend  # no figure left open in pyplot
 
 
 def test_a_real_world_generator_that_cannot_run_fails_before_any_revaluation(monkeypatch):

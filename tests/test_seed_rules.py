@@ -10,8 +10,10 @@ every scenario (and the main segment's trace) against the plain-Python twin
 tests/reference.py, then checks a hand-worked number or a structural property.
 
 Deaths are made certain with a user mortality table (CSV) that is 0 at every age but the
-chosen ones, where it is 1: an owner aged 70.0 with q(72) = 1 dies in the first step of
-projection year 2 (step t = 24, monthly steps), with weight 1, in expected mode.
+chosen ones, where it is 1, under a constant force within each year of age
+(``mortality.fractional_age = "constant_force"``): an owner aged 70.0 with q(72) = 1 dies in
+the first step at age 72, the first of projection year 2 (step t = 24, monthly steps), with
+weight 1, in expected mode.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ def deaths(tmp_path, female=(), male=(), **changes):
             "mortality.table": str(path),
             "mortality.improvement": "none",
             "mortality.multiplier": 1.0,
+            "mortality.fractional_age": "constant_force",  # q = 1: dead in the first step
             **changes,
         }
     )

@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 from sim import load_config
 from sim.cli import EXIT_BAD_INPUT, app
 from sim.config import ConfigError
-from sim.sweep import RESULT_COLUMNS, parse_sweep, sweep
+from sim.sweep import RESULT_COLUMNS, parse_sweep, sweep, write_plots
 
 from .conftest import EXAMPLE_CONFIG, dump_toml
 
@@ -157,6 +157,33 @@ def test_a_market_axis_changes_the_scenarios_so_zero_volatility_leaves_no_standa
     frame = sweep(config, {"market.indices.0.volatility": [0.0, 0.2]})
     assert frame.loc[0, "pv_fees_se"] <= 1e-12 * frame.loc[0, "pv_fees"]
     assert frame.loc[1, "pv_fees_se"] > 1e-6 * frame.loc[1, "pv_fees"]
+
+
+def test_writing_the_plots_leaves_the_matplotlib_backend_and_pyplot_figures_as_they_were(
+    svg_backend, tmp_path
+):
+    # a notebook's inline backend stands in as svg: forcing Agg (as write_plots once did)
+    # would silently stop a notebook's plots from showing
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    frame = pd.DataFrame(
+        {
+            "rider_period": [10, 10, 20, 20],
+            "ab_factor": [1.0, 1.1, 1.0, 1.1],
+            "breakeven_fee": [0.004, 0.006, 0.003, 0.005],
+            "breakeven_fee_se": [0.0002, 0.0002, 0.0003, 0.0003],
+        }
+    )
+    written = write_plots(frame, ("rider_period", "ab_factor"), tmp_path)
+    assert {p.name for p in written} == {
+        "breakeven_fee_by_rider_period.png",
+        "breakeven_fee_by_ab_factor.png",
+        "breakeven_fee_heatmap.png",
+    }
+    assert all(p.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") for p in written)
+    assert matplotlib.get_backend() == "svg"
+    assert plt.get_fignums() == svg_backend  # no figure left open in pyplot
 
 
 # --------------------------------------------------------------------------- Must show 2

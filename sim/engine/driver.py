@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,7 @@ __all__ = [
     "INTERRUPT_SLICE_SECONDS",
     "project_paths",
     "add_to_totals",
+    "weigh_by_policies",
 ]
 
 #: Memory budget of one chunk's per-path output buffer (bytes).
@@ -38,10 +40,12 @@ class BlockRun:
     Attributes
     ----------
     contract_mean, contract_se : ndarray(float64, (N_MEASURES, n_c))
-        Mean over scenarios of each measure, and its Monte Carlo standard error.
+        Mean over scenarios of each measure, and its Monte Carlo standard error: of the
+        row, i.e. of all the ``policies`` it stands for.
     scenario_totals : ndarray(float64, (N_MEASURES, n_scen))
-        Block total of each measure in each scenario.
+        Block total of each measure in each scenario (rows weighted by ``policies``).
     trace : ndarray(float64, (n_c, n_scen, n_steps, N_TRACE)) or None
+        The state of one contract of each row (never multiplied by ``policies``).
     seconds : float
         Wall time of the kernels.
     cashflows : ndarray(float64, (FLOW_ROWS, n_years)) or None
@@ -63,9 +67,11 @@ class BlockRun:
     cashflows: np.ndarray | None = None
 
 
-def auto_chunk_size(n_scenarios: int) -> int:
-    """Contracts per chunk so that the per-path buffer stays within CHUNK_BYTES."""
-    return max(1, CHUNK_BYTES // (8 * K.N_MEASURES * max(n_scenarios, 1)))
+def auto_chunk_size(n_scenarios: int, n_steps: int = 0) -> int:
+    """Contracts per chunk so that the per-path buffer and the per-step death rates (three
+    lives x ``n_steps`` a contract) stay within CHUNK_BYTES."""
+    per_contract = 8 * (K.N_MEASURES * max(n_scenarios, 1) + 3 * max(n_steps, 0))
+    return max(1, CHUNK_BYTES // per_contract)
 
 
 def path_standard_errors(paths: np.ndarray, group: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -87,6 +93,24 @@ def _kernel_args(model: Model, c: ContractArrays):
     return (c.records(), model.terms, model.market, model.death_step_rates(c))
 
 
+def weigh_by_policies(policies: np.ndarray, paths: np.ndarray, flows: np.ndarray | None = None):
+    """Multiply each contract's per-path values (and cash flows) by the number of identical
+    contracts its row stands for (inforce ``policies``), in place, before they reach any
+    total: a model point then counts as that many contracts in every figure.
+
+    Parameters
+    ----------
+    policies : ndarray(float64, (n_c,))
+    paths : ndarray(float64, (n_measures, n_c, n_scen))
+    flows : ndarray(float64, (n_c, FLOW_ROWS, n_years)), optional
+    """
+    if np.all(policies == 1.0):  # the seriatim block: nothing to do (and bit for bit)
+        return
+    paths *= policies[None, :, None]
+    if flows is not None and flows.shape[0] > 0:
+        flows *= policies[:, None, None]
+
+
 def project_paths(model: Model, lo: int, hi: int, threads: int = 0) -> np.ndarray:
     """Per-path values of contracts ``lo:hi`` of the block (a chunk of :func:`run_block`;
     the unit of work a Dask worker runs for ``abrsim price --scheduler``).
@@ -94,12 +118,14 @@ def project_paths(model: Model, lo: int, hi: int, threads: int = 0) -> np.ndarra
     Returns
     -------
     ndarray(float64, (n_measures, hi - lo, n_scenarios))
-        Add them to block totals with :func:`add_to_totals`, in contract order.
+        Each contract's values times its ``policies`` (:func:`weigh_by_policies`). Add them
+        to block totals with :func:`add_to_totals`, in contract order.
     """
     set_threads(threads)
     part = model.contracts.slice(lo, hi)
     out = np.empty((K.N_MEASURES, hi - lo, model.n_scenarios))
     K.project_block(*_kernel_args(model, part), out, K.empty_trace(), K.empty_flows())
+    weigh_by_policies(part.policies, out)
     return out
 
 
@@ -119,6 +145,7 @@ def run_block(
     contract_stats: bool = True,
     cashflows: bool = False,
     tile_size: int = 0,
+    path_sink: Callable[[int, np.ndarray], None] | None = None,
 ) -> BlockRun:
     """Project every contract of the model along every scenario.
 
@@ -140,14 +167,22 @@ def run_block(
         Compute per-contract means and standard errors.
     cashflows : bool
         Also book the expected cash flows by projection year (``BlockRun.cashflows``).
+
+    Every per-path value and cash flow of a row is multiplied by its ``policies`` (the
+    inforce column, default 1) before it is added to any total: a model point standing for
+    ``k`` identical contracts counts ``k`` times.
     tile_size : int
         Scenario lanes per kernel tile; 0 = the kernels' choice. Results do not depend on it.
+    path_sink : callable, optional
+        Called with ``(lo, paths)`` for each chunk of contracts ``lo:lo + n``, in contract
+        order: ``paths`` ndarray(float64, (N_MEASURES, n, n_scen)), the chunk's per-path
+        values (times ``policies``), valid during the call (``abrsim price --paths``).
     """
     n_threads = set_threads(threads)
     contracts = model.contracts if fee_rate is None else model.contracts.with_fee_rate(fee_rate)
     n_c, n_s = len(contracts), model.n_scenarios
     n_t = model.discount.shape[1] - 1
-    memory_cap = auto_chunk_size(n_s)
+    memory_cap = auto_chunk_size(n_s, n_t)
     per_contract = max(1, n_s * n_t)
     chunk = (
         chunk_size if chunk_size > 0 else max(1, min(memory_cap, FIRST_CHUNK_WORK // per_contract))
@@ -174,6 +209,7 @@ def run_block(
             t0 = time.perf_counter()
             part_flows = np.zeros((hi - lo, K.FLOW_ROWS, n_years)) if cashflows else K.empty_flows()
             K.project_block(*args, out, part_trace, part_flows, tile_size)
+            weigh_by_policies(part.policies, out, part_flows if cashflows else None)
             K.accumulate_scenario_totals(out, totals)
             if cashflows:
                 K.add_contract_flows(part_flows, flow_totals)
@@ -182,6 +218,8 @@ def run_block(
                 c_mean[:, lo:hi], c_se[:, lo:hi] = path_standard_errors(out, model.sample_group)
             bar.update(hi - lo)
             elapsed = time.perf_counter() - t0
+            if path_sink is not None:
+                path_sink(lo, out)
             if chunk_size <= 0 and elapsed > 0:
                 # aim each chunk at the interrupt slice, from the speed seen so far, so that a
                 # Ctrl-C (KeyboardInterrupt, raised between chunks) is honoured within it

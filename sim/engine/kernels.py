@@ -247,7 +247,7 @@ def _events_in_step(c, seg, lanes, n, s0, clock, stack, segs, contracts, terms, 
     renewal, cash-flow year): renewal and growth, charges, deaths and claims, exits, claims
     arriving. Returns the step of the next fixed-account renewal."""
     t, cy, next_anniversary, renewal, flow_year = clock
-    m, dt = terms.steps_per_year, terms.dt
+    dt = terms.dt
     sim = (terms.simulated, terms.seed, contracts.contract_id[c])
     flags = _segment_flags(seg, contracts, c)
     disc = market.discount[t + 1, s0:]
@@ -268,11 +268,11 @@ def _events_in_step(c, seg, lanes, n, s0, clock, stack, segs, contracts, terms, 
         disc,
         flow_year,
     )
-    year = min(t // m, q_lives.shape[2] - 1)  # mortality year
-    q_owner = _q(q_lives, c, seg.owner_life, year)
-    q_spouse = _q(q_lives, c, seg.spouse_life, year)
-    q_annuitant = _q(q_lives, c, seg.annuitant_life, year)
-    q_pool = q_lives[c, _SPOUSE, year]
+    at = min(t, q_lives.shape[2] - 1)  # mortality of step t, at its attained ages
+    q_owner = _q(q_lives, c, seg.owner_life, at)
+    q_spouse = _q(q_lives, c, seg.spouse_life, at)
+    q_annuitant = _q(q_lives, c, seg.annuitant_life, at)
+    q_pool = q_lives[c, _SPOUSE, at]
     death_flags = (flags[0], flags[1], flags[2])
     if terms.simulated:
         steps.deaths_simulated(

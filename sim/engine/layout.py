@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..assumptions.behaviour import Behaviour
-from ..assumptions.mortality import MortalityTable, annual_q_matrix, load_mortality
+from ..assumptions.mortality import MortalityTable, load_mortality, step_death_probabilities
 from ..config import MONEY_MARKET_INDEX, BehaviourConfig, Config, TimingConfig
 from ..inforce import allocation_weights
 from ..market.scenarios import Scenarios
@@ -40,6 +40,7 @@ class Assumptions:
     behaviour: Behaviour
     mortality: MortalityTable | None  # None = no mortality
     mortality_multiplier: float = 1.0
+    fractional_age: str = "udd"  # mortality.fractional_age: "udd", "constant_force", "floor"
     valuation_year: int = 2026
     steps_per_year: int = 12
     death_behaviour: BehaviourConfig = BehaviourConfig()
@@ -61,6 +62,7 @@ class Assumptions:
             behaviour=Behaviour.from_config(config),
             mortality=table,
             mortality_multiplier=mort.multiplier,
+            fractional_age=mort.fractional_age,
             valuation_year=config.run.valuation_year,
             steps_per_year=config.run.steps_per_year,
             death_behaviour=config.behaviour,
@@ -124,6 +126,13 @@ class ContractArrays:
     fixed_rate: np.ndarray
     fixed_renewal_step: np.ndarray  # int64
     fixed_period_steps: np.ndarray  # int64
+    # identical contracts each row stands for (inforce `policies`); the kernels project one
+    # and the driver multiplies its per-path values and cash flows by this
+    policies: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.policies is None:
+            object.__setattr__(self, "policies", np.ones(self.contract_id.shape[0]))
 
     def __len__(self) -> int:
         return self.contract_id.shape[0]
@@ -241,6 +250,9 @@ def contract_arrays(
             (inforce["fixed_months_remaining"].to_numpy(np.int64) * m) // 12
         ).astype(np.int64),
         fixed_period_steps=(fgy * m).astype(np.int64),
+        policies=(
+            inforce["policies"].to_numpy(float) if "policies" in inforce else np.ones(len(inforce))
+        ),
     )
 
 
@@ -320,32 +332,52 @@ class Model:
     def n_scenarios(self) -> int:
         return self.discount.shape[0]
 
-    def death_step_rates(self, contracts: ContractArrays) -> np.ndarray:
-        """Probability of death within a step of the owner, the spouse and a separate
-        annuitant by projection year, ndarray(float64, (n_c, 3, n_years))."""
+    def death_step_rates(
+        self, contracts: ContractArrays, lives: tuple[int, ...] = (0, 1, 2)
+    ) -> np.ndarray:
+        """Probability of death within each step of the owner, the spouse and a separate
+        annuitant, at the attained age of the step under ``mortality.fractional_age``
+        (:func:`sim.assumptions.mortality.step_death_probabilities`).
+
+        Built for a chunk of contracts at a time (it takes ``3 n_steps`` floats a contract).
+
+        Parameters
+        ----------
+        contracts : ContractArrays
+        lives : tuple of int
+            Rows to build, among 0 (owner), 1 (spouse), 2 (separate annuitant)
+            (``records.Life``); all three for the kernels.
+
+        Returns
+        -------
+        ndarray(float64, (n_c, len(lives), n_steps))
+            ``[c, k, t]``: for life ``lives[k]`` of contract ``c``, alive at the start of
+            step ``t``, the probability of dying within it (0 where the life is absent).
+        """
         a = self.assumptions
-        m = a.steps_per_year
-        n_years = max(1, -(-(self.discount.shape[1] - 1) // m))
-        out = np.zeros((len(contracts), 3, n_years))
+        n_steps = max(1, self.discount.shape[1] - 1)
+        out = np.zeros((len(contracts), len(lives), n_steps))
         if a.mortality is None or not len(contracts):
             return out
-        lives = (
+        every_life = (
             (contracts.owner_sex, contracts.owner_age),
             (contracts.spouse_sex, contracts.spouse_age),
             (contracts.annuitant_sex, contracts.annuitant_age),
         )
-        for k, (sex, age) in enumerate(lives):
+        for k, life in enumerate(lives):
+            sex, age = every_life[life]
             present = sex >= 0
             if present.any():
-                q = annual_q_matrix(
+                out[present, k] = step_death_probabilities(
                     a.mortality,
                     sex[present],
                     age[present],
                     a.valuation_year,
-                    n_years,
+                    n_steps,
+                    a.steps_per_year,
                     a.mortality_multiplier,
+                    a.fractional_age,
                 )
-                out[present, k] = 1.0 - (1.0 - q) ** (1.0 / m)
         return out
 
 

@@ -233,22 +233,25 @@ def build_hedge_report(
 def _png(fig) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def _figures(report: HedgeReport) -> dict[str, str]:
-    import matplotlib
+    """The report's figures as base64 PNG by element id.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Drawn on :class:`matplotlib.figure.Figure` objects (no pyplot, no backend switch), so a
+    notebook that writes the report keeps its inline plots.
+    """
+    from matplotlib.figure import Figure
+
+    def new_figure(figsize, ncols=1):
+        fig = Figure(figsize=figsize)
+        return fig, fig.subplots(1, ncols)
 
     figs: dict[str, str] = {}
     g = report.greeks[report.greeks.measure == "net_cost"]
 
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
+    fig, axes = new_figure((12, 3.4), ncols=3)
     for ax, greek in zip(axes, ("delta", "gamma", "vega"), strict=False):
         part = g[g.greek == greek]
         ax.bar(part.factor, part.value, yerr=2 * part.se, color="#2c7fb8", capsize=4)
@@ -257,7 +260,7 @@ def _figures(report: HedgeReport) -> dict[str, str]:
         ax.set_ylabel(GREEK_UNITS[greek], fontsize=7)
     figs["fig-greeks"] = _png(fig)
 
-    fig, ax = plt.subplots(figsize=(7, 3.2))
+    fig, ax = new_figure((7, 3.2))
     key = g[g.greek == "key_rate_rho"]
     if len(key):
         ax.bar(key.factor, key.value, yerr=2 * key.se, color="#7b3294", capsize=4)
@@ -270,7 +273,7 @@ def _figures(report: HedgeReport) -> dict[str, str]:
 
     grid = report.shocks[report.shocks.kind == "equity_rate"]
     pivot = grid.pivot(index="rate_shock_bp", columns="equity_shock", values="net_cost")
-    fig, ax = plt.subplots(figsize=(7, 3.6))
+    fig, ax = new_figure((7, 3.6))
     im = ax.imshow(pivot.to_numpy(), cmap="RdYlGn_r", aspect="auto", origin="lower")
     ax.set_xticks(range(pivot.shape[1]), [f"{100 * e:+g}%" for e in pivot.columns])
     ax.set_yticks(range(pivot.shape[0]), [f"{r:+g} bp" for r in pivot.index])
@@ -290,7 +293,7 @@ def _figures(report: HedgeReport) -> dict[str, str]:
     hedged = (
         unhedged + 100.0 * delta_total * shocks
     )  # futures on each shocked index, notional 100 x delta
-    fig, ax = plt.subplots(figsize=(7, 3.4))
+    fig, ax = new_figure((7, 3.4))
     ax.errorbar(
         100 * shocks, unhedged, yerr=2 * row.net_cost_change_se, marker="o", label="unhedged"
     )
@@ -302,7 +305,7 @@ def _figures(report: HedgeReport) -> dict[str, str]:
     ax.legend(fontsize=8)
     figs["fig-pnl-profile"] = _png(fig)
 
-    fig, ax = plt.subplots(figsize=(7, 3.4))
+    fig, ax = new_figure((7, 3.4))
     ax.hist(report.tail_sample, bins=60, color="#999999")
     colours = ["#1a9641", "#fdae61", "#d7191c", "#2b83ba", "#5e3c99", "#e66101", "#b2abd2"]
     for (_, t), colour in zip(report.tail.iterrows(), colours * 3, strict=False):
@@ -323,7 +326,7 @@ def _figures(report: HedgeReport) -> dict[str, str]:
     figs["fig-tail"] = _png(fig)
 
     if report.cashflows is not None:
-        fig, ax = plt.subplots(figsize=(9, 4))
+        fig, ax = new_figure((9, 4))
         plot_cashflows(report.cashflows, ax)
         ax.set_title("expected cash flows by projection year (pricing basis)", fontsize=9)
         figs["fig-cash-flows"] = _png(fig)
