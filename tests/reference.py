@@ -169,9 +169,11 @@ class ContractPath:
             x += 1
         return 1.0 - survive
 
-    def file_claim(self, claims: list, kind: str, amount: float, t: int) -> None:
-        """Claims wait as [arrival step, kind, within 180 days, amount]; continuations are
-        settled on the next step of the configured grid."""
+    def file_claim(
+        self, claims: list, kind: str, amount: float, t: int, owner_died: bool = False
+    ) -> None:
+        """Claims wait as [arrival step, kind, within 180 days, amount, filed on an owner's
+        death]; continuations are settled on the next step of the configured grid."""
         if amount <= 0:
             return
         grid = self.config.behaviour.continuation_grid_steps if kind != "pay" else 1
@@ -197,10 +199,10 @@ class ContractPath:
                 if u < acc:
                     pick = entry
                     break
-            claims.append([settle_at(t + pick[0]), kind, pick[2], amount])
+            claims.append([settle_at(t + pick[0]), kind, pick[2], amount, owner_died])
         else:
             for steps, p, within in self.delays:
-                claims.append([settle_at(t + steps), kind, within, amount * p])
+                claims.append([settle_at(t + steps), kind, within, amount * p, owner_died])
 
     # ---- the projection
     def run(self) -> dict:
@@ -265,7 +267,7 @@ class ContractPath:
         weights = {k: v for k, v in weights.items()}
         for key in [(a, b) for a in (False, True) for b in (False, True)]:
             weights.setdefault(key, 0.0)
-        claims: list = []  # [arrival step, kind, within 180 days, amount]
+        claims: list = []  # [arrival step, kind, within 180 days, amount, owner died]
         alloc = allocation_weights(cfg, row["allocation"])
         owner_natural = row["owner_type"] == "natural"
         pay_step = (
@@ -343,7 +345,9 @@ class ContractPath:
                 st["fixed"] *= fixed_growth
                 step["growth"] = cv() - before
                 # 2. proportional charges on the variable sub-accounts
-                in_force = sum(weights.values()) + sum(c[3] for c in claims)
+                # the Spousal Protection rider ends on the owner's death [004 IV]: its
+                # charge runs on for claims pending on other deaths only
+                in_force = sum(weights.values()) + sum(c[3] for c in claims if not c[4])
                 variable_before = st["variable"] + st["money_market"]
                 for b in ("variable", "money_market"):
                     st[b] *= math.exp(-product.me_charge * dt)
@@ -371,10 +375,10 @@ class ContractPath:
                             and not st["continuation_used"]
                         ):
                             continued = self.share(died, beh.spousal_continuation, t, "elect")
-                            self.file_claim(claims, "continue_for_spouse", continued, t)
-                            self.file_claim(claims, "pay", died - continued, t)
+                            self.file_claim(claims, "continue_for_spouse", continued, t, True)
+                            self.file_claim(claims, "pay", died - continued, t, True)
                         else:
-                            self.file_claim(claims, "pay", died, t)
+                            self.file_claim(claims, "pay", died, t, True)
                         w -= died
                     if spouse_alive and w > 0:
                         died = self.share(w, q_spouse, t, "spouse")
@@ -459,7 +463,7 @@ class ContractPath:
                 due = [c for c in claims if c[0] == t]
                 claims = [c for c in claims if c[0] != t]
                 for order in ("pay", "continue_for_spouse", "continue_for_owner"):
-                    for _, kind, within, amount in [c for c in due if c[1] == order]:
+                    for _, kind, within, amount, _ in [c for c in due if c[1] == order]:
                         guarantee = (
                             st["death_benefit_base"]
                             if product.death_benefit != "contract_value"
@@ -539,7 +543,7 @@ class ContractPath:
                         if product.death_benefit != "contract_value"
                         else 0.0
                     )
-                    for _, kind, within, amount in claims:
+                    for _, kind, within, amount, _ in claims:
                         if kind == "pay" and within and guarantee > cv():
                             pv["pv_db_excess"] += amount * disc * (guarantee - cv())
                 else:

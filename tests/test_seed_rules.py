@@ -395,6 +395,39 @@ def test_004_iv_spousal_protection_ends_on_the_owners_death(tmp_path):
     assert pv_all["pv_spousal_charge"] > 2.5 * charge
 
 
+@pytest.mark.parametrize("elect", [1.0, 0.0], ids=["continued", "paid out"])
+def test_004_iv_spousal_charge_stops_at_the_owners_death_while_the_claim_is_pending(
+    tmp_path, elect
+):
+    """The owner dies at step 24; her claim arrives 100 days (3 steps) later. The Spousal
+    Protection rider ended with her death, so its charge is not taken in steps 25-27 while
+    the claim (a continuation or a death benefit paid out) waits."""
+    config = deaths(
+        tmp_path,
+        female=(72,),
+        **{"behaviour.claim_delay": [[100, 1.0]], "behaviour.spousal_continuation": elect},
+    )
+    row = _spouse_couple(spousal_protection=True)
+    (pv,), _, _ = check(config, contracts_frame(config, row))
+    _, charge = _sp_path(100_000.0, 0, 25, 25)
+    assert pv["pv_spousal_charge"] == pytest.approx(charge, rel=1e-12)
+    # the old reading (charged on the pending claim to its settlement at step 27) is 3 steps more
+    _, charged_while_pending = _sp_path(100_000.0, 0, 28, 28)
+    assert charged_while_pending - charge > 1e-3 * charge
+
+
+def test_004_ii_spousal_charge_runs_on_until_a_coannuitant_claim_is_settled(tmp_path):
+    """The co-annuitant husband dies at step 12; his claim arrives 3 steps later (step 15),
+    when the death proceeds are determined: the rider and its charge end then [004 II],
+    not at his death (which is no owner's death)."""
+    config = deaths(tmp_path, male=(66,), **{"behaviour.claim_delay": [[100, 1.0]]})
+    row = _spouse_couple(spousal_protection=True, death_benefit_base=100_000.0)
+    (pv,), _, _ = check(config, contracts_frame(config, row))
+    assert pv["continuation_weight"] == 1.0
+    _, charge = _sp_path(100_000.0, 0, 16, 16)
+    assert pv["pv_spousal_charge"] == pytest.approx(charge, rel=1e-12)
+
+
 # --------------------------------------------------------- [002] Death of Owner, (c) 1.
 
 

@@ -120,6 +120,9 @@ class Lanes(NamedTuple):
     pending: np.ndarray  # (n,) weight of claims filed, not yet settled
     filed: np.ndarray  # (3, n) claims filed this step by ClaimKind
     claims: np.ndarray  # (3, n_delays, ring, n) claims waiting, by settlement slot
+    pending_owner: np.ndarray  # (n,) of ``pending``: claims filed on an owner's death
+    filed_owner: np.ndarray  # (n,) of ``filed[TERMINATE]``: filed on an owner's death
+    owner_claims: np.ndarray  # (n_delays, ring, n) of ``claims[TERMINATE]``: owner deaths
     continued_recently: np.ndarray  # (steps_per_year + 1, n) pool weight still in its free year
     pool_before: np.ndarray  # (n,) pool weight before the step's deaths (scratch)
     acc: np.ndarray  # (N_MEASURES, n) present values
@@ -159,6 +162,9 @@ def allocate_lanes(n, n_delays, ring, steps_per_year, n_years):
         np.zeros(n),
         np.zeros((3, n)),
         np.zeros((3, n_delays, ring, n)),
+        np.zeros(n),
+        np.zeros(n),
+        np.zeros((n_delays, ring, n)),
         np.zeros((steps_per_year + 1, n)),
         np.zeros(n),
         np.zeros((N_MEASURES, n)),
@@ -196,6 +202,8 @@ def load_segment(lanes, saved, n, dt):
     lanes.weight[:, :n] = saved[Carried.WEIGHT_0 : Carried.WEIGHT_POOL + 1, :n]
     lanes.pending[:] = 0.0
     lanes.claims[:] = 0.0
+    lanes.pending_owner[:] = 0.0
+    lanes.owner_claims[:] = 0.0
     lanes.continued_recently[:] = 0.0
     rate = lanes.fixed_rate
     growth = lanes.fixed_growth

@@ -94,9 +94,13 @@ def grow(lanes, n, portfolio_growth, money_market_growth):
 @jit
 def proportional_charges(lanes, n, me_keep, spousal_keep, spousal_on, disc, year):
     """M&E and administration charge, and the Spousal Protection charge while that rider is
-    in force, taken from the variable sub-accounts in proportion [000, 004 III]."""
+    in force, taken from the variable sub-accounts in proportion [000, 004 III]. The base
+    contract's charge runs on while a claim is pending; the Spousal Protection rider ends
+    on the owner's death [004 IV], so its charge leaves out the claims filed on an owner's
+    death (``pending_owner``)."""
     var, mm, fix, cv = lanes.variable, lanes.money_market, lanes.fixed, lanes.cv
     charges, weight, pending = lanes.charges, lanes.weight, lanes.pending
+    pending_owner = lanes.pending_owner
     pv_spousal = lanes.acc[M.SPOUSAL]
     flows = lanes.flows
     for i in range(n):
@@ -114,10 +118,11 @@ def proportional_charges(lanes, n, me_keep, spousal_keep, spousal_on, disc, year
             amount = (var[i] + mm[i]) * (1.0 - spousal_keep)
             var[i] *= spousal_keep
             mm[i] *= spousal_keep
-            pv_spousal[i] += w_all * disc[i] * amount
+            w_rider = max(w_all - pending_owner[i], 0.0)
+            pv_spousal[i] += w_rider * disc[i] * amount
             if year >= 0:
-                flows[F.SPOUSAL_CHARGE, year, i] += w_all * amount
-                flows[PV + F.SPOUSAL_CHARGE, year, i] += w_all * disc[i] * amount
+                flows[F.SPOUSAL_CHARGE, year, i] += w_rider * amount
+                flows[PV + F.SPOUSAL_CHARGE, year, i] += w_rider * disc[i] * amount
         charges[i] = before - (var[i] + mm[i])
         cv[i] = var[i] + mm[i] + fix[i]
 
@@ -138,6 +143,7 @@ def deaths_expected(lanes, n, q_owner, q_spouse, q_annuitant, q_pool, terms, seg
         lanes.filed,
         lanes.pool_before,
     )
+    pending_owner, filed_owner = lanes.pending_owner, lanes.filed_owner
     for i in range(n):
         pool = weight[4, i]
         pool_before[i] = pool
@@ -164,6 +170,9 @@ def deaths_expected(lanes, n, q_owner, q_spouse, q_annuitant, q_pool, terms, seg
         filed[ClaimKind.CONTINUE_FOR_SPOUSE, i] = continued
         filed[ClaimKind.CONTINUE_FOR_OWNER, i] = for_owner
         pending[i] += term + continued + for_owner
+        # owners' deaths (the pool's owner is the continuing spouse) [004 IV]
+        filed_owner[i] = d_pool + d0 + d1 + (d2 + d3 - continued)
+        pending_owner[i] += d_pool + d0 + d1 + d2 + d3
 
 
 @jit
@@ -187,9 +196,11 @@ def deaths_simulated(
         lanes.filed,
         lanes.pool_before,
     )
+    pending_owner, filed_owner = lanes.pending_owner, lanes.filed_owner
     for i in range(n):
         s = s0 + i
         term = 0.0
+        term_owner = 0.0  # of ``term``: owners' deaths
         for_spouse = 0.0
         for_owner = 0.0
         pool = weight[4, i]
@@ -197,6 +208,7 @@ def deaths_simulated(
         if pool > 0.0:  # the continuing spouse's death ends the contract
             d = event_weight(pool, q_pool, simulated, seed, cid, s, t, Draw.OWNER)
             term += d
+            term_owner += d
             weight[4, i] = pool - d
         moved0 = 0.0
         moved1 = 0.0
@@ -211,8 +223,10 @@ def deaths_simulated(
                     cont = event_weight(d_o, elect, simulated, seed, cid, s, t, Draw.ELECT)
                     for_spouse += cont
                     term += d_o - cont
+                    term_owner += d_o - cont
                 else:
                     term += d_o
+                    term_owner += d_o
                 wc -= d_o
             if cls >= 2 and wc > 0.0:
                 d_s = event_weight(wc, q_spouse, simulated, seed, cid, s, t, Draw.SPOUSE)
@@ -247,6 +261,8 @@ def deaths_simulated(
         filed[ClaimKind.CONTINUE_FOR_SPOUSE, i] = for_spouse
         filed[ClaimKind.CONTINUE_FOR_OWNER, i] = for_owner
         pending[i] += term + for_spouse + for_owner
+        filed_owner[i] = term_owner
+        pending_owner[i] += term_owner + for_spouse
 
 
 @jit
@@ -285,6 +301,7 @@ def file_claims(lanes, n, t, maturity, sim, s0, terms):
     simulated, seed, cid = sim
     delay_steps, delay_prob = terms.delay_steps, terms.delay_prob
     filed, claims = lanes.filed, lanes.claims
+    filed_owner, owner_claims = lanes.filed_owner, lanes.owner_claims
     ring = claims.shape[2]
     n_k = delay_steps.shape[0]
     for kind in range(3):
@@ -304,6 +321,8 @@ def file_claims(lanes, n, t, maturity, sim, s0, terms):
                         break
                 slot = settlement_step(t, delay_steps[pick], grid, maturity) % ring
                 claims[kind, pick, slot, i] += amount
+                if kind == ClaimKind.TERMINATE:
+                    owner_claims[pick, slot, i] += filed_owner[i]
         else:
             for k in range(n_k):
                 slot = settlement_step(t, delay_steps[k], grid, maturity) % ring
@@ -311,6 +330,10 @@ def file_claims(lanes, n, t, maturity, sim, s0, terms):
                 row = claims[kind, k, slot]
                 for i in range(n):
                     row[i] += filed[kind, i] * p
+                if kind == ClaimKind.TERMINATE:
+                    owner_row = owner_claims[k, slot]
+                    for i in range(n):
+                        owner_row[i] += filed_owner[i] * p
 
 
 @jit
@@ -566,14 +589,18 @@ def settle_terminations(lanes, n, slot, terms, fee_rate, disc, lag_discount, yea
         lanes.pending,
         lanes.acc,
     )
+    pending_owner = lanes.pending_owner
     for k in range(within.shape[0]):
         row = claims[ClaimKind.TERMINATE, k, slot]
+        owner_row = lanes.owner_claims[k, slot]
         for i in range(n):
             amount = row[i]
             if amount <= 0.0:
                 continue
             row[i] = 0.0
             pending[i] = max(pending[i] - amount, 0.0)
+            pending_owner[i] = max(pending_owner[i] - owner_row[i], 0.0)
+            owner_row[i] = 0.0
             cv = cvs[i]
             proceeds = claim_proceeds(cv, dbbs[i], within[k], db_code)
             paid_discount = disc[i] * lag_discount[i]
@@ -642,6 +669,8 @@ def settle_continuations(
             continue
         row[i] = 0.0
         pending[i] = max(pending[i] - amount, 0.0)
+        if kind == ClaimKind.CONTINUE_FOR_SPOUSE:  # filed on the owner's death
+            lanes.pending_owner[i] = max(lanes.pending_owner[i] - amount, 0.0)
         cv = cvs[i]
         proceeds = claim_proceeds(cv, dbbs[i], within_window, db_code)
         cancel_now = event_weight(
