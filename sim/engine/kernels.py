@@ -181,8 +181,8 @@ def _trade_in_start(seg, terms, t, cy, renewal):
 
 
 @jit
-def _q(q_lives, c, life, year):
-    return q_lives[c, life, year] if life >= 0 else 0.0
+def _q(q_lives, c, life, step):
+    return q_lives[c, life, step] if life >= 0 else 0.0
 
 
 @jit
@@ -469,9 +469,9 @@ def project_block(contracts, terms, market, q_lives, out, trace, flows_out, tile
     terms : records.Terms
     market : records.MarketPaths
         Scenario inputs, time-major (n_steps, n_scen).
-    q_lives : ndarray(float64, (n_c, 3, n_years))
-        Probability of death within one step of the owner, the spouse and a separate
-        annuitant, by projection year.
+    q_lives : ndarray(float64, (n_c, 3, n_steps))
+        Probability of death within each step of the owner, the spouse and a separate
+        annuitant, at their attained ages (``Model.death_step_rates``).
     out : ndarray(float64, (N_MEASURES, n_c, n_scen))
         Written: the present values of every path.
     trace : ndarray(float64, (n_c, n_scen, n_steps, N_TRACE)) or shape (0, 0, 0, 0)

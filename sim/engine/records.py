@@ -26,7 +26,7 @@ __all__ = [
 
 
 class Life(IntEnum):
-    """Rows of the mortality input ``q_lives[c, life, year]``."""
+    """Rows of the mortality input ``q_lives[c, life, step]``."""
 
     OWNER = 0
     SPOUSE = 1
