@@ -17,8 +17,10 @@ list of cells. As TOML::
     cells = [{ "market.rate" = 0.03, rider_period = 10 }, { "market.rate" = 0.04, rider_period = 15 }]
 
 Every cell is ``sim.price(config with the keys set, inforce with the columns set)``: the
-same seed and scenarios for every cell (common random numbers; an axis on a market key
-changes the scenarios' parameters, not their random numbers), so a cell equals
+same seed and scenarios for every cell (common random numbers: each scenario draws its
+shocks step by step from its own stream, so cells of different horizons share their
+paths; an axis on a market key changes the scenarios' parameters, not their random
+numbers; under RQMC only cells of the same horizon share their points), so a cell equals
 ``abrsim price --set KEY=VALUE ...`` run alone, bit for bit. When ``rider_period`` or
 ``guarantee_option`` is an axis and ``ab_factor`` is not, the AB factor is looked up in the
 table again for the cell's period and option.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .curve import ZeroCurve
-from .scenarios import Scenarios, standard_normals
+from .scenarios import Scenarios, correlate, standard_normals
 
 __all__ = ["generate_gbm"]
 
@@ -54,7 +54,7 @@ def generate_gbm(
         chol = v * np.sqrt(np.clip(w, 0.0, None))
     method = method or ("antithetic" if antithetic else "pseudo")
     eps = standard_normals(n_scenarios, n_steps, n_idx, seed, "equity", method, scrambles)
-    z = eps @ chol.T
+    z = correlate(eps, chol)
     drift = (forwards[:, None] - q[None, :] - 0.5 * vol**2) * dt  # (T, I)
     index_growth = np.exp(drift[None, :, :] + z * (vol * np.sqrt(dt)))
     mm = np.broadcast_to(np.exp(forwards * dt), (n_scenarios, n_steps)).copy()

@@ -25,7 +25,7 @@ import math
 import numpy as np
 
 from .curve import ZeroCurve
-from .scenarios import SHOCK_METHODS, Scenarios, standard_normals
+from .scenarios import SHOCK_METHODS, Scenarios, correlate, standard_normals
 
 __all__ = [
     "generate_hull_white",
@@ -277,8 +277,9 @@ def generate_hull_white(
     eps_rate = standard_normals(n_scenarios, n_steps, 2, seed, "rates", method, scrambles)
     if n_idx:
         eps_eq = standard_normals(n_scenarios, n_steps, n_idx, seed, "equity", method, scrambles)
-        z_eq = eps_eq @ chol[:n_idx, :n_idx].T  # (S, T, I)
-        z_r = eps_eq @ chol[n_idx, :n_idx] + chol[n_idx, n_idx] * eps_rate[:, :, 0]
+        z_eq = correlate(eps_eq, chol[:n_idx, :n_idx])  # (S, T, I)
+        z_r = correlate(eps_eq, chol[n_idx : n_idx + 1, :n_idx])[:, :, 0]
+        z_r += chol[n_idx, n_idx] * eps_rate[:, :, 0]
     else:
         z_eq = np.zeros((n_scenarios, n_steps, 0))
         z_r = chol[0, 0] * eps_rate[:, :, 0]

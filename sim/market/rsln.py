@@ -24,7 +24,7 @@ from scipy.optimize import brentq
 from scipy.stats import norm
 
 from .calibration import HORIZONS, PERCENTILES
-from .scenarios import Scenarios, random_stream, standard_normals
+from .scenarios import Scenarios, standard_normals, standard_uniforms
 
 __all__ = [
     "RSLN2_2005_ER_9_6",
@@ -126,8 +126,9 @@ def rsln2_regimes(
 ) -> np.ndarray:
     """Regime paths of the Markov chain, 0 for regime 1 and 1 for regime 2.
 
-    Draws ``U`` of shape ``(n_scenarios, n_steps)`` from ``random_stream(seed, "regime")``,
-    path-major (more scenarios leave the first ones unchanged). ``U[:, 0]`` sets the regime
+    Draws ``U = standard_uniforms(n_scenarios, n_steps, seed, "regime")`` (each scenario
+    from its own stream, step by step: a longer horizon or more scenarios leave the
+    first ones unchanged). ``U[:, 0]`` sets the regime
     of the first month (regime 2 when ``U >= pi_1``); ``U[:, t]`` switches the regime from
     month ``t - 1`` to month ``t`` when it is below the switching probability of the
     previous regime. With a fixed ``start_regime`` ``U[:, 0]`` is drawn but unused.
@@ -143,7 +144,7 @@ def rsln2_regimes(
     ndarray(int8, (n_scenarios, n_steps))
         Regime index (0 or 1) in force during each month.
     """
-    u = random_stream(seed, "regime").random((n_scenarios, n_steps))
+    u = standard_uniforms(n_scenarios, n_steps, seed, "regime")
     regimes = np.empty((n_scenarios, n_steps), dtype=np.int8)
     if n_steps == 0:
         return regimes

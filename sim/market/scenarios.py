@@ -1,5 +1,14 @@
 """The Scenarios container, the random streams, and the standard normal shocks every
-generator draws from (pseudo-random, antithetic, or randomised quasi-Monte Carlo)."""
+generator draws from (pseudo-random, antithetic, or randomised quasi-Monte Carlo).
+
+Pseudo-random and antithetic shocks come from one stream per (risk, scenario):
+``SeedSequence(seed).spawn(len(STREAMS))[i].spawn(s + 1)[s]``, drawn step by step. The shock
+of (scenario ``s``, step ``t``, factor ``k``) therefore depends on neither the horizon (a
+longer one only appends steps) nor the number of scenarios (more only append scenarios), so
+a contract's paths are the same whatever else is in its block, and blocks or sweep cells of
+different horizons price on common random numbers. Randomised QMC cannot promise this: see
+:func:`standard_normals`.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +20,11 @@ from scipy.stats import norm, qmc
 __all__ = [
     "Scenarios",
     "random_stream",
+    "scenario_stream",
     "standard_normals",
+    "standard_uniforms",
     "brownian_bridge",
+    "correlate",
     "STREAMS",
     "SHOCK_METHODS",
 ]
@@ -29,10 +41,86 @@ def _child(seed: int, risk: str) -> np.random.SeedSequence:
 def random_stream(seed: int, risk: str) -> np.random.Generator:
     """The generator of one risk's stream: ``SeedSequence(seed).spawn(len(STREAMS))[i]``.
 
-    Draws are taken path-major (scenario, step, factor) so that asking for more scenarios
-    leaves the first ones unchanged.
+    The scenario generators do not draw from it: they draw from children of its
+    ``SeedSequence``: child ``s`` is scenario ``s``'s stream under ``pseudo`` and
+    ``antithetic`` (:func:`scenario_stream`), and seeds scramble ``s`` under ``sobol``. A
+    risk's shocks use one method in a run, so no run draws from both.
     """
     return np.random.Generator(np.random.PCG64(_child(seed, risk)))
+
+
+def scenario_stream(seed: int, risk: str, scenario: int) -> np.random.Generator:
+    """The generator of one scenario's draws of one risk.
+
+    Parameters
+    ----------
+    seed : int
+        The run's seed.
+    risk : str
+        One of :data:`STREAMS`.
+    scenario : int
+        Scenario number ``s >= 0`` (for antithetic shocks: the pair number).
+
+    Returns
+    -------
+    numpy.random.Generator
+        PCG64 seeded by ``SeedSequence(seed).spawn(len(STREAMS))[i].spawn(s + 1)[s]``, built
+        directly as ``SeedSequence(seed, spawn_key=(i, s))`` (the same sequence, without
+        spawning the ``s`` before it). Independent of every other scenario's stream.
+    """
+    if isinstance(scenario, bool) or not isinstance(scenario, (int, np.integer)) or scenario < 0:
+        raise ValueError(f"scenario must be a non-negative integer, got {scenario!r}")
+    key = (STREAMS.index(risk), int(scenario))
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key)))
+
+
+def _by_scenario(n_scenarios: int, seed: int, risk: str, draw, shape: tuple) -> np.ndarray:
+    """``out[s] = draw(scenario_stream(seed, risk, s), shape)`` for ``s < n_scenarios``.
+
+    ``draw`` fills ``shape`` (step first) in C order from the scenario's stream, so a longer
+    first axis only appends draws.
+    """
+    out = np.empty((n_scenarios, *shape))
+    for s in range(n_scenarios):
+        out[s] = draw(scenario_stream(seed, risk, s), shape)
+    return out
+
+
+def standard_uniforms(n_scenarios: int, n_steps: int, seed: int, risk: str) -> np.ndarray:
+    """Independent uniforms on ``[0, 1)``, ndarray(float64, (n_scenarios, n_steps)).
+
+    Scenario ``s`` draws its ``n_steps`` numbers in step order from
+    :func:`scenario_stream` ``(seed, risk, s)``, so ``u[s, t]`` depends on neither the
+    horizon nor the number of scenarios.
+    """
+    return _by_scenario(n_scenarios, seed, risk, np.random.Generator.random, (n_steps,))
+
+
+def correlate(eps: np.ndarray, factor: np.ndarray) -> np.ndarray:
+    """Correlated shocks ``z[..., i] = sum_j factor[i, j] eps[..., j]``, element by element.
+
+    The same as ``eps @ factor.T`` but summed in a fixed order for each element, so each
+    shock is the same to the last bit whatever the array's shape (a matrix product may
+    take another code path, and round differently, for another number of rows).
+
+    Parameters
+    ----------
+    eps : ndarray(float64, (..., n_in))
+        Independent shocks, the factor last.
+    factor : ndarray(float64, (n_out, n_in))
+        E.g. a Cholesky factor of the correlation.
+
+    Returns
+    -------
+    ndarray(float64, (..., n_out))
+    """
+    factor = np.asarray(factor, dtype=float)
+    out = np.zeros((*eps.shape[:-1], factor.shape[0]))
+    for i in range(factor.shape[0]):
+        for j in range(factor.shape[1]):
+            if factor[i, j] != 0.0:
+                out[..., i] += factor[i, j] * eps[..., j]
+    return out
 
 
 def brownian_bridge(normals: np.ndarray) -> np.ndarray:
@@ -90,17 +178,49 @@ def standard_normals(
 
     Parameters
     ----------
+    n_scenarios, n_steps, n_factors : int
+        Shape of the result.
+    seed : int
+        The run's seed.
+    risk : str
+        One of :data:`STREAMS`.
     method : str
-        ``pseudo``: PCG64 draws, path-major. ``antithetic``: ``n/2`` pseudo paths, each
-        followed by its mirror image (scenarios 2k, 2k+1). ``sobol``: randomised QMC:
-        ``scrambles`` independent Owen-scrambled Sobol sequences of ``n / scrambles`` points
-        each (consecutive blocks), mapped through the normal quantile and a Brownian bridge
-        per factor; each block's mean is one independent sample for the standard error.
+        ``pseudo``: scenario ``s`` draws its ``(n_steps, n_factors)`` normals step by step
+        from its own stream, :func:`scenario_stream` ``(seed, risk, s)``. ``antithetic``:
+        pair ``k`` draws the same way from stream ``k``; scenario ``2k`` takes the draws and
+        ``2k + 1`` their negatives. ``sobol``: randomised QMC: ``scrambles`` independent
+        scrambled Sobol sequences of ``n / scrambles`` points each (consecutive blocks;
+        scipy's linear matrix scramble with a digital shift, seeded by
+        ``SeedSequence(seed).spawn(len(STREAMS))[i].spawn(scrambles)``), mapped through the
+        normal quantile and a Brownian bridge per factor; each block's mean is one
+        independent sample for the standard error.
+    scrambles : int
+        Independent scrambles for ``sobol``.
+
+    Returns
+    -------
+    ndarray(float64, (n_scenarios, n_steps, n_factors))
+
+    Notes
+    -----
+    Under ``pseudo`` and ``antithetic`` the shock of (scenario ``s``, step ``t``, factor
+    ``k``) is the same for every horizon ``n_steps > t`` and every ``n_scenarios > s``
+    (``2k + 1`` for a pair): horizons share their first steps and scenario counts their
+    first scenarios. Under ``sobol`` neither holds. The point set has ``n_steps x
+    n_factors`` dimensions, and scipy's scramble of a ``d``-dimensional sequence is not the
+    first ``d`` coordinates of a longer one with the same seed; more fundamentally, the
+    Brownian bridge sets each path's value at the horizon first, so every increment depends
+    on ``n_steps``. Each horizon's RQMC estimate is unbiased, but two horizons are not on
+    common random numbers, and ``n / scrambles`` points regroup when ``n`` changes.
     """
     if method == "pseudo":
-        return random_stream(seed, risk).standard_normal((n_scenarios, n_steps, n_factors))
+        return _by_scenario(
+            n_scenarios, seed, risk, np.random.Generator.standard_normal, (n_steps, n_factors)
+        )
     if method == "antithetic":
-        half = random_stream(seed, risk).standard_normal((n_scenarios // 2, n_steps, n_factors))
+        half = _by_scenario(
+            n_scenarios // 2, seed, risk, np.random.Generator.standard_normal, (n_steps, n_factors)
+        )
         out = np.empty((n_scenarios, n_steps, n_factors))
         out[0::2] = half
         out[1::2] = -half

@@ -129,8 +129,9 @@ def slv_paths(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Monthly log returns and volatilities of the SLV recursion (see the module docstring).
 
-    Shocks: ``eps = standard_normals(n_scenarios, n_steps, 2, seed, "equity")`` (path-major,
-    so more scenarios leave the first ones unchanged); ``Z_v = eps[..., 0]`` and
+    Shocks: ``eps = standard_normals(n_scenarios, n_steps, 2, seed, "equity")`` (each
+    scenario from its own stream, so a longer horizon or more scenarios leave the first
+    ones unchanged); ``Z_v = eps[..., 0]`` and
     ``Z_s = rho eps[..., 0] + sqrt(1 - rho**2) eps[..., 1]``. Vectorised over scenarios,
     looping over months.
 
