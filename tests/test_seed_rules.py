@@ -674,7 +674,9 @@ def test_000_settlement_lag_delays_death_proceeds_and_surrender_payments(tmp_pat
         fixed_factor = 1.0 if lag_days > 30 else math.exp(-R * lag)
         for t in range(84):
             var *= G
-            total += w * q * D(t + 1) * (var * math.exp(-R * lag) + 40_000.0 * fixed_factor)
+            # the termination Rider Fee (1 % of BB 100,000) leaves the CV pro rata first
+            keep = 1.0 - 1000.0 / (var + 40_000.0)
+            total += w * q * D(t + 1) * keep * (var * math.exp(-R * lag) + 40_000.0 * fixed_factor)
             w *= 1 - q
             if (t + 1) % M == 0:
                 var -= 1000.0
@@ -684,6 +686,39 @@ def test_000_settlement_lag_delays_death_proceeds_and_surrender_payments(tmp_pat
         config = flat(**lapse, **{"timing.surrender_days": days})
         (pv,), _, _ = check(config, contracts_frame(config, row))
         assert pv["pv_surrender_payments"] == pytest.approx(expected(days), rel=1e-12), days
+
+
+@pytest.mark.parametrize("events", [["surrender", "cancellation"], ["cancellation"]])
+def test_003_iii_termination_rider_fee_is_deducted_from_the_surrender_payment(events):
+    """Everybody surrenders in the first step (base lapse 100 % a year). The full Rider Fee
+    (1 % of BB 100,000) is deducted from the CV on that date [003 III]; the Settlement Value
+    paid is the CV after it less the 7 % withdrawal charge on what exceeds the free 10 % of
+    purchase payments; the cash-flow rows add up to the CV."""
+    config = flat(
+        **{
+            "lapse.enabled": True,
+            "lapse.base": [1.0],
+            "lapse.dynamic": {"enabled": False},
+            "rider.termination_fee_events": events,
+        }
+    )
+    inforce = contracts_frame(config)
+    (pv,), _, _ = check(config, inforce)
+    cv = 100_000.0 * G
+    fee = 1000.0 if "surrender" in events else 0.0
+    charge = 0.07 * (cv - fee - 10_000.0)
+    paid = cv - fee - charge
+    assert pv["pv_surrender_payments"] == pytest.approx(paid * D(1), rel=1e-12)
+    assert pv["pv_withdrawal_charges"] == pytest.approx(charge * D(1), rel=1e-12)
+    assert pv["pv_fees"] == pytest.approx(fee * D(1), rel=1e-12)
+    model, _, _ = model_for(config, inforce, 2)
+    flows = run_block(model, cashflows=True).cashflows
+    paid_row = flows[K.Flow.SURRENDER_PAYMENTS, 0]
+    fee_row = flows[K.Flow.RIDER_FEE, 0]
+    charge_row = flows[K.Flow.WITHDRAWAL_CHARGES, 0]
+    assert paid_row == pytest.approx(paid, rel=1e-12)
+    assert fee_row == pytest.approx(fee, rel=1e-12, abs=1e-12)
+    assert paid_row + fee_row + charge_row == pytest.approx(cv, rel=1e-12)
 
 
 @pytest.mark.parametrize("years", [1, 5, 7])
