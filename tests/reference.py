@@ -552,8 +552,10 @@ class ContractPath:
                         if product.death_benefit != "contract_value"
                         else 0.0
                     )
-                    for _, kind, within, amount, _ in claims:
-                        if kind == "pay" and within and guarantee > cv():
+                    # every claim still pending: paid out or continued with a step-up, the
+                    # excess over the trued-up CV is a death benefit cost
+                    for _, _, within, amount, _ in claims:
+                        if within and guarantee > cv():
                             pv["pv_db_excess"] += amount * disc * (guarantee - cv())
                 else:
                     st["contract_year"] += 1

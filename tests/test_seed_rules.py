@@ -281,6 +281,27 @@ def test_003_vi_new_owner_may_cancel_at_continuation(tmp_path):
     assert pv_half["inforce_at_maturity"] == pytest.approx(0.5, rel=1e-12)
 
 
+@pytest.mark.parametrize("elect", [1.0, 0.0], ids=["continued", "paid out"])
+def test_003_vi_claim_pending_at_maturity_keeps_its_death_benefit_excess(tmp_path, elect):
+    """The owner (69.25) dies at 76, in step 81; her claim arrives 100 days (3 steps) later,
+    after the Rider Maturity Date (step 84). Pending at maturity, it shares the true-up (none
+    here: AB factor 1) and its death benefit's excess over the CV then, 130,000 - CV, is a
+    death benefit cost whether the spouse continues (a step-up) or takes the proceeds."""
+    config = deaths(
+        tmp_path,
+        female=(76,),
+        **{"behaviour.claim_delay": [[100, 1.0]], "behaviour.spousal_continuation": elect},
+    )
+    row = _spouse_couple(owner_age=69.25, ab_factor=1.0)
+    (pv,), tr, _ = check(config, contracts_frame(config, row))
+    assert tr[80, F["weight"]] == 1.0 and tr[81, F["weight"]] == 0.0
+    cv_84 = cv_path(100_000.0, 84, lambda t: 1000.0)
+    assert 100_000.0 < cv_84 < 130_000.0
+    assert pv["pv_claims"] == 0.0 and pv["inforce_at_maturity"] == 1.0
+    assert pv["pv_db_excess"] == pytest.approx((130_000.0 - cv_84) * D(84), rel=1e-12)
+    assert pv["continuation_weight"] == 0.0  # not settled before the rider ended
+
+
 # ------------------------------------------------------------ [003 VII] payout start date
 
 

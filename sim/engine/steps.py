@@ -756,8 +756,10 @@ def anniversary_charges(lanes, n, terms, fee_rate, disc, year):
 @jit
 def maturity(lanes, n, ab_factor, terms, disc, year):
     """The Rider Maturity Date: the true-up to the Accumulation Benefit is added to the
-    Money Market sub-account [003 II]; claims still pending are settled with the death
-    proceeds of the trued-up contract."""
+    Money Market sub-account [003 II]; claims still pending, of every kind, are settled
+    with the death proceeds of the trued-up contract: the death benefit's excess over that
+    CV is paid out (a claim that ends the contract) or credited to the continued contract
+    (a continuation's step-up, Option D), a death benefit cost either way."""
     within = terms.delay_within
     db_code = terms.death_benefit_code
     var, mm, fix, bbs, dbbs = (
@@ -791,17 +793,18 @@ def maturity(lanes, n, ab_factor, terms, disc, year):
         true_ups[i] = amount
         acc[M.AT_MATURITY, i] += w_rider
         if db_code > 0:
-            for k in range(within.shape[0]):
-                if not within[k]:
-                    continue
-                for slot in range(ring):
-                    waiting = claims[ClaimKind.TERMINATE, k, slot, i]
-                    if waiting > 0.0 and dbbs[i] > cv + amount:
-                        excess = waiting * (dbbs[i] - cv - amount)
-                        acc[M.DB_EXCESS, i] += disc[i] * excess
-                        if year >= 0:
-                            flows[F.DB_EXCESS, year, i] += excess
-                            flows[PV + F.DB_EXCESS, year, i] += disc[i] * excess
+            for kind in range(3):  # payment claims and continuations alike
+                for k in range(within.shape[0]):
+                    if not within[k]:
+                        continue
+                    for slot in range(ring):
+                        waiting = claims[kind, k, slot, i]
+                        if waiting > 0.0 and dbbs[i] > cv + amount:
+                            excess = waiting * (dbbs[i] - cv - amount)
+                            acc[M.DB_EXCESS, i] += disc[i] * excess
+                            if year >= 0:
+                                flows[F.DB_EXCESS, year, i] += excess
+                                flows[PV + F.DB_EXCESS, year, i] += disc[i] * excess
 
 
 @jit
