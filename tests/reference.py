@@ -437,15 +437,24 @@ class ContractPath:
                 if paying > 0:
                     termination_fee(paying, disc)
                 if lapsed > 0:
+                    # the termination Rider Fee comes out of the CV (pro rata, the fixed
+                    # account too) on the surrender date, before the Settlement Value [003 III]
+                    taken = (
+                        min(st["fee"] * rider_fee_base(), value)
+                        if self.fee_on["surrender"]
+                        else 0.0
+                    )
+                    held = value - taken
+                    fixed_held = st["fixed"] * held / value if value > 0 else 0.0
                     free = max(
                         product.free_withdrawal * st["premiums"] - st["withdrawn_this_year"], 0.0
                     )
                     charge = 0.0
-                    if value > free and t + 1 > st["free_until"]:
-                        charge = withdrawal_charge(value - free, t)[0]
+                    if held > free and t + 1 > st["free_until"]:
+                        charge = withdrawal_charge(held - free, t)[0]
                     pv["pv_withdrawal_charges"] += lapsed * disc * charge
                     lag = cfg.timing.surrender_days / 365.25
-                    fixed_part = st["fixed"] * (1 - charge / value)
+                    fixed_part = fixed_held * (1 - charge / held) if held > 0 else 0.0
                     fixed_factor = (
                         1.0
                         if lag > cfg.timing.fixed_interest_after_days / 365.25
@@ -455,7 +464,7 @@ class ContractPath:
                         lapsed
                         * disc
                         * (
-                            (value - charge - fixed_part) * math.exp(-r_t * lag)
+                            (held - charge - fixed_part) * math.exp(-r_t * lag)
                             + fixed_part * fixed_factor
                         )
                     )
@@ -543,8 +552,10 @@ class ContractPath:
                         if product.death_benefit != "contract_value"
                         else 0.0
                     )
-                    for _, kind, within, amount, _ in claims:
-                        if kind == "pay" and within and guarantee > cv():
+                    # every claim still pending: paid out or continued with a step-up, the
+                    # excess over the trued-up CV is a death benefit cost
+                    for _, _, within, amount, _ in claims:
+                        if within and guarantee > cv():
                             pv["pv_db_excess"] += amount * disc * (guarantee - cv())
                 else:
                     st["contract_year"] += 1

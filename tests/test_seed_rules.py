@@ -281,6 +281,27 @@ def test_003_vi_new_owner_may_cancel_at_continuation(tmp_path):
     assert pv_half["inforce_at_maturity"] == pytest.approx(0.5, rel=1e-12)
 
 
+@pytest.mark.parametrize("elect", [1.0, 0.0], ids=["continued", "paid out"])
+def test_003_vi_claim_pending_at_maturity_keeps_its_death_benefit_excess(tmp_path, elect):
+    """The owner (69.25) dies at 76, in step 81; her claim arrives 100 days (3 steps) later,
+    after the Rider Maturity Date (step 84). Pending at maturity, it shares the true-up (none
+    here: AB factor 1) and its death benefit's excess over the CV then, 130,000 - CV, is a
+    death benefit cost whether the spouse continues (a step-up) or takes the proceeds."""
+    config = deaths(
+        tmp_path,
+        female=(76,),
+        **{"behaviour.claim_delay": [[100, 1.0]], "behaviour.spousal_continuation": elect},
+    )
+    row = _spouse_couple(owner_age=69.25, ab_factor=1.0)
+    (pv,), tr, _ = check(config, contracts_frame(config, row))
+    assert tr[80, F["weight"]] == 1.0 and tr[81, F["weight"]] == 0.0
+    cv_84 = cv_path(100_000.0, 84, lambda t: 1000.0)
+    assert 100_000.0 < cv_84 < 130_000.0
+    assert pv["pv_claims"] == 0.0 and pv["inforce_at_maturity"] == 1.0
+    assert pv["pv_db_excess"] == pytest.approx((130_000.0 - cv_84) * D(84), rel=1e-12)
+    assert pv["continuation_weight"] == 0.0  # not settled before the rider ended
+
+
 # ------------------------------------------------------------ [003 VII] payout start date
 
 
@@ -674,7 +695,9 @@ def test_000_settlement_lag_delays_death_proceeds_and_surrender_payments(tmp_pat
         fixed_factor = 1.0 if lag_days > 30 else math.exp(-R * lag)
         for t in range(84):
             var *= G
-            total += w * q * D(t + 1) * (var * math.exp(-R * lag) + 40_000.0 * fixed_factor)
+            # the termination Rider Fee (1 % of BB 100,000) leaves the CV pro rata first
+            keep = 1.0 - 1000.0 / (var + 40_000.0)
+            total += w * q * D(t + 1) * keep * (var * math.exp(-R * lag) + 40_000.0 * fixed_factor)
             w *= 1 - q
             if (t + 1) % M == 0:
                 var -= 1000.0
@@ -684,6 +707,39 @@ def test_000_settlement_lag_delays_death_proceeds_and_surrender_payments(tmp_pat
         config = flat(**lapse, **{"timing.surrender_days": days})
         (pv,), _, _ = check(config, contracts_frame(config, row))
         assert pv["pv_surrender_payments"] == pytest.approx(expected(days), rel=1e-12), days
+
+
+@pytest.mark.parametrize("events", [["surrender", "cancellation"], ["cancellation"]])
+def test_003_iii_termination_rider_fee_is_deducted_from_the_surrender_payment(events):
+    """Everybody surrenders in the first step (base lapse 100 % a year). The full Rider Fee
+    (1 % of BB 100,000) is deducted from the CV on that date [003 III]; the Settlement Value
+    paid is the CV after it less the 7 % withdrawal charge on what exceeds the free 10 % of
+    purchase payments; the cash-flow rows add up to the CV."""
+    config = flat(
+        **{
+            "lapse.enabled": True,
+            "lapse.base": [1.0],
+            "lapse.dynamic": {"enabled": False},
+            "rider.termination_fee_events": events,
+        }
+    )
+    inforce = contracts_frame(config)
+    (pv,), _, _ = check(config, inforce)
+    cv = 100_000.0 * G
+    fee = 1000.0 if "surrender" in events else 0.0
+    charge = 0.07 * (cv - fee - 10_000.0)
+    paid = cv - fee - charge
+    assert pv["pv_surrender_payments"] == pytest.approx(paid * D(1), rel=1e-12)
+    assert pv["pv_withdrawal_charges"] == pytest.approx(charge * D(1), rel=1e-12)
+    assert pv["pv_fees"] == pytest.approx(fee * D(1), rel=1e-12)
+    model, _, _ = model_for(config, inforce, 2)
+    flows = run_block(model, cashflows=True).cashflows
+    paid_row = flows[K.Flow.SURRENDER_PAYMENTS, 0]
+    fee_row = flows[K.Flow.RIDER_FEE, 0]
+    charge_row = flows[K.Flow.WITHDRAWAL_CHARGES, 0]
+    assert paid_row == pytest.approx(paid, rel=1e-12)
+    assert fee_row == pytest.approx(fee, rel=1e-12, abs=1e-12)
+    assert paid_row + fee_row + charge_row == pytest.approx(cv, rel=1e-12)
 
 
 @pytest.mark.parametrize("years", [1, 5, 7])

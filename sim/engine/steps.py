@@ -507,8 +507,11 @@ def exits_simulated(lanes, n, exits, terms, ab_factor, sim, t, s0):
 def surrender_payments(lanes, n, exits, terms, fee_rate, disc, lag_discount, year):
     """What the step's exits (``lanes.lapses``, ``cancels``, ``annuitizations``) pay: the
     termination Rider Fee, the withdrawal charge on surrenders, and the Settlement Value
-    paid after the surrender lag [000, 003 III-IV]. ``lag_discount`` (n_scen,) row:
-    exp(-r surrender lag)."""
+    paid after the surrender lag [000, 003 III-IV]. On a surrender the termination Rider
+    Fee is deducted from the Contract Value (pro rata, fixed account included) on the
+    termination date [003 III], so the Settlement Value paid is that of the CV after it:
+    the CV less the fee, less the withdrawal charge on what exceeds the free amount.
+    ``lag_discount`` (n_scen,) row: exp(-r surrender lag)."""
     fee_on_cv = terms.fee_on_contract_value
     tf_surrender = 1.0 if terms.termination_fee_on_surrender else 0.0
     tf_cancel = 1.0 if terms.termination_fee_on_cancellation else 0.0
@@ -538,19 +541,23 @@ def surrender_payments(lanes, n, exits, terms, fee_rate, disc, lag_discount, yea
             + cancels_in[i] * tf_cancel
             + annuitizations_in[i] * tf_annuitization
         )
-        fee = fee_weight * termination_rider_fee(fee_rate, base, cv)
+        fee_each = termination_rider_fee(fee_rate, base, cv)
+        fee = fee_weight * fee_each
         pv_fees[i] += disc[i] * fee
         pv_fee_base[i] += fee_weight * disc[i] * base
         if year >= 0:
             flows[F.RIDER_FEE, year, i] += fee
             flows[PV + F.RIDER_FEE, year, i] += disc[i] * fee
+        # what a surrendering contract holds after its termination Rider Fee
+        net = cv - fee_each * tf_surrender
+        fix = fix_values[i] * (net / cv) if cv > 0.0 else 0.0
         free = free_withdrawal_amount(free_share, premiums[i], withdrawn[i])
         charge = 0.0
         charged = 0.0
-        if cv > free and charges_apply:
+        if net > free and charges_apply:
             charged = lapses - waived_in[i]
             charge, _, _ = layered_withdrawal_charge(
-                cv - free, first_left[i], first_rate, second_left[i], second_rate
+                net - free, first_left[i], first_rate, second_left[i], second_rate
             )
         pv_charges[i] += charged * disc[i] * charge
         if year >= 0:
@@ -559,15 +566,14 @@ def surrender_payments(lanes, n, exits, terms, fee_rate, disc, lag_discount, yea
         var_factor, fix_factor = settlement_factors(
             lag_discount[i], surrender_lag, terms.fixed_interest_after
         )
-        fix = fix_values[i]
-        fix_part = fix * (1.0 - charge / cv) if cv > 0.0 else 0.0
-        paid_charged = ((cv - charge) - fix_part) * var_factor + fix_part * fix_factor
-        paid_free = (cv - fix) * var_factor + fix * fix_factor
+        fix_part = fix * (1.0 - charge / net) if net > 0.0 else 0.0
+        paid_charged = ((net - charge) - fix_part) * var_factor + fix_part * fix_factor
+        paid_free = (net - fix) * var_factor + fix * fix_factor
         paid_pv = disc[i] * (charged * paid_charged + (lapses - charged) * paid_free)
         pv_surrenders[i] += paid_pv
         if year >= 0:
             flows[F.SURRENDER_PAYMENTS, year, i] += (
-                charged * (cv - charge) + (lapses - charged) * cv
+                charged * (net - charge) + (lapses - charged) * net
             )
             flows[PV + F.SURRENDER_PAYMENTS, year, i] += paid_pv
 
@@ -750,8 +756,10 @@ def anniversary_charges(lanes, n, terms, fee_rate, disc, year):
 @jit
 def maturity(lanes, n, ab_factor, terms, disc, year):
     """The Rider Maturity Date: the true-up to the Accumulation Benefit is added to the
-    Money Market sub-account [003 II]; claims still pending are settled with the death
-    proceeds of the trued-up contract."""
+    Money Market sub-account [003 II]; claims still pending, of every kind, are settled
+    with the death proceeds of the trued-up contract: the death benefit's excess over that
+    CV is paid out (a claim that ends the contract) or credited to the continued contract
+    (a continuation's step-up, Option D), a death benefit cost either way."""
     within = terms.delay_within
     db_code = terms.death_benefit_code
     var, mm, fix, bbs, dbbs = (
@@ -785,17 +793,18 @@ def maturity(lanes, n, ab_factor, terms, disc, year):
         true_ups[i] = amount
         acc[M.AT_MATURITY, i] += w_rider
         if db_code > 0:
-            for k in range(within.shape[0]):
-                if not within[k]:
-                    continue
-                for slot in range(ring):
-                    waiting = claims[ClaimKind.TERMINATE, k, slot, i]
-                    if waiting > 0.0 and dbbs[i] > cv + amount:
-                        excess = waiting * (dbbs[i] - cv - amount)
-                        acc[M.DB_EXCESS, i] += disc[i] * excess
-                        if year >= 0:
-                            flows[F.DB_EXCESS, year, i] += excess
-                            flows[PV + F.DB_EXCESS, year, i] += disc[i] * excess
+            for kind in range(3):  # payment claims and continuations alike
+                for k in range(within.shape[0]):
+                    if not within[k]:
+                        continue
+                    for slot in range(ring):
+                        waiting = claims[kind, k, slot, i]
+                        if waiting > 0.0 and dbbs[i] > cv + amount:
+                            excess = waiting * (dbbs[i] - cv - amount)
+                            acc[M.DB_EXCESS, i] += disc[i] * excess
+                            if year >= 0:
+                                flows[F.DB_EXCESS, year, i] += excess
+                                flows[PV + F.DB_EXCESS, year, i] += disc[i] * excess
 
 
 @jit
