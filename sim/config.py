@@ -443,6 +443,10 @@ class TradeInConfig(RateRule):
     guarantee_option: int = Field(1, ge=1, le=100)
     ab_factor: float | None = Field(None, ge=0.5, le=3.0)  # None: from the AB factor table
     fee_rate: Rate | None = None  # None: rider.fee_rate
+    # The break-even search varies the fee of the riders in force; "fixed" (the default):
+    # a New Rider keeps fee_rate above (a new sale on its own terms); "searched": a New
+    # Rider takes the searched fee too (one fee for every rider, original and New).
+    fee_in_breakeven: Literal["fixed", "searched"] = "fixed"
 
 
 class AnnuitizationConfig(_Section):

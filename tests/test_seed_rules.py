@@ -25,6 +25,7 @@ import pytest
 from sim.config import ConfigError
 from sim.engine import kernels as K
 from sim.engine.driver import run_block
+from sim.valuation import breakeven_fee
 
 from .blocks import MEASURE as X
 from .blocks import TRACE as F
@@ -215,6 +216,43 @@ def test_003_v_trade_in_starts_a_new_rider_with_bb_equal_to_cv_and_no_fee():
     assert pv_plain["pv_claims"] == pytest.approx(
         (200_000.0 - cv_path(100_000.0, 144, lambda t: 1000.0)) * math.exp(-R * 12), rel=1e-12
     )
+
+
+@pytest.mark.parametrize("how", ["fixed", "searched"])
+def test_003_v_breakeven_fee_of_the_new_rider_is_an_option(how):
+    """Everybody trades in on the 10th rider anniversary into a 7-year New Rider whose own
+    fee is 2 %. A block-wide fee of 1.5 % (what the break-even search tries) is the fee of
+    the rider in force; the New Rider keeps its 2 % ("fixed") or takes 1.5 % too
+    ("searched")."""
+    trade = {
+        "rate": 1.0,
+        "rate_above": 1.0,
+        "rider_period": 7,
+        "ab_factor": 1.3,
+        "fee_rate": 0.02,
+        "fee_in_breakeven": how,
+    }
+    config = flat(**{"behaviour.trade_in": trade})
+    inforce = contracts_frame(config, {"rider_period": 12, "ab_factor": 2.0})
+    model, scenarios, assumptions = model_for(config, inforce, 2)
+    fee = 0.015
+    run = run_block(model, fee_rate=fee)
+    ref = project_contract(
+        inforce.iloc[0].to_dict(), config, scenarios, 0, assumptions.mortality, fee_rate=fee
+    )
+    for name, k in X.items():
+        assert run.scenario_totals[k, 0] == pytest.approx(ref[name], rel=1e-10, abs=1e-8), name
+    new_fee = fee if how == "searched" else 0.02
+    new_bb = cv_path(100_000.0, 120, lambda t: fee * 100_000.0)
+    expected = annuity(fee * 100_000.0, 10) + annuity(new_fee * new_bb, 7, first=11)
+    assert run.scenario_totals[X["pv_fees"], 0] == pytest.approx(expected, rel=1e-12)
+    # the break-even search: at its root PV claims = PV fees, the New Rider charged as set
+    root, _, _ = breakeven_fee(model)
+    gaps = [
+        run_block(model, fee_rate=f).scenario_totals[:2, 0] @ [1.0, -1.0]
+        for f in (root - 1e-5, root + 1e-5)
+    ]
+    assert gaps[0] > 0.0 > gaps[1]
 
 
 # ----------------------------------------------------------------- [003 VI] death, rider

@@ -332,6 +332,16 @@ class Model:
     def n_scenarios(self) -> int:
         return self.discount.shape[0]
 
+    def with_fee_rate(self, fee_rate: float) -> "Model":
+        """The model with one Rider Fee Percentage for every contract (the break-even
+        search). A trade-in's New Rider takes it too when
+        ``behaviour.trade_in.fee_in_breakeven = "searched"``; with ``"fixed"`` (the
+        default) it keeps its own fee (``trade_in.fee_rate``, else ``rider.fee_rate``)."""
+        terms = self.terms
+        if self.assumptions.death_behaviour.trade_in.fee_in_breakeven == "searched":
+            terms = terms._replace(trade_fee_rate=float(fee_rate))
+        return replace(self, contracts=self.contracts.with_fee_rate(fee_rate), terms=terms)
+
     def death_step_rates(
         self, contracts: ContractArrays, lives: tuple[int, ...] = (0, 1, 2)
     ) -> np.ndarray:
