@@ -454,26 +454,12 @@ class AnnuitizationConfig(_Section):
     from_age: float = Field(0.0, ge=0.0, le=115.0)
 
 
-class NonSpouseElections(_Section):
-    lump_sum: Rate = 0.6
-    income_plan: Rate = 0.1
-    five_year_rule: Rate = 0.3
-
-    @model_validator(mode="after")
-    def _sum_to_one(self):
-        total = self.lump_sum + self.income_plan + self.five_year_rule
-        if not math.isclose(total, 1.0, abs_tol=1e-9):
-            raise ValueError(f"election rates sum to {total:.6g}, not 1")
-        return self
-
-
 class BehaviourConfig(_Section):
     """Behaviour on death and rider termination (SPEC sections 2, 4, 7; all assumptions)."""
 
     spousal_continuation: Rate = 1.0  # spouse beneficiaries electing Option D
     cancel_on_continuation: Rate = 0.0  # new owners cancelling the rider at continuation
     annuitant_death_continue: Rate = 1.0  # natural owners continuing on an annuitant's death
-    non_spouse_elections: NonSpouseElections = NonSpouseElections()
     cancel: RateRule = RateRule()
     trade_in: TradeInConfig = TradeInConfig()
     annuitization: AnnuitizationConfig = AnnuitizationConfig()
@@ -694,12 +680,23 @@ def cross_check_problems(data: dict) -> list[str]:
     return problems
 
 
+#: Keys that older configs may still hold: key -> why it went (one line each).
+REMOVED_KEYS = {
+    "behaviour.non_spouse_elections": (
+        "removed (it changed nothing: the rider ends on a death without continuation "
+        "whatever a non-spouse beneficiary elects); delete it"
+    ),
+}
+
+
 def _format_errors(err: ValidationError, source: str) -> list[str]:
     lines = []
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith("function-after"))
         msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "extra_forbidden":
+        if e["type"] == "extra_forbidden" and loc in REMOVED_KEYS:
+            msg = REMOVED_KEYS[loc]
+        elif e["type"] == "extra_forbidden":
             msg = "unknown key"
         elif e["type"] == "missing":
             msg = "required key is missing"
