@@ -578,6 +578,23 @@ class Config(_Section):
         return self
 
     @model_validator(mode="after")
+    def _check_clears_within_a_step(self):
+        """[000] A purchase payment is credited when received; what may wait up to
+        ``timing.payment_days`` for the check to clear is paying out that money. Paid at
+        a step's end, a surrender, withdrawal or death claim comes at least one step after
+        the payment, so the deferral never binds when it is no longer than a step; a longer
+        one is refused rather than ignored."""
+        step_days = 365.25 / self.run.steps_per_year
+        if self.timing.payment_days > step_days:
+            raise ValueError(
+                f"timing.payment_days = {self.timing.payment_days:g} is longer than a step "
+                f"({step_days:.4g} days at run.steps_per_year = {self.run.steps_per_year}): "
+                "paying out a purchase payment before its check clears is not modelled; "
+                "use fewer steps a year or at most one step's days"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _run_fits_market(self):
         problems = run_market_problems(self.run, self.market)
         if problems:

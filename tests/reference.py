@@ -275,11 +275,8 @@ class ContractPath:
         claims: list = []  # [arrival step, kind, within 180 days, amount, owner died]
         alloc = allocation_weights(cfg, row["allocation"])
         owner_natural = row["owner_type"] == "natural"
-        pay_step = (
-            row["payment_month"] * m // 12 + int(round(cfg.timing.payment_days / 365.25 * m))
-            if row["payment_amount"] > 0
-            else 0
-        )
+        # the premium is credited when received, whatever the check's clearing time [000]
+        pay_step = row["payment_month"] * m // 12 if row["payment_amount"] > 0 else 0
         pay_in_bb = (
             row["payment_amount"] > 0
             and row["rider_years_elapsed"] == 0

@@ -780,6 +780,28 @@ def test_003_iii_termination_rider_fee_is_deducted_from_the_surrender_payment(ev
     assert paid_row + fee_row + charge_row == pytest.approx(cv, rel=1e-12)
 
 
+def test_000_payment_by_check_is_credited_when_received():
+    """24 steps a year (15.2 days a step), a 50,000 payment by check on the first Contract
+    Anniversary (step 24) that takes 15 days to clear: it is credited when received, so it
+    enters the CV and the Benefit Base then (before, the 15 days moved it to step 25, after
+    the first anniversary, and out of the Benefit Base) [000, 003 II]."""
+    config = flat(**{"run.steps_per_year": 24, "timing.payment_days": 15.0})
+    row = {"payment_amount": 50_000.0, "payment_month": 12}
+    (pv,), tr, _ = check(config, contracts_frame(config, row))
+    g = math.exp(R / 24)
+    cv_24 = 100_000.0 * g**24 - 1000.0 + 50_000.0  # the fee on the first anniversary, then
+    assert tr[23, F["payment"]] == 50_000.0
+    assert tr[23, F["benefit_base"]] == pytest.approx(150_000.0, rel=1e-15)
+    assert tr[23, F["cv_end"]] == pytest.approx(cv_24, rel=1e-12)
+    assert (tr[24:, F["payment"]] == 0.0).all()
+    # the rest of the rider's fees are on BB 150,000 (anniversaries 2 to 7)
+    fees = 1000.0 * math.exp(-R) + sum(1500.0 * math.exp(-R * k) for k in range(2, 8))
+    assert pv["pv_fees"] == pytest.approx(fees, rel=1e-12)
+    # a clearing time longer than a step is refused, not ignored
+    with pytest.raises(ConfigError, match="timing.payment_days = 8 is longer than a step"):
+        flat(**{"run.steps_per_year": 52, "timing.payment_days": 8.0})
+
+
 @pytest.mark.parametrize("years", [1, 5, 7])
 @pytest.mark.parametrize(
     "spread, minimum, renewed", [(0.01, 0.015, math.exp(R) - 1.0 - 0.01), (0.02, 0.015, 0.015)]

@@ -192,10 +192,9 @@ def contract_arrays(
         period > 10, np.where(elapsed >= 10, 0, steps_to_anniv + (10 - elapsed - 1) * m), -1
     )
     pay = inforce["payment_amount"].to_numpy(float)
-    lag_steps = int(round(assumptions.timing.payment_days / 365.25 * m))
-    pay_step = np.where(
-        pay > 0, (inforce["payment_month"].to_numpy(np.int64) * m) // 12 + lag_steps, 0
-    )
+    # credited when received [000]: timing.payment_days defers only paying out that money,
+    # which never binds on the time grid (Config refuses payment_days longer than a step)
+    pay_step = np.where(pay > 0, (inforce["payment_month"].to_numpy(np.int64) * m) // 12, 0)
     in_bb = (pay > 0) & (elapsed == 0) & (pay_step <= steps_to_anniv)
     index = {name: i for i, name in enumerate(allocation_names)}
     cv = inforce["contract_value"].to_numpy(float)
