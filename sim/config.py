@@ -443,24 +443,15 @@ class TradeInConfig(RateRule):
     guarantee_option: int = Field(1, ge=1, le=100)
     ab_factor: float | None = Field(None, ge=0.5, le=3.0)  # None: from the AB factor table
     fee_rate: Rate | None = None  # None: rider.fee_rate
+    # The break-even search varies the fee of the riders in force; "fixed" (the default):
+    # a New Rider keeps fee_rate above (a new sale on its own terms); "searched": a New
+    # Rider takes the searched fee too (one fee for every rider, original and New).
+    fee_in_breakeven: Literal["fixed", "searched"] = "fixed"
 
 
 class AnnuitizationConfig(_Section):
     rate: Rate = 0.0  # annual rate of reaching the Payout Start Date
     from_age: float = Field(0.0, ge=0.0, le=115.0)
-
-
-class NonSpouseElections(_Section):
-    lump_sum: Rate = 0.6
-    income_plan: Rate = 0.1
-    five_year_rule: Rate = 0.3
-
-    @model_validator(mode="after")
-    def _sum_to_one(self):
-        total = self.lump_sum + self.income_plan + self.five_year_rule
-        if not math.isclose(total, 1.0, abs_tol=1e-9):
-            raise ValueError(f"election rates sum to {total:.6g}, not 1")
-        return self
 
 
 class BehaviourConfig(_Section):
@@ -469,7 +460,6 @@ class BehaviourConfig(_Section):
     spousal_continuation: Rate = 1.0  # spouse beneficiaries electing Option D
     cancel_on_continuation: Rate = 0.0  # new owners cancelling the rider at continuation
     annuitant_death_continue: Rate = 1.0  # natural owners continuing on an annuitant's death
-    non_spouse_elections: NonSpouseElections = NonSpouseElections()
     cancel: RateRule = RateRule()
     trade_in: TradeInConfig = TradeInConfig()
     annuitization: AnnuitizationConfig = AnnuitizationConfig()
@@ -588,6 +578,23 @@ class Config(_Section):
         return self
 
     @model_validator(mode="after")
+    def _check_clears_within_a_step(self):
+        """[000] A purchase payment is credited when received; what may wait up to
+        ``timing.payment_days`` for the check to clear is paying out that money. Paid at
+        a step's end, a surrender, withdrawal or death claim comes at least one step after
+        the payment, so the deferral never binds when it is no longer than a step; a longer
+        one is refused rather than ignored."""
+        step_days = 365.25 / self.run.steps_per_year
+        if self.timing.payment_days > step_days:
+            raise ValueError(
+                f"timing.payment_days = {self.timing.payment_days:g} is longer than a step "
+                f"({step_days:.4g} days at run.steps_per_year = {self.run.steps_per_year}): "
+                "paying out a purchase payment before its check clears is not modelled; "
+                "use fewer steps a year or at most one step's days"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _run_fits_market(self):
         problems = run_market_problems(self.run, self.market)
         if problems:
@@ -690,12 +697,23 @@ def cross_check_problems(data: dict) -> list[str]:
     return problems
 
 
+#: Keys that older configs may still hold: key -> why it went (one line each).
+REMOVED_KEYS = {
+    "behaviour.non_spouse_elections": (
+        "removed (it changed nothing: the rider ends on a death without continuation "
+        "whatever a non-spouse beneficiary elects); delete it"
+    ),
+}
+
+
 def _format_errors(err: ValidationError, source: str) -> list[str]:
     lines = []
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith("function-after"))
         msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "extra_forbidden":
+        if e["type"] == "extra_forbidden" and loc in REMOVED_KEYS:
+            msg = REMOVED_KEYS[loc]
+        elif e["type"] == "extra_forbidden":
             msg = "unknown key"
         elif e["type"] == "missing":
             msg = "required key is missing"

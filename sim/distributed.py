@@ -17,7 +17,6 @@ import collections
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 
 import numpy as np
 
@@ -120,7 +119,7 @@ def worker_threads(threads: int) -> int:
 def _chunk_task(model: Model, lo: int, hi: int, fee_rate: float | None, threads: int) -> np.ndarray:
     """Worker task: per-path values of one contract chunk (at one fee rate if given)."""
     if fee_rate is not None:
-        model = replace(model, contracts=model.contracts.with_fee_rate(fee_rate))
+        model = model.with_fee_rate(fee_rate)
     return project_paths(model, lo, hi, worker_threads(threads))
 
 

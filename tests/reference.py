@@ -104,6 +104,11 @@ class ContractPath:
         self.pv = dict.fromkeys(MEASURE_NAMES, 0.0)
         self.trace: list[dict] = []
         self.fee = row["rider_fee_rate"] if fee_rate is None else fee_rate
+        # the New Rider of a trade-in: its own fee, or the block-wide one when searched
+        trade = config.behaviour.trade_in
+        self.trade_fee = trade.fee_rate if trade.fee_rate is not None else config.rider.fee_rate
+        if fee_rate is not None and trade.fee_in_breakeven == "searched":
+            self.trade_fee = fee_rate
         b = config.behaviour
         self.delays = [
             (int(round(days / 365.25 * self.m)), p, days <= 180.0) for days, p in b.claim_delay
@@ -270,11 +275,8 @@ class ContractPath:
         claims: list = []  # [arrival step, kind, within 180 days, amount, owner died]
         alloc = allocation_weights(cfg, row["allocation"])
         owner_natural = row["owner_type"] == "natural"
-        pay_step = (
-            row["payment_month"] * m // 12 + int(round(cfg.timing.payment_days / 365.25 * m))
-            if row["payment_amount"] > 0
-            else 0
-        )
+        # the premium is credited when received, whatever the check's clearing time [000]
+        pay_step = row["payment_month"] * m // 12 if row["payment_amount"] > 0 else 0
         pay_in_bb = (
             row["payment_amount"] > 0
             and row["rider_years_elapsed"] == 0
@@ -647,7 +649,7 @@ class ContractPath:
                     branch.update(
                         benefit_base=cv(),
                         ab_factor=factor,
-                        fee=ti.fee_rate if ti.fee_rate is not None else rider.fee_rate,
+                        fee=self.trade_fee,
                         maturity=t + 1 + ti.rider_period * m,
                         next_anniversary=t + 1 + m,
                         window=t + 1 + 10 * m if ti.rider_period > 10 else -1,

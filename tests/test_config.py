@@ -151,6 +151,22 @@ def test_an_unknown_key_is_rejected_in_every_section(path):
     assert problem == f"cfg.toml: {path}: unknown key"
 
 
+@pytest.mark.parametrize(
+    "value",
+    [{"lump_sum": 0.6, "income_plan": 0.1, "five_year_rule": 0.3}, {"lump_sum": 1.0}],
+)
+def test_002_c_2_removed_non_spouse_elections_key_is_refused_with_one_line(value):
+    """behaviour.non_spouse_elections changed nothing and was removed: an old config that
+    holds it gets one line saying so, not "unknown key" and not a silent price."""
+    data = minimal()
+    data["behaviour"] = {"non_spouse_elections": value}
+    problem = one_problem(data)
+    assert problem.startswith("cfg.toml: behaviour.non_spouse_elections: removed (")
+    assert problem.endswith("; delete it") and "\n" not in problem
+    with pytest.raises(ConfigError, match="non_spouse_elections: removed"):
+        config_from_dict(apply_overrides(minimal(), ["behaviour.non_spouse_elections.lump_sum=1"]))
+
+
 def test_every_problem_is_reported_each_on_its_own_line():
     data = minimal()
     data["run"] = {"scenarios": "many", "bogus": 1}

@@ -25,6 +25,7 @@ import pytest
 from sim.config import ConfigError
 from sim.engine import kernels as K
 from sim.engine.driver import run_block
+from sim.valuation import breakeven_fee
 
 from .blocks import MEASURE as X
 from .blocks import TRACE as F
@@ -215,6 +216,43 @@ def test_003_v_trade_in_starts_a_new_rider_with_bb_equal_to_cv_and_no_fee():
     assert pv_plain["pv_claims"] == pytest.approx(
         (200_000.0 - cv_path(100_000.0, 144, lambda t: 1000.0)) * math.exp(-R * 12), rel=1e-12
     )
+
+
+@pytest.mark.parametrize("how", ["fixed", "searched"])
+def test_003_v_breakeven_fee_of_the_new_rider_is_an_option(how):
+    """Everybody trades in on the 10th rider anniversary into a 7-year New Rider whose own
+    fee is 2 %. A block-wide fee of 1.5 % (what the break-even search tries) is the fee of
+    the rider in force; the New Rider keeps its 2 % ("fixed") or takes 1.5 % too
+    ("searched")."""
+    trade = {
+        "rate": 1.0,
+        "rate_above": 1.0,
+        "rider_period": 7,
+        "ab_factor": 1.3,
+        "fee_rate": 0.02,
+        "fee_in_breakeven": how,
+    }
+    config = flat(**{"behaviour.trade_in": trade})
+    inforce = contracts_frame(config, {"rider_period": 12, "ab_factor": 2.0})
+    model, scenarios, assumptions = model_for(config, inforce, 2)
+    fee = 0.015
+    run = run_block(model, fee_rate=fee)
+    ref = project_contract(
+        inforce.iloc[0].to_dict(), config, scenarios, 0, assumptions.mortality, fee_rate=fee
+    )
+    for name, k in X.items():
+        assert run.scenario_totals[k, 0] == pytest.approx(ref[name], rel=1e-10, abs=1e-8), name
+    new_fee = fee if how == "searched" else 0.02
+    new_bb = cv_path(100_000.0, 120, lambda t: fee * 100_000.0)
+    expected = annuity(fee * 100_000.0, 10) + annuity(new_fee * new_bb, 7, first=11)
+    assert run.scenario_totals[X["pv_fees"], 0] == pytest.approx(expected, rel=1e-12)
+    # the break-even search: at its root PV claims = PV fees, the New Rider charged as set
+    root, _, _ = breakeven_fee(model)
+    gaps = [
+        run_block(model, fee_rate=f).scenario_totals[:2, 0] @ [1.0, -1.0]
+        for f in (root - 1e-5, root + 1e-5)
+    ]
+    assert gaps[0] > 0.0 > gaps[1]
 
 
 # ----------------------------------------------------------------- [003 VI] death, rider
@@ -740,6 +778,28 @@ def test_003_iii_termination_rider_fee_is_deducted_from_the_surrender_payment(ev
     assert paid_row == pytest.approx(paid, rel=1e-12)
     assert fee_row == pytest.approx(fee, rel=1e-12, abs=1e-12)
     assert paid_row + fee_row + charge_row == pytest.approx(cv, rel=1e-12)
+
+
+def test_000_payment_by_check_is_credited_when_received():
+    """24 steps a year (15.2 days a step), a 50,000 payment by check on the first Contract
+    Anniversary (step 24) that takes 15 days to clear: it is credited when received, so it
+    enters the CV and the Benefit Base then (before, the 15 days moved it to step 25, after
+    the first anniversary, and out of the Benefit Base) [000, 003 II]."""
+    config = flat(**{"run.steps_per_year": 24, "timing.payment_days": 15.0})
+    row = {"payment_amount": 50_000.0, "payment_month": 12}
+    (pv,), tr, _ = check(config, contracts_frame(config, row))
+    g = math.exp(R / 24)
+    cv_24 = 100_000.0 * g**24 - 1000.0 + 50_000.0  # the fee on the first anniversary, then
+    assert tr[23, F["payment"]] == 50_000.0
+    assert tr[23, F["benefit_base"]] == pytest.approx(150_000.0, rel=1e-15)
+    assert tr[23, F["cv_end"]] == pytest.approx(cv_24, rel=1e-12)
+    assert (tr[24:, F["payment"]] == 0.0).all()
+    # the rest of the rider's fees are on BB 150,000 (anniversaries 2 to 7)
+    fees = 1000.0 * math.exp(-R) + sum(1500.0 * math.exp(-R * k) for k in range(2, 8))
+    assert pv["pv_fees"] == pytest.approx(fees, rel=1e-12)
+    # a clearing time longer than a step is refused, not ignored
+    with pytest.raises(ConfigError, match="timing.payment_days = 8 is longer than a step"):
+        flat(**{"run.steps_per_year": 52, "timing.payment_days": 8.0})
 
 
 @pytest.mark.parametrize("years", [1, 5, 7])

@@ -179,7 +179,9 @@ def run_block(
         values (times ``policies``), valid during the call (``abrsim price --paths``).
     """
     n_threads = set_threads(threads)
-    contracts = model.contracts if fee_rate is None else model.contracts.with_fee_rate(fee_rate)
+    if fee_rate is not None:
+        model = model.with_fee_rate(fee_rate)
+    contracts = model.contracts
     n_c, n_s = len(contracts), model.n_scenarios
     n_t = model.discount.shape[1] - 1
     memory_cap = auto_chunk_size(n_s, n_t)

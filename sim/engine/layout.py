@@ -192,10 +192,9 @@ def contract_arrays(
         period > 10, np.where(elapsed >= 10, 0, steps_to_anniv + (10 - elapsed - 1) * m), -1
     )
     pay = inforce["payment_amount"].to_numpy(float)
-    lag_steps = int(round(assumptions.timing.payment_days / 365.25 * m))
-    pay_step = np.where(
-        pay > 0, (inforce["payment_month"].to_numpy(np.int64) * m) // 12 + lag_steps, 0
-    )
+    # credited when received [000]: timing.payment_days defers only paying out that money,
+    # which never binds on the time grid (Config refuses payment_days longer than a step)
+    pay_step = np.where(pay > 0, (inforce["payment_month"].to_numpy(np.int64) * m) // 12, 0)
     in_bb = (pay > 0) & (elapsed == 0) & (pay_step <= steps_to_anniv)
     index = {name: i for i, name in enumerate(allocation_names)}
     cv = inforce["contract_value"].to_numpy(float)
@@ -331,6 +330,16 @@ class Model:
     @property
     def n_scenarios(self) -> int:
         return self.discount.shape[0]
+
+    def with_fee_rate(self, fee_rate: float) -> "Model":
+        """The model with one Rider Fee Percentage for every contract (the break-even
+        search). A trade-in's New Rider takes it too when
+        ``behaviour.trade_in.fee_in_breakeven = "searched"``; with ``"fixed"`` (the
+        default) it keeps its own fee (``trade_in.fee_rate``, else ``rider.fee_rate``)."""
+        terms = self.terms
+        if self.assumptions.death_behaviour.trade_in.fee_in_breakeven == "searched":
+            terms = terms._replace(trade_fee_rate=float(fee_rate))
+        return replace(self, contracts=self.contracts.with_fee_rate(fee_rate), terms=terms)
 
     def death_step_rates(
         self, contracts: ContractArrays, lives: tuple[int, ...] = (0, 1, 2)
