@@ -98,15 +98,3 @@ def svg_backend():
         yield plt.get_fignums()
     finally:
         matplotlib.use(before)
-
-
-def pytest_collection_modifyitems(config, items):
-    """Run the Ctrl-C tests (tests/test_interrupt.py) first, the rest in their usual order.
-
-    Known and not yet explained: late in a full serial run (twice on this project's CI host,
-    on a quiet machine too), their ``abrsim price`` subprocess did not exit within 60 s of
-    SIGINT, while the same tests pass alone, after every subset of the files before them
-    that was tried, and on a cold numba cache. Run first, they time what they are meant to:
-    a fresh process's exit after Ctrl-C. The cause is an open item (CHANGELOG).
-    """
-    items.sort(key=lambda item: 0 if item.path.name == "test_interrupt.py" else 1)

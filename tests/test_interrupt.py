@@ -65,6 +65,10 @@ def previous_set(small_config, tmp_path) -> tuple[Path, dict[str, bytes]]:
     return out, {p.name: p.read_bytes() for p in out.iterdir()}
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def interrupt(args: list[str]) -> tuple[int, float, list[str], bool]:
     """Start ``abrsim *args``, wait until the kernels have projected a first chunk, send
     SIGINT.
@@ -75,7 +79,14 @@ def interrupt(args: list[str]) -> tuple[int, float, list[str], bool]:
     whether the kernels had shown progress before the interrupt.
     """
     proc = subprocess.Popen(
-        [abrsim(), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [abrsim(), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # SIGINT as a terminal delivers it: a test run started in the background of a
+        # non-interactive shell ignores SIGINT, and a child would inherit that and never
+        # see the Ctrl-C these tests time
+        preexec_fn=_default_sigint,
     )
     chunks: list[str] = []
     started = threading.Event()
