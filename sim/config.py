@@ -347,6 +347,10 @@ class ProductConfig(_Section):
     # (as an annual effective rate) less this spread, never below the minimum rate.
     fixed_renewal_spread: float = Field(0.01, ge=0.0, le=0.2)
     fixed_minimum_rate: float = Field(0.01, ge=0.0, le=0.2)
+    # Days after a death within which a complete claim earns the Death Benefit [002 (c),
+    # (d) "Death Proceeds": 180 days, which the company "reserve[s] the right to extend";
+    # it may not shorten it, hence at least 180].
+    death_claim_window_days: float = Field(180.0, ge=180.0, le=3650.0)
 
 
 class InvestmentLimits(_Section):

@@ -111,7 +111,10 @@ class ContractPath:
             self.trade_fee = fee_rate
         b = config.behaviour
         self.delays = [
-            (int(round(days / 365.25 * self.m)), p, days <= 180.0) for days, p in b.claim_delay
+            # the Death Benefit if the claim arrives within the window (180 days unless
+            # extended) [002 (c)], judged on the days before rounding to steps
+            (int(round(days / 365.25 * self.m)), p, days <= config.product.death_claim_window_days)
+            for days, p in b.claim_delay
         ]
         if scenarios.short_rate is not None:
             self.short_rate = scenarios.short_rate
@@ -177,7 +180,7 @@ class ContractPath:
     def file_claim(
         self, claims: list, kind: str, amount: float, t: int, owner_died: bool = False
     ) -> None:
-        """Claims wait as [arrival step, kind, within 180 days, amount, filed on an owner's
+        """Claims wait as [arrival step, kind, within the window, amount, filed on an owner's
         death]; continuations are settled on the next step of the configured grid."""
         if amount <= 0:
             return
@@ -272,7 +275,7 @@ class ContractPath:
         weights = {k: v for k, v in weights.items()}
         for key in [(a, b) for a in (False, True) for b in (False, True)]:
             weights.setdefault(key, 0.0)
-        claims: list = []  # [arrival step, kind, within 180 days, amount, owner died]
+        claims: list = []  # [arrival step, kind, within the claim window, amount, owner died]
         alloc = allocation_weights(cfg, row["allocation"])
         owner_natural = row["owner_type"] == "natural"
         # the premium is credited when received, whatever the check's clearing time [000]

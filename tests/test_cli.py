@@ -225,6 +225,10 @@ def test_price_json_with_output_prints_what_it_writes(small_config, tmp_path):
         ("=200", "'=200' is not of the form key.path=value"),
         ("run.scenarios.x=1", "run.scenarios.x: 'scenarios' is not a section"),
         ("run.scenarios=many", "run.scenarios: "),
+        (
+            "product.death_claim_window_days=90",
+            "product.death_claim_window_days: Input should be greater than or equal to 180",
+        ),
     ],
 )
 def test_a_bad_set_is_a_one_line_error_with_exit_2(small_config, override, words):

@@ -115,6 +115,11 @@ FEATURES = {
         "mortality.fractional_age": "floor",
         "mortality.multiplier": 3.0,
     },
+    "the Death Benefit's claim window extended to 250 days": {
+        "product.death_claim_window_days": 250.0,
+        "behaviour.claim_delay": [[0, 0.5], [200, 0.3], [300, 0.2]],
+        "mortality.multiplier": 3.0,
+    },
     "continuations settled on a quarterly grid, with late claims": {
         "mortality.multiplier": 4.0,
         "behaviour.continuation_grid_steps": 3,

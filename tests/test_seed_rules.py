@@ -802,6 +802,29 @@ def test_000_payment_by_check_is_credited_when_received():
         flat(**{"run.steps_per_year": 52, "timing.payment_days": 8.0})
 
 
+@pytest.mark.parametrize("window, within", [(180.0, False), (210.0, True)])
+def test_002_c_the_180_day_window_of_the_death_benefit_may_be_extended(tmp_path, window, within):
+    """The company "reserve[s] the right to extend ... the 180-day period in which the death
+    proceeds will equal the Death Benefit" [002 (c)]: a claim arriving 200 days after the death (7
+    steps) earns the Death Benefit only with ``product.death_claim_window_days`` >= 200; a
+    window shorter than 180 days is refused in one line naming the key."""
+    config = deaths(
+        tmp_path,
+        female=(72,),
+        **{"behaviour.claim_delay": [[200, 1.0]], "product.death_claim_window_days": window},
+    )
+    (pv,), _, _ = check(config, contracts_frame(config, _spouse_couple(beneficiary="natural")))
+    arrival = 24 + 7
+    cv = cv_path(100_000.0, arrival + 1, lambda t: 1000.0)
+    expected = (130_000.0 - cv) * D(arrival + 1) if within else 0.0
+    assert pv["pv_db_excess"] == pytest.approx(expected, rel=1e-12, abs=0.0)
+    with pytest.raises(ConfigError) as error:
+        flat(**{"product.death_claim_window_days": 179.0})
+    assert error.value.problems == [
+        "config: product.death_claim_window_days: Input should be greater than or equal to 180"
+    ]
+
+
 @pytest.mark.parametrize("years", [1, 5, 7])
 @pytest.mark.parametrize(
     "spread, minimum, renewed", [(0.01, 0.015, math.exp(R) - 1.0 - 0.01), (0.02, 0.015, 0.015)]

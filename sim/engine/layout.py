@@ -14,7 +14,7 @@ from ..config import MONEY_MARKET_INDEX, BehaviourConfig, Config, TimingConfig
 from ..inforce import allocation_weights
 from ..market.scenarios import Scenarios
 from ..product.contract import BaseContract
-from ..product.death import engine_beneficiary_class
+from ..product.death import claim_within_window, engine_beneficiary_class
 from ..product.rider import AccumulationBenefitRider
 from ..product.spousal import SpousalProtectionRider
 from .records import ContractRecords, MarketPaths, Terms
@@ -481,12 +481,15 @@ def market_paths(
 
 
 def claim_delay_arrays(assumptions: Assumptions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Claim delay distribution as (steps, probability, within 180 days) arrays."""
+    """Claim delay distribution as (steps, probability, within the claim window) arrays:
+    whether each delay earns the Death Benefit is decided on its days, before rounding to
+    steps (``product.death_claim_window_days``, 180 by default [002 (c)])."""
     m = assumptions.steps_per_year
     delays = assumptions.death_behaviour.claim_delay
+    window = assumptions.contract.death_claim_window_days
     steps = np.array([int(round(days / 365.25 * m)) for days, _ in delays], dtype=np.int64)
     prob = np.array([p for _, p in delays], dtype=float)
-    within = np.array([days <= 180.0 for days, _ in delays], dtype=np.int64)
+    within = np.array([claim_within_window(days, window) for days, _ in delays], dtype=np.int64)
     return steps, prob, within
 
 

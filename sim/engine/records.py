@@ -131,7 +131,7 @@ class Terms(NamedTuple):
     continuation_grid: int  # continuation claims settle on a grid of this many steps
     delay_steps: np.ndarray  # (n_delays,) int64 claim delay in steps
     delay_prob: np.ndarray  # (n_delays,)
-    delay_within: np.ndarray  # (n_delays,) bool: within 180 days of death
+    delay_within: np.ndarray  # (n_delays,) bool: within the Death Benefit's claim window
 
 
 class ContractRecords(NamedTuple):

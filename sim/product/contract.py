@@ -43,6 +43,9 @@ class BaseContract:
     fixed_renewal_spread, fixed_minimum_rate : float
         A guarantee period renews at the short rate (annual effective) less the spread,
         never below the minimum rate.
+    death_claim_window_days : float
+        Days after a death within which a complete claim earns the Death Benefit (180,
+        or longer if the company extends it) [002 (c), (d) "Death Proceeds"].
     """
 
     me_charge: float = 0.0125
@@ -53,6 +56,7 @@ class BaseContract:
     fixed_rate: float = 0.02
     fixed_renewal_spread: float = 0.01
     fixed_minimum_rate: float = 0.01
+    death_claim_window_days: float = 180.0
 
     @property
     def death_benefit_code(self) -> int:
@@ -75,6 +79,7 @@ class BaseContract:
             fixed_rate=product.fixed_rate,
             fixed_renewal_spread=product.fixed_renewal_spread,
             fixed_minimum_rate=product.fixed_minimum_rate,
+            death_claim_window_days=product.death_claim_window_days,
         )
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "death_of_owner_options",
     "death_proceeds",
     "claim_proceeds",
+    "claim_within_window",
     "continuation_step_up",
     "engine_beneficiary_class",
     "owner_is_natural",
@@ -377,9 +378,25 @@ def death_proceeds(
     """
     if claim_delay_days < 0:
         raise ValueError(f"claim_delay_days must be >= 0, got {claim_delay_days}")
-    if claim_delay_days <= window_days:
+    if claim_within_window(claim_delay_days, window_days):
         return float(death_benefit)
     return float(max(contract_value, settlement_value))
+
+
+def claim_within_window(claim_delay_days, window_days=DEATH_CLAIM_WINDOW_DAYS):
+    """Whether a complete claim received ``claim_delay_days`` after the death earns the
+    Death Benefit: within the window, the day it ends included [002 (c), (d) "Death
+    Proceeds": "within 180 days of the date of death"; the company may extend the 180 days,
+    ``product.death_claim_window_days``].
+
+    Parameters
+    ----------
+    claim_delay_days : float
+        Days from the death to the receipt of the complete claim, >= 0.
+    window_days : float
+        The window's length in days (180 unless extended).
+    """
+    return claim_delay_days <= window_days
 
 
 def engine_beneficiary_class(beneficiary: str, spouse_alive: bool, contingent: str = "none") -> str:
