@@ -374,6 +374,12 @@ class RiderConfig(_Section):
     # it from the fixed account (SPEC section 2 assumption; the rider says "from each of the
     # Variable Sub-accounts", so "waive" is the default).
     fee_shortfall: Literal["waive", "fixed_account"] = "waive"
+    # A purchase payment made on a Contract Anniversary: "before_fee" (the default) credits
+    # it before that anniversary's charges, so the Rider Fee is on "the Benefit Base as of
+    # the applicable Contract Anniversary" with the payment in it [003 III, II] (and the
+    # anniversary's withdrawal, MAV step-up and maturity true-up see it too);
+    # "after_withdrawal" credits it after the anniversary's events (versions up to 0.1).
+    payment_on_anniversary: Literal["before_fee", "after_withdrawal"] = "before_fee"
     investment_limits: dict[int, InvestmentLimits] = {}
 
 

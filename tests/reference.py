@@ -308,6 +308,18 @@ class ContractPath:
         def rider_fee_base() -> float:
             return cv() if rider.fee_basis == "contract_value" else st["benefit_base"]
 
+        def credit_payment(step: dict) -> None:
+            """9. the scheduled purchase payment, into the allocation."""
+            amount = row["payment_amount"]
+            st["variable"] += amount
+            st["premiums"] += amount
+            st["new_payment_left"] += amount
+            if pay_in_bb:
+                st["benefit_base"] += amount
+            if product.death_benefit != "contract_value":
+                st["death_benefit_base"] += amount
+            step["payment"] = amount
+
         def termination_fee(weight: float, disc: float) -> None:
             base = rider_fee_base()
             pv["pv_fees"] += weight * disc * min(st["fee"] * base, cv())
@@ -526,6 +538,16 @@ class ContractPath:
                         if kind == "continue_for_spouse":
                             branch.update(owner="spouse", owner_age=row["spouse_age"])
                         self.segment(branch, {(False, False): carry}, t, True, main=False)
+            # 9. first, when a payment made on the anniversary is part of the Benefit Base
+            # "as of" it that the Rider Fee is on [003 III]: everything of the anniversary
+            # (fees, true-up, step-up, withdrawal) comes after it
+            paid_first = (
+                rider.payment_on_anniversary == "before_fee"
+                and t + 1 == pay_step
+                and t + 1 == st["next_anniversary"]
+            )
+            if paid_first:
+                credit_payment(step)
             # 8. contract anniversary, for the contracts in force and the claims pending
             alive = sum(weights.values())
             trade_now = False
@@ -617,17 +639,9 @@ class ContractPath:
                         step["withdrawal"] = amount
                         st["withdrawn_this_year"] = amount
                     trade_now = True
-            # 9. a scheduled purchase payment
-            if t + 1 == pay_step:
-                amount = row["payment_amount"]
-                st["variable"] += amount
-                st["premiums"] += amount
-                st["new_payment_left"] += amount
-                if pay_in_bb:
-                    st["benefit_base"] += amount
-                if product.death_benefit != "contract_value":
-                    st["death_benefit_base"] += amount
-                step["payment"] = amount
+            # 9. a scheduled purchase payment (after the anniversary's events otherwise)
+            if t + 1 == pay_step and not paid_first:
+                credit_payment(step)
             # 10. trade-in to a New Rider, decided on anniversaries from the 10th
             ti = beh.trade_in
             if (

@@ -226,6 +226,10 @@ def test_price_json_with_output_prints_what_it_writes(small_config, tmp_path):
         ("run.scenarios.x=1", "run.scenarios.x: 'scenarios' is not a section"),
         ("run.scenarios=many", "run.scenarios: "),
         (
+            "rider.payment_on_anniversary=before",
+            "rider.payment_on_anniversary: Input should be 'before_fee' or 'after_withdrawal'",
+        ),
+        (
             "product.death_claim_window_days=90",
             "product.death_claim_window_days: Input should be greater than or equal to 180",
         ),

@@ -115,6 +115,16 @@ FEATURES = {
         "mortality.fractional_age": "floor",
         "mortality.multiplier": 3.0,
     },
+    "a payment on an anniversary credited before its fee, with withdrawals": {
+        "rider.payment_on_anniversary": "before_fee",
+        "withdrawals.rate": 0.1,
+        "withdrawals.utilisation": 0.7,
+    },
+    "a payment on an anniversary credited after its events, with withdrawals": {
+        "rider.payment_on_anniversary": "after_withdrawal",
+        "withdrawals.rate": 0.1,
+        "withdrawals.utilisation": 0.7,
+    },
     "the Death Benefit's claim window extended to 250 days": {
         "product.death_claim_window_days": 250.0,
         "behaviour.claim_delay": [[0, 0.5], [200, 0.3], [300, 0.2]],
@@ -161,6 +171,27 @@ def test_random_blocks_have_fractional_ages_whose_steps_cross_a_birthday():
     crossing = np.floor(ages[:, None] + (steps + 1) / 12) > np.floor(ages[:, None] + steps / 12)
     mid_step = (ages[:, None] + (steps + 1) / 12) % 1 > 1e-9
     assert (crossing & mid_step).any()
+
+
+@pytest.mark.parametrize(
+    "feature",
+    [
+        "a payment on an anniversary credited before its fee, with withdrawals",
+        "a payment on an anniversary credited after its events, with withdrawals",
+    ],
+)
+def test_random_blocks_have_payments_on_the_first_anniversary(feature):
+    """Both settings of rider.payment_on_anniversary meet a payment made on the first
+    Contract Anniversary that counts in the Benefit Base, in the block below."""
+    config = make_config(FEATURES[feature])
+    inforce = random_inforce(config, n=6, seed=zlib.crc32(feature.encode()))
+    m = config.run.steps_per_year
+    on_first = (
+        (inforce["payment_amount"] > 0)
+        & (inforce["rider_years_elapsed"] == 0)
+        & (inforce["payment_month"] * m // 12 == inforce["months_to_anniversary"] * m // 12)
+    )
+    assert on_first.any()
 
 
 @pytest.mark.parametrize("feature", list(FEATURES))

@@ -789,17 +789,62 @@ def test_000_payment_by_check_is_credited_when_received():
     row = {"payment_amount": 50_000.0, "payment_month": 12}
     (pv,), tr, _ = check(config, contracts_frame(config, row))
     g = math.exp(R / 24)
-    cv_24 = 100_000.0 * g**24 - 1000.0 + 50_000.0  # the fee on the first anniversary, then
+    # the payment, then the first anniversary's fee on BB 150,000 (rider.payment_on_anniversary)
+    cv_24 = 100_000.0 * g**24 + 50_000.0 - 1500.0
     assert tr[23, F["payment"]] == 50_000.0
     assert tr[23, F["benefit_base"]] == pytest.approx(150_000.0, rel=1e-15)
     assert tr[23, F["cv_end"]] == pytest.approx(cv_24, rel=1e-12)
     assert (tr[24:, F["payment"]] == 0.0).all()
-    # the rest of the rider's fees are on BB 150,000 (anniversaries 2 to 7)
-    fees = 1000.0 * math.exp(-R) + sum(1500.0 * math.exp(-R * k) for k in range(2, 8))
+    # every fee of the rider is on BB 150,000 (anniversaries 1 to 7)
+    fees = sum(1500.0 * math.exp(-R * k) for k in range(1, 8))
     assert pv["pv_fees"] == pytest.approx(fees, rel=1e-12)
     # a clearing time longer than a step is refused, not ignored
     with pytest.raises(ConfigError, match="timing.payment_days = 8 is longer than a step"):
         flat(**{"run.steps_per_year": 52, "timing.payment_days": 8.0})
+
+
+@pytest.mark.parametrize("order", ["before_fee", "after_withdrawal"])
+def test_003_iii_rider_fee_on_the_first_anniversary_includes_a_payment_made_that_day(order):
+    """A 50,000 payment on the first Contract Anniversary (step 12) enters the Benefit Base
+    [003 II]; "the Benefit Base as of the applicable Contract Anniversary" [003 III] holds it
+    under ``rider.payment_on_anniversary = "before_fee"`` (the default): the fee is 1 % of
+    150,000, and the anniversary's 10 % withdrawal sees the payment. Under
+    ``"after_withdrawal"`` the payment comes after the fee (on 100,000) and the withdrawal.
+    The engine equals the twin under each setting; the numbers are worked by hand."""
+    config = flat(
+        **{
+            "rider.payment_on_anniversary": order,
+            "withdrawals.enabled": True,
+            "withdrawals.rate": 0.10,
+            "withdrawals.utilisation": 1.0,
+        }
+    )
+    assert config.rider.payment_on_anniversary == order
+    row = {"payment_amount": 50_000.0, "payment_month": 12}
+    (pv,), tr, _ = check(config, contracts_frame(config, row))
+    grown = 100_000.0 * math.exp(R)  # CV at the first anniversary before its events
+    if order == "before_fee":
+        fee_1 = 0.01 * 150_000.0  # 1,500.00
+        cv_before_withdrawal = grown + 50_000.0 - fee_1
+        bb_1 = 150_000.0 * 0.9  # the withdrawal adjustment W / CV x BB, W = 10 % of CV
+        cv_1 = 0.9 * cv_before_withdrawal
+    else:
+        fee_1 = 0.01 * 100_000.0  # 1,000.00
+        cv_before_withdrawal = grown - fee_1
+        bb_1 = 100_000.0 * 0.9 + 50_000.0
+        cv_1 = 0.9 * cv_before_withdrawal + 50_000.0
+    assert tr[11, F["payment"]] == 50_000.0
+    assert tr[11, F["rider_fee"]] == pytest.approx(fee_1, rel=1e-15)
+    assert tr[11, F["withdrawal"]] == pytest.approx(0.1 * cv_before_withdrawal, rel=1e-12)
+    assert tr[11, F["benefit_base"]] == pytest.approx(bb_1, rel=1e-12)
+    assert tr[11, F["cv_end"]] == pytest.approx(cv_1, rel=1e-12)
+    # later fees: 1 % of BB, which each anniversary's withdrawal cuts by 10 % (none at
+    # maturity, anniversary 7): before_fee 1,500.00, 1,350.00, 1,215.00, ...;
+    # after_withdrawal 1,000.00, 1,400.00, 1,260.00, ...
+    fees = [fee_1] + [0.01 * bb_1 * 0.9 ** (k - 2) for k in range(2, 8)]
+    assert pv["pv_fees"] == pytest.approx(
+        sum(f * math.exp(-R * k) for k, f in enumerate(fees, start=1)), rel=1e-12
+    )
 
 
 @pytest.mark.parametrize("window, within", [(180.0, False), (210.0, True)])

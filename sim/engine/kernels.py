@@ -24,7 +24,8 @@ function of :mod:`sim.engine.steps` called from :func:`run_segment` (``begin_ste
 8. on a contract anniversary: maintenance fee and Rider Fee (``anniversary_charges``),
    maturity true-up (``maturity``), MAV step-up and partial withdrawal
    (``anniversary_withdrawal``);
-9. a scheduled purchase payment (``purchase_payment``);
+9. a scheduled purchase payment (``purchase_payment``); one made on an anniversary comes
+   before phase 8 with ``rider.payment_on_anniversary = "before_fee"`` (the default);
 10. trade-in to a New Rider (``trade_in``, a new segment);
 
 then the in-force weight at a year end (``year_end``) and the trace (``record_trace``).
@@ -55,7 +56,12 @@ from .lanes import (
     save_lanes,
 )
 from .records import N_CARRIED, Carried, ClaimKind, Life, SegmentStart, StepExits
-from .rules import base_lapse_rate, step_probability, withdrawal_charge_rate
+from .rules import (
+    base_lapse_rate,
+    payment_before_anniversary,
+    step_probability,
+    withdrawal_charge_rate,
+)
 
 __all__ = [
     "MEASURES",
@@ -329,6 +335,14 @@ def _anniversary(c, seg, lanes, n, s0, t, cy, flow_year, contracts, terms, marke
 
 
 @jit
+def _purchase_payment(c, lanes, n, contracts, terms):
+    """Phase 9: credit contract ``c``'s scheduled purchase payment; returns its amount."""
+    amount = contracts.payment_amount[c]
+    steps.purchase_payment(lanes, n, amount, contracts.payment_in_bb[c], terms.death_benefit_code)
+    return amount
+
+
+@jit
 def run_segment(c, seg, lanes, n, s0, stack, segs, contracts, terms, market, q_lives, trace):
     """Project one segment (start ``seg``, lanes loaded) over ``n`` lanes from scenario
     ``s0`` to its Rider Maturity Date, pushing new segments on ``segs``/``stack``: the
@@ -351,18 +365,21 @@ def run_segment(c, seg, lanes, n, s0, stack, segs, contracts, terms, market, q_l
             renewal = _events_in_step(
                 c, seg, lanes, n, s0, clock, stack, segs, contracts, terms, market, q_lives
             )
+        anniversary_now = t + 1 == next_anniversary
+        # phase 9 before phase 8 when a payment made on the anniversary is in its Benefit
+        # Base for the Rider Fee (rider.payment_on_anniversary = "before_fee") [003 III]
+        pay_first = payment_before_anniversary(
+            terms.payment_before_anniversary, t + 1 == pay_step, anniversary_now
+        )
+        payment = _purchase_payment(c, lanes, n, contracts, terms) if pay_first else 0.0
         trade_now = False
-        if t + 1 == next_anniversary:
+        if anniversary_now:
             next_anniversary += m
             cy, trade_now = _anniversary(
                 c, seg, lanes, n, s0, t, cy, flow_year, contracts, terms, market
             )
-        payment = 0.0
-        if t + 1 == pay_step:  # phase 9
-            payment = contracts.payment_amount[c]
-            steps.purchase_payment(
-                lanes, n, payment, contracts.payment_in_bb[c], terms.death_benefit_code
-            )
+        if t + 1 == pay_step and not pay_first:  # phase 9
+            payment = _purchase_payment(c, lanes, n, contracts, terms)
         if trade_now and trading and 0 <= seg.window <= t + 1:  # phase 10
             top = len(segs)
             save_lanes(lanes, stack[top], n)

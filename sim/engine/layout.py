@@ -410,6 +410,7 @@ def terms_record(assumptions: Assumptions) -> Terms:
         death_benefit_code=int(a.contract.death_benefit_code),
         fee_on_contract_value=a.rider.fee_basis == "contract_value",
         fee_shortfall_from_fixed=a.rider.fee_shortfall == "fixed_account",
+        payment_before_anniversary=a.rider.payment_on_anniversary == "before_fee",
         termination_fee_on_surrender="surrender" in events,
         termination_fee_on_cancellation="cancellation" in events,
         termination_fee_on_death="death" in events,

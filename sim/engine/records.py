@@ -93,6 +93,7 @@ class Terms(NamedTuple):
     death_benefit_code: int  # 0 CV, 1 return of premium, 2 max anniversary value
     fee_on_contract_value: bool
     fee_shortfall_from_fixed: bool
+    payment_before_anniversary: bool  # rider.payment_on_anniversary == "before_fee"
     termination_fee_on_surrender: bool
     termination_fee_on_cancellation: bool
     termination_fee_on_death: bool

@@ -28,6 +28,7 @@ rider_fee_deduction = jit(inline=True)(_rider.rider_fee_deduction)
 termination_rider_fee = jit(inline=True)(_rider.termination_rider_fee)
 true_up = jit(inline=True)(_rider.true_up)
 benefit_base_after_withdrawal = jit(inline=True)(_rider.benefit_base_after_withdrawal)
+payment_before_anniversary = jit(inline=True)(_rider.payment_before_anniversary)
 # death and continuation [002, 004]
 claim_proceeds = jit(inline=True)(_death.claim_proceeds)
 continuation_step_up = jit(inline=True)(_death.continuation_step_up)

@@ -18,6 +18,7 @@ __all__ = [
     "termination_rider_fee",
     "true_up",
     "benefit_base_after_withdrawal",
+    "payment_before_anniversary",
 ]
 
 #: Integer codes of the rider fee basis, as the kernels see them.
@@ -100,6 +101,11 @@ class AccumulationBenefitRider:
     fee_shortfall : str
         When the variable sub-accounts hold less than the Rider Fee: ``waive`` the rest
         (default) or take it from the ``fixed_account``.
+    payment_on_anniversary : str
+        A purchase payment made on a Contract Anniversary is credited ``before_fee``
+        (default: it is in the Benefit Base "as of the applicable Contract Anniversary"
+        that the Rider Fee is on [003 III]) or ``after_withdrawal`` (after that
+        anniversary's events); see :func:`payment_before_anniversary`.
     ab_factors : ABFactorTable
     investment_limits : dict
         Guarantee Option -> limits (``max_weight``, ``min_weight``, ``excluded``).
@@ -110,6 +116,7 @@ class AccumulationBenefitRider:
     termination_fee: bool = True
     termination_fee_events: tuple[str, ...] = ("surrender", "cancellation")
     fee_shortfall: str = "waive"
+    payment_on_anniversary: str = "before_fee"
     ab_factors: ABFactorTable = field(default_factory=load_ab_factors)
     investment_limits: dict = field(default_factory=dict)
 
@@ -150,6 +157,7 @@ class AccumulationBenefitRider:
             termination_fee=rider.termination_fee,
             termination_fee_events=tuple(rider.termination_fee_events),
             fee_shortfall=rider.fee_shortfall,
+            payment_on_anniversary=rider.payment_on_anniversary,
             ab_factors=table,
             investment_limits=dict(rider.investment_limits),
         )
@@ -197,3 +205,24 @@ def benefit_base_after_withdrawal(benefit_base, share_kept):
     (``share_kept`` = CV after / CV before) [003 III "Benefit Base"]."""
     bb = benefit_base * share_kept
     return bb if bb > 0.0 else 0.0
+
+
+def payment_before_anniversary(payment_first, payment_now, anniversary_now):
+    """Whether the purchase payment of a step is credited before that step's anniversary
+    events (maintenance fee, Rider Fee, maturity true-up, MAV step-up, withdrawal).
+
+    [003 III] "The Rider Fee is calculated by multiplying the Rider Fee Percentage by the
+    Benefit Base as of the applicable Contract Anniversary"; [003 II] a payment made "on
+    the first Contract Anniversary" increases the Benefit Base. Read as the values at the
+    end of that day, a payment made on the anniversary is in the Benefit Base the fee is
+    on: ``payment_first`` (``rider.payment_on_anniversary = "before_fee"``, the default).
+    Otherwise the payment comes after the anniversary's events, as in versions up to 0.1.
+
+    Parameters
+    ----------
+    payment_first : bool
+        ``rider.payment_on_anniversary == "before_fee"``.
+    payment_now, anniversary_now : bool
+        A scheduled payment, and a Contract Anniversary, fall at the end of this step.
+    """
+    return payment_first and payment_now and anniversary_now
