@@ -16,6 +16,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError  # re-exported: `from sim.config import ConfigError`
+from .market.inputs import MONEY_MARKET_INDEX  # re-exported
 
 __all__ = [
     "Config",
@@ -220,7 +221,6 @@ class FundConfig(_Section):
         return v
 
 
-MONEY_MARKET_INDEX = "money_market"
 MARKET_MODELS = ("gbm", "hull_white", "rsln", "slv", "file")
 REAL_WORLD_MODELS = ("rsln", "slv")
 
