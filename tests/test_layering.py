@@ -1,7 +1,8 @@
 """The config boundary (docs/DESIGN principle "One config boundary"): the market layer takes
-:class:`sim.market.inputs.MarketInputs`, never the pydantic config. Every import of every
-module under ``sim/market`` (at the top, inside functions, under ``TYPE_CHECKING``) is read
-with ``ast`` and must stay inside the market layer or below it."""
+:class:`sim.market.inputs.MarketInputs`, never the pydantic config, and the product and
+assumptions layers take their terms. Every import of every module under ``sim/market``,
+``sim/product`` and ``sim/assumptions`` (at the top, inside functions, under
+``TYPE_CHECKING``) is read with ``ast`` and must stay inside its layer or below it."""
 
 from __future__ import annotations
 
@@ -13,9 +14,16 @@ import pytest
 import sim
 
 PACKAGE = Path(sim.__file__).parent
-MARKET_MODULES = sorted((PACKAGE / "market").rglob("*.py"))
-#: What ``sim.market`` may import from the rest of ``sim``: itself and the layers below it.
-ALLOWED = ("sim.market", "sim.errors", "sim._numba", "sim._lazy")
+BOTTOM = ("sim.errors", "sim._numba", "sim._lazy")
+#: What each lower layer may import from the rest of ``sim``: itself and the layers below it.
+#: Anything else (config, boundary, cli, valuation, sweep, risk, engine, inforce, ...) is a
+#: layer above.
+ALLOWED = {
+    "market": ("sim.market", *BOTTOM),
+    "product": ("sim.product", *BOTTOM),
+    "assumptions": ("sim.assumptions", "sim.product", *BOTTOM),
+}
+MODULES = [p for layer in ALLOWED for p in sorted((PACKAGE / layer).rglob("*.py"))]
 
 
 def module_name(path: Path) -> str:
@@ -48,23 +56,21 @@ def imports_of(path: Path) -> list[tuple[int, str]]:
     return imported_modules(text, module_name(path), path.name == "__init__.py")
 
 
-def test_the_market_layer_has_modules():
-    assert PACKAGE / "market" / "__init__.py" in MARKET_MODULES
-    assert len(MARKET_MODULES) >= 8
+def test_the_layers_have_their_modules():
+    assert PACKAGE / "market" / "__init__.py" in MODULES
+    assert sum(p.parent.name == "market" for p in MODULES) >= 8
 
 
-@pytest.mark.parametrize("path", MARKET_MODULES, ids=lambda p: p.name)
-def test_market_imports_neither_the_config_nor_a_higher_layer(path):
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_a_lower_layer_imports_neither_the_config_nor_a_higher_layer(path):
+    allowed = ALLOWED[path.relative_to(PACKAGE).parts[0]]
     bad = []
     for line, name in imports_of(path):
         if name != "sim" and not name.startswith("sim."):
             continue  # numpy, scipy, the standard library
-        if name == "sim" or any(name == a or name.startswith(a + ".") for a in ALLOWED):
+        if name == "sim" or any(name == a or name.startswith(a + ".") for a in allowed):
             continue
-        # `from ..errors import ConfigError` also yields sim.errors.ConfigError (allowed
-        # above); anything else in sim (config, boundary, cli, valuation, sweep, risk,
-        # engine, inforce, ...) is a layer above the market
-        bad.append(f"{path.name}:{line}: imports {name}")
+        bad.append(f"{path.relative_to(PACKAGE)}:{line}: imports {name}")
     assert not bad, "\n".join(bad)
 
 
