@@ -12,8 +12,9 @@ The names are imported on first use (module ``__getattr__``), so ``import sim`` 
 
 from __future__ import annotations
 
-import importlib
 from importlib.metadata import PackageNotFoundError, version
+
+from ._lazy import lazy_names
 
 __all__ = [
     "Config",
@@ -47,13 +48,4 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 
-def __getattr__(name: str):
-    if name in _WHERE:
-        value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_WHERE])
+__getattr__, __dir__ = lazy_names(__name__, _WHERE)

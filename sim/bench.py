@@ -45,6 +45,7 @@ import pandas as pd
 
 from . import __version__
 from ._numba import jit, max_threads, prange, set_threads
+from .boundary import market_inputs
 from .config import Config, load_config
 from .engine import kernels as K
 from .engine.driver import auto_chunk_size, run_block
@@ -382,7 +383,7 @@ def build_workload(config: Config, inforce: pd.DataFrame, years: int | None) -> 
         n_steps = horizon_steps(contract_arrays(inforce, assumptions, names), assumptions)
     else:
         n_steps = years * config.run.steps_per_year
-    scenarios = generate_scenarios(config, n_steps)
+    scenarios = generate_scenarios(market_inputs(config), n_steps)
     return Workload(config, inforce, scenarios, build_model(config, inforce, scenarios), n_steps)
 
 

@@ -501,6 +501,7 @@ def scenarios(
     """Write the config's scenarios to a file, or check them against the calibration points."""
     import math
 
+    from .boundary import market_inputs
     from .config import ConfigError
     from .market import generate_scenarios, read_market_file
     from .market.files import SUFFIXES, write_scenarios
@@ -513,7 +514,8 @@ def scenarios(
     if years is not None and years <= 0:
         _fail([f"--years {years:g}: must be positive"])
     cfg = _load(config, set_)
-    spy = cfg.run.steps_per_year
+    market = market_inputs(cfg)
+    spy = market.steps_per_year
     try:
         if output is not None:
             check_output_file(output, SUFFIXES, force)
@@ -529,13 +531,13 @@ def scenarios(
             # the criteria go to 20 years; a file brings the steps it has
             steps = max(n_steps or 0, 20 * spy)
             cal = (
-                read_market_file(cfg)
-                if cfg.market.model == "file"
-                else generate_scenarios(cfg, steps)
+                read_market_file(market)
+                if market.model == "file"
+                else generate_scenarios(market, steps)
             )
             text = _calibration_text(cfg, cal, index, tolerance_se)
         if output is not None:
-            scen = generate_scenarios(cfg, n_steps)
+            scen = generate_scenarios(market, n_steps)
             write_file_atomically(output, lambda path: write_scenarios(scen, path))
     except (ConfigError, ValueError) as err:
         _fail(_config_problems(config, _bad_input(err)))

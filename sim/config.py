@@ -15,6 +15,9 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .errors import ConfigError  # re-exported: `from sim.config import ConfigError`
+from .market.inputs import MONEY_MARKET_INDEX  # re-exported
+
 __all__ = [
     "Config",
     "ConfigError",
@@ -30,14 +33,6 @@ Rate = Annotated[float, Field(ge=0.0, le=1.0)]
 #: Plausible upper bounds of the run's sizes (docs/configuration.md).
 MAX_SCENARIOS = 10_000_000
 MAX_CONTRACTS = 10_000_000
-
-
-class ConfigError(ValueError):
-    """Bad configuration or input data; ``problems`` holds one line per problem."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = list(problems)
-        super().__init__("\n".join(self.problems))
 
 
 class _Section(BaseModel):
@@ -226,7 +221,6 @@ class FundConfig(_Section):
         return v
 
 
-MONEY_MARKET_INDEX = "money_market"
 MARKET_MODELS = ("gbm", "hull_white", "rsln", "slv", "file")
 REAL_WORLD_MODELS = ("rsln", "slv")
 

@@ -153,6 +153,7 @@ def gmab_control(config: Config, model, scenarios, allocation_names: list[str]) 
     allocation_names : list of str
         The allocation of each row of ``model.portfolio_growth`` (sorted inforce names).
     """
+    from .boundary import market_inputs
     from .market import market_curve
 
     market = config.market
@@ -164,7 +165,7 @@ def gmab_control(config: Config, model, scenarios, allocation_names: list[str]) 
         raise ValueError("the scenarios are not those of the model")
     c = model.contracts
     dt = 1.0 / scenarios.steps_per_year
-    curve = market_curve(market)
+    curve = market_curve(market_inputs(config))
     vol = np.array([i.volatility for i in market.indices], dtype=float)
     div = np.array([i.dividend_yield for i in market.indices], dtype=float)
     cov = market.equity_correlation() * np.outer(vol, vol)

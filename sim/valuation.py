@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
+from .boundary import market_inputs
 from .config import Config, ConfigError
 from .control_variate import Control, control_estimate, gmab_control
 from .engine import kernels as K
@@ -106,7 +107,7 @@ def block_inputs(config: Config, inforce: pd.DataFrame | None = None) -> BlockIn
 def prepare(config: Config, inforce: pd.DataFrame | None = None) -> Model:
     """Load the inforce, generate scenarios over the block's horizon, lower everything."""
     inputs = block_inputs(config, inforce)
-    scenarios = generate_scenarios(config, inputs.n_steps)
+    scenarios = generate_scenarios(market_inputs(config), inputs.n_steps)
     return build_model(config, inputs.inforce, scenarios, inputs.assumptions)
 
 
@@ -392,6 +393,7 @@ def price(
     """
     t_start = time.perf_counter()
     run = config.run
+    market = market_inputs(config)
     run_block_ = block_runner or run_block
     if path_sink is not None and run.targeted:
         raise ConfigError(
@@ -403,7 +405,7 @@ def price(
     inputs = None
     if model is None:
         inputs = block_inputs(config, inforce)
-        scenarios = generate_scenarios(config, inputs.n_steps)
+        scenarios = generate_scenarios(market, inputs.n_steps)
         basis = scenarios.basis
         check_basis(config, basis)
         model = build_model(config, inputs.inforce, scenarios, inputs.assumptions)
@@ -413,14 +415,14 @@ def price(
                 "run.target_se / run.target_relative_se add scenarios, so price() must "
                 "build the model itself: call it without model="
             )
-        basis = scenarios.basis if scenarios is not None else market_basis(config)
+        basis = scenarios.basis if scenarios is not None else market_basis(market)
         check_basis(config, basis)
 
     def control_for(model: Model, scenarios: Scenarios | None) -> Control | None:
         if not run.control_variate:
             return None
         if scenarios is None:
-            scenarios = generate_scenarios(config, model.discount.shape[1] - 1, model.n_scenarios)
+            scenarios = generate_scenarios(market, model.discount.shape[1] - 1, model.n_scenarios)
         names = (
             inputs.allocation_names if inputs is not None else _allocation_names(config, inforce)
         )
@@ -447,7 +449,7 @@ def price(
         n = model.n_scenarios
         while not _target_reached(block, run) and _next_count(n, run) > n:
             n_new = _next_count(n, run)
-            scenarios = generate_scenarios(config, inputs.n_steps, n_new)
+            scenarios = generate_scenarios(market, inputs.n_steps, n_new)
             if by_batch:
                 part = build_model(
                     config, inputs.inforce, slice_scenarios(scenarios, n, n_new), inputs.assumptions

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from sim.boundary import market_inputs
 from sim.config import Config, ConfigError, config_from_dict
 from sim.engine.kernels import MEASURES, TRACE_FIELDS
 from sim.engine.layout import Assumptions, build_model, contract_arrays, horizon_steps
@@ -159,7 +160,7 @@ def model_for(config: Config, inforce: pd.DataFrame, n_scenarios: int | None = N
     assumptions = Assumptions.from_config(config)
     names = sorted(set(inforce["allocation"]))
     n_steps = horizon_steps(contract_arrays(inforce, assumptions, names), assumptions)
-    scenarios = generate_scenarios(config, n_steps, n_scenarios)
+    scenarios = generate_scenarios(market_inputs(config), n_steps, n_scenarios)
     return build_model(config, inforce, scenarios, assumptions), scenarios, assumptions
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sim.boundary import market_inputs
 from sim.config import Config, ConfigError, config_from_dict
 from sim.market import generate_scenarios, market_basis, market_curve, read_market_file
 from sim.market.curve import bootstrap_par_swaps
@@ -55,11 +56,11 @@ def one_index(model: str, **market) -> dict:
 
 def test_par_swaps_give_the_bootstrapped_curve():
     config = make_config({"market.rate": None, "market.par_swaps": PAR_SWAPS})
-    curve = market_curve(config.market)
+    curve = market_curve(market_inputs(config))
     expected = bootstrap_par_swaps(PAR_SWAPS["tenors"], PAR_SWAPS["rates"], 2)
     np.testing.assert_array_equal(curve.zero_rates, expected.zero_rates)
     # the GBM's discount factors are the bootstrapped curve's
-    scen = generate_scenarios(config, 24, 4)
+    scen = generate_scenarios(market_inputs(config), 24, 4)
     np.testing.assert_allclose(scen.discount[0], curve.discount(np.arange(25) / 12), rtol=1e-14)
 
 
@@ -122,10 +123,10 @@ def test_hull_white_zero_coupon_prices_from_generated_scenarios_match_the_curve_
             **{"market.rate": None, "market.par_swaps": PAR_SWAPS, "run.scenarios": 4000},
         )
     )
-    scen = generate_scenarios(config, 240)
+    scen = generate_scenarios(market_inputs(config), 240)
     assert scen.basis == "risk_neutral" and scen.short_rate is not None
     assert scen.short_rate.std() > 0.005  # the rate moves
-    curve = market_curve(config.market)
+    curve = market_curve(market_inputs(config))
     for step in (12, 60, 120, 240):
         d = scen.discount[:, step]
         se = d.std(ddof=1) / np.sqrt(d.size)
@@ -171,7 +172,7 @@ def test_bad_hull_white_correlations_are_one_line_errors(section, message):
 def test_hull_white_defaults_and_uncorrelated_rate():
     config = make_config({"market.model": "hull_white"})
     np.testing.assert_array_equal(config.market.rate_correlation()[3], [0, 0, 0, 1])
-    scen = generate_scenarios(config, 12, 4)
+    scen = generate_scenarios(market_inputs(config), 12, 4)
     assert scen.short_rate.shape == (4, 12)
 
 
@@ -180,13 +181,13 @@ def test_hull_white_defaults_and_uncorrelated_rate():
 )
 def test_hull_white_takes_the_run_shock_method(run, group):
     config = make_config(hull_white(**{"run.scenarios": 64, **run}))
-    scen = generate_scenarios(config, 24)
+    scen = generate_scenarios(market_inputs(config), 24)
     assert scen.sample_group == group
     if group == 2:  # mirrored pairs: the rate moves in opposite directions
         x = np.log(scen.discount[:, -1])
         np.testing.assert_allclose(
             x[0::2] + x[1::2],
-            2 * np.log(market_curve(config.market).discount(2.0))
+            2 * np.log(market_curve(market_inputs(config)).discount(2.0))
             + integrated_variance_term(config),
             rtol=0,
             atol=1e-12,
@@ -207,10 +208,10 @@ def integrated_variance_term(config) -> float:
 
 def test_rsln_config_generates_the_named_set_on_the_run_seed():
     config = config_from_dict(one_index("rsln", rsln={"parameters": "2005_9_6"}))
-    scen = generate_scenarios(config, 36)
+    scen = generate_scenarios(market_inputs(config), 36)
     direct = generate_rsln2(RSLN2_2005_ER_9_6, 200, 36, 12, 5, ("sp500",), rate=0.03)
     np.testing.assert_array_equal(scen.index_growth, direct.index_growth)
-    assert scen.basis == "real_world" and market_basis(config) == "real_world"
+    assert scen.basis == "real_world" and market_basis(market_inputs(config)) == "real_world"
     np.testing.assert_allclose(scen.discount[:, 12], np.exp(-0.03))
 
 
@@ -227,12 +228,12 @@ def test_rsln_explicit_parameters_and_the_default_set():
     assert config.market.rsln.params() == RSLN2Params(**explicit)
     default = config_from_dict(one_index("rsln"))
     assert default.market.rsln is None
-    assert generate_scenarios(default, 3).basis == "real_world"
+    assert generate_scenarios(market_inputs(default), 3).basis == "real_world"
 
 
 def test_slv_config_generates_the_named_set():
     config = config_from_dict(one_index("slv", slv={"parameters": "slv6"}))
-    scen = generate_scenarios(config, 24)
+    scen = generate_scenarios(market_inputs(config), 24)
     np.testing.assert_array_equal(
         scen.index_growth, generate_slv(SLV_6, 200, 24, 12, 5, ("sp500",), 0.03).index_growth
     )
@@ -336,11 +337,11 @@ def gbm_scenarios(names=("eq", "intl", "bond"), n=6, steps=24, antithetic=False)
 def test_a_file_brings_its_scenarios_in_config_order_and_its_extra_steps_are_cut(tmp_path):
     scen = gbm_scenarios(names=("bond", "eq", "intl"), n=6, steps=24)
     config = file_config(tmp_path, scen)
-    got = read_market_file(config, n_steps=12)
+    got = read_market_file(market_inputs(config), n_steps=12)
     assert got.index_names == ("eq", "intl", "bond") and got.n_steps == 12 and got.n_scenarios == 6
     np.testing.assert_array_equal(got.index_growth[:, :, 0], scen.index_growth[:, :12, 1])
     np.testing.assert_array_equal(got.discount, scen.discount[:, :13])
-    assert market_basis(config) == "risk_neutral"
+    assert market_basis(market_inputs(config)) == "risk_neutral"
 
 
 @pytest.mark.parametrize(
@@ -372,14 +373,14 @@ def test_a_file_that_does_not_fit_the_config_is_a_one_line_error(
 ):
     config = file_config(tmp_path, gbm_scenarios(names=names, steps=steps), **run)
     with pytest.raises(ConfigError) as info:
-        read_market_file(config, n_steps=12)
+        read_market_file(market_inputs(config), n_steps=12)
     assert len(info.value.problems) == 1, info.value.problems
     assert info.value.problems[0].startswith(f"{tmp_path / 'scen.csv'}: {message}")
 
 
 def test_an_antithetic_file_keeps_its_pairs(tmp_path):
     config = file_config(tmp_path, gbm_scenarios(antithetic=True), antithetic=True)
-    assert read_market_file(config).sample_group == 2
+    assert read_market_file(market_inputs(config)).sample_group == 2
 
 
 def test_a_real_world_file_is_refused_for_pricing(tmp_path):

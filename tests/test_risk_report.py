@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.boundary import market_inputs
 from sim.config import ConfigError
 from sim.market import market_curve
 from sim.risk import build_hedge_report, greeks, hedge_positions
@@ -209,20 +210,20 @@ def test_key_rate_tents_sum_to_one_and_a_shift_keeps_the_rest_of_the_curve():
     np.testing.assert_allclose(
         key_rate_weights(t, config.hedge.key_rate_tenors).sum(axis=0), 1.0, rtol=1e-12
     )
-    base = market_curve(config.market)
+    base = market_curve(market_inputs(config))
     np.testing.assert_allclose(
-        market_curve(with_curve_shift(config, 0.0).market).zero_rate(t),
+        market_curve(market_inputs(with_curve_shift(config, 0.0))).zero_rate(t),
         base.zero_rate(t),
         rtol=0,
         atol=1e-15,
     )
     np.testing.assert_allclose(
-        market_curve(with_curve_shift(config, 10.0).market).zero_rate(t),
+        market_curve(market_inputs(with_curve_shift(config, 10.0))).zero_rate(t),
         base.zero_rate(t) + 0.001,
         rtol=0,
         atol=1e-15,
     )
-    ten = market_curve(with_curve_shift(config, 10.0, key=3).market)  # the 10-year tent
+    ten = market_curve(market_inputs(with_curve_shift(config, 10.0, key=3)))  # the 10-year tent
     bump = ten.zero_rate(t) - base.zero_rate(t)
     assert bump[t == 10.0] == pytest.approx(0.001) and bump[t == 7.5] == pytest.approx(0.0005)
     assert np.all(bump[(t <= 5.0) | (t >= 20.0)] == pytest.approx(0.0, abs=1e-15))

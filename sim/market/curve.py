@@ -9,7 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import brentq
 
-__all__ = ["ZeroCurve", "bootstrap_par_swaps", "curve_from_config"]
+from .inputs import CurveInputs
+
+__all__ = ["ZeroCurve", "bootstrap_par_swaps", "curve_from_inputs"]
 
 
 @dataclass(frozen=True)
@@ -161,10 +163,12 @@ def bootstrap_par_swaps(tenors, par_rates, fixed_frequency: int = 1) -> ZeroCurv
     return ZeroCurve(tenors.copy(), zeros)
 
 
-def curve_from_config(market) -> ZeroCurve:
-    """The curve of a ``[market]`` section: ``rate`` (flat) or ``curve`` (zero rates)."""
-    if market.curve is not None:
-        return ZeroCurve(
-            np.asarray(market.curve.tenors, float), np.asarray(market.curve.zero_rates, float)
-        )
-    return ZeroCurve.flat(market.rate)
+def curve_from_inputs(inputs: CurveInputs) -> ZeroCurve:
+    """The curve of :class:`~sim.market.inputs.CurveInputs`: flat, zero rates at tenors, or
+    par swap rates bootstrapped (:func:`bootstrap_par_swaps`)."""
+    if inputs.kind == "par_swaps":
+        return bootstrap_par_swaps(inputs.tenors, inputs.rates, inputs.frequency)
+    if inputs.kind == "zero":
+        return ZeroCurve(np.asarray(inputs.tenors, float), np.asarray(inputs.rates, float))
+    (rate,) = inputs.rates
+    return ZeroCurve.flat(rate)

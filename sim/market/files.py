@@ -44,7 +44,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..config import MONEY_MARKET_INDEX, ConfigError
+from ..errors import ConfigError
+from .inputs import MONEY_MARKET_INDEX
 from .scenarios import Scenarios
 
 __all__ = [

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..boundary import market_inputs
 from ..config import MONEY_MARKET_INDEX, Config, ConfigError, config_from_dict
 from ..engine.driver import path_standard_errors
 from ..inforce import allocation_weights
@@ -176,7 +177,7 @@ def with_curve_shift(config: Config, shift_bp: float, key: int | None = None) ->
     swaps are turned into that zero curve first. The zero rate shifts; Hull-White refits
     to the shifted curve.
     """
-    base = market_curve(config.market)
+    base = market_curve(market_inputs(config))
     keys = np.asarray(config.hedge.key_rate_tenors, dtype=float)
     knots = np.union1d(np.asarray(base.tenors, dtype=float), keys)
     rates = base.zero_rate(knots)

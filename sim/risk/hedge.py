@@ -21,6 +21,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from ..boundary import market_inputs
 from ..config import Config
 from ..market import market_curve
 
@@ -29,7 +30,7 @@ __all__ = ["hedge_positions", "residual_risks", "swap_annuity"]
 
 def swap_annuity(config: Config, tenor: float) -> float:
     """Annuity factor of an annual-pay swap of ``tenor`` years on the initial curve."""
-    curve = market_curve(config.market)
+    curve = market_curve(market_inputs(config))
     times = np.arange(1.0, math.floor(tenor + 1e-9) + 1.0)
     if times.size == 0 or times[-1] < tenor - 1e-9:
         times = np.append(times, tenor)

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from ..boundary import market_inputs
 from ..config import Config, ConfigError
 from ..market import market_curve
 from ..market.gbm import generate_gbm
@@ -159,7 +160,7 @@ def real_world_scenarios(config: Config, n_steps: int) -> tuple[Scenarios, dict]
         main = generate_slv(rw.slv.params(), n, n_steps, 12, seed, (index,), rate=0.0)
         described = {"parameters": rw.slv.parameters}
     try:
-        curve = market_curve(config.market)
+        curve = market_curve(market_inputs(config))
     except (TypeError, ValueError, AttributeError):
         raise ConfigError(
             [
