@@ -193,7 +193,7 @@ def test_spec_7_kernels_take_the_series_up_to_its_limit_and_the_power_above():
     dt = 1.0 / 12
     for annual in (1e-9, 0.03, SERIES_LIMIT):
         assert compiled(annual, dt) == step_probability_series(annual, dt)
-    for annual in (0.2, 0.99):
+    for annual in (0.3, 0.99):
         assert compiled(annual, dt) == 1.0 - (1.0 - annual) ** dt
     assert SERIES_MAX_DT < 1.0
     assert compiled(0.03, 1.0) == 1.0 - (1.0 - 0.03) ** 1.0
