@@ -55,7 +55,7 @@ from .lanes import (
     load_segment,
     save_lanes,
 )
-from .records import N_CARRIED, Carried, ClaimKind, Life, SegmentStart, StepExits
+from .records import N_CARRIED, Carried, ClaimKind, Life, Policy, SegmentStart, StepExits
 from .rules import (
     base_lapse_rate,
     payment_before_anniversary,
@@ -132,7 +132,7 @@ def _charge_rates(seg, terms, cy, t, pay_step):
 
 
 @jit
-def _continuation_start(seg, terms, contracts, c, kind, t, cy, next_anniversary, renewal):
+def _continuation_start(seg, terms, policy, kind, t, cy, next_anniversary, renewal):
     """The lane-independent start of a segment continued by the survivor at step t: the
     spouse owns it (or the owner after the co-annuitant's death); one free withdrawal year;
     no further continuation; the Spousal Protection rider has ended."""
@@ -154,7 +154,7 @@ def _continuation_start(seg, terms, contracts, c, kind, t, cy, next_anniversary,
         _SPOUSE if to_spouse else seg.owner_life,
         _NONE,
         _NONE,
-        contracts.spouse_age[c] if to_spouse else seg.owner_age,
+        policy.spouse_age if to_spouse else seg.owner_age,
         False,
     )
 
@@ -192,7 +192,7 @@ def _q(q_lives, c, life, step):
 
 
 @jit
-def _continuations(c, seg, lanes, n, s0, slot, clock, stack, segs, contracts, terms, sim, disc):
+def _continuations(seg, lanes, n, s0, slot, clock, stack, segs, policy, terms, sim, disc):
     """Settle the continuation claims arriving in ``slot`` at step ``t`` of ``clock`` =
     (t, contract year, next anniversary, next renewal, cash-flow year), kind by kind and delay entry by
     delay entry; weight continued with a step-up starts a new segment (pushed)."""
@@ -223,20 +223,18 @@ def _continuations(c, seg, lanes, n, s0, slot, clock, stack, segs, contracts, te
             )
             if carried > 0.0:
                 segs.append(
-                    _continuation_start(
-                        seg, terms, contracts, c, kind, t, cy, next_anniversary, renewal
-                    )
+                    _continuation_start(seg, terms, policy, kind, t, cy, next_anniversary, renewal)
                 )
 
 
 @jit
-def _segment_flags(seg, contracts, c):
+def _segment_flags(seg, policy):
     """(owner is a natural person, a spouse may still continue after the owner's death,
     the owner continues after the co-annuitant's death [004 II], a pool of continued
     contracts can exist (no Spousal Protection))."""
-    owner_natural = contracts.owner_natural[c]
+    owner_natural = policy.owner_natural
     spouse_may_continue = (
-        owner_natural and contracts.continuation_eligible[c] and not seg.continuation_used
+        owner_natural and policy.continuation_eligible and not seg.continuation_used
     )
     coannuitant_continues = seg.spousal_protection and not seg.continuation_used
     return (
@@ -248,23 +246,23 @@ def _segment_flags(seg, contracts, c):
 
 
 @jit
-def _events_in_step(c, seg, lanes, n, s0, clock, stack, segs, contracts, terms, market, q_lives):
+def _events_in_step(c, policy, seg, lanes, n, s0, clock, stack, segs, terms, market, q_lives):
     """Phases 1-7 of step ``t`` of ``clock`` = (t, contract year, next anniversary, next
     renewal, cash-flow year): renewal and growth, charges, deaths and claims, exits, claims
     arriving. Returns the step of the next fixed-account renewal."""
     t, cy, next_anniversary, renewal, flow_year = clock
     dt = terms.dt
-    sim = (terms.simulated, terms.seed, contracts.contract_id[c])
-    flags = _segment_flags(seg, contracts, c)
+    sim = (terms.simulated, terms.seed, policy.contract_id)
+    flags = _segment_flags(seg, policy)
     disc = market.discount[t + 1, s0:]
     if renewal > 0 and t == renewal:
         steps.renew_fixed_account(
             lanes, n, market.short_rate[t, s0:], terms.renewal_spread, terms.renewal_minimum, dt
         )
-        renewal += contracts.fixed_period_steps[c]
-    alloc = contracts.allocation[c]
+        renewal += policy.fixed_period_steps
+    alloc = policy.allocation
     steps.grow(lanes, n, market.portfolio_growth[alloc, t, s0:], market.money_market_growth[t, s0:])
-    spousal_rate = contracts.spousal_charge[c]
+    spousal_rate = policy.spousal_charge
     steps.proportional_charges(
         lanes,
         n,
@@ -288,8 +286,9 @@ def _events_in_step(c, seg, lanes, n, s0, clock, stack, segs, contracts, terms, 
         steps.deaths_expected(lanes, n, q_owner, q_spouse, q_annuitant, q_pool, terms, death_flags)
     if flags[3]:
         steps.pool_deaths_done(lanes, n)
-    steps.file_claims(lanes, n, t, seg.maturity, sim, s0, terms)
-    exits = _step_exits(seg, terms, cy, t, contracts.payment_step[c], contracts.spouse_age[c])
+    kinds = 3 if flags[1] or flags[2] else 1  # continuation claims can be filed
+    steps.file_claims(lanes, n, t, seg.maturity, sim, s0, terms, kinds)
+    exits = _step_exits(seg, terms, cy, t, policy.payment_step, policy.spouse_age)
     if terms.simulated:
         steps.exits_simulated(lanes, n, exits, terms, seg.ab_factor, sim, t, s0)
     else:
@@ -303,53 +302,56 @@ def _events_in_step(c, seg, lanes, n, s0, clock, stack, segs, contracts, terms, 
     )
     if flags[1] or flags[2]:
         clock = (t, cy, next_anniversary, renewal, flow_year)
-        _continuations(c, seg, lanes, n, s0, slot, clock, stack, segs, contracts, terms, sim, disc)
+        _continuations(seg, lanes, n, s0, slot, clock, stack, segs, policy, terms, sim, disc)
     return renewal
 
 
 @jit
-def _anniversary(c, seg, lanes, n, s0, t, cy, flow_year, contracts, terms, market):
+def _anniversary(policy, seg, lanes, n, s0, t, cy, flow_year, terms, market):
     """Phase 8, on a contract anniversary: maintenance fee and Rider Fee, then the maturity
     true-up or the MAV step-up and the partial withdrawal. Returns the contract year after
     it and whether a trade-in may be decided (not at maturity)."""
     disc = market.discount[t + 1, s0:]
     steps.anniversary_charges(lanes, n, terms, seg.fee_rate, disc, flow_year)
-    if t + 1 == seg.maturity:
+    at_maturity = t + 1 == seg.maturity
+    if at_maturity:
         steps.maturity(lanes, n, seg.ab_factor, terms, disc, flow_year)
-        return cy, False
-    cy += 1
-    sim = (terms.simulated, terms.seed, contracts.contract_id[c])
-    steps.anniversary_withdrawal(
-        lanes,
-        n,
-        terms,
-        _charge_rates(seg, terms, cy, t, contracts.payment_step[c]),
-        sim,
-        t,
-        s0,
-        disc,
-        market.withdrawal_lag_discount[t, s0:],
-        flow_year,
-    )
-    return cy, True
+    else:
+        cy += 1
+        sim = (terms.simulated, terms.seed, policy.contract_id)
+        steps.anniversary_withdrawal(
+            lanes,
+            n,
+            terms,
+            _charge_rates(seg, terms, cy, t, policy.payment_step),
+            sim,
+            t,
+            s0,
+            disc,
+            market.withdrawal_lag_discount[t, s0:],
+            flow_year,
+        )
+    # one return: in numba an early return from a function holding the lane and term
+    # records costs about half a microsecond a call in reference counting
+    return cy, not at_maturity
 
 
 @jit
-def _purchase_payment(c, lanes, n, contracts, terms):
-    """Phase 9: credit contract ``c``'s scheduled purchase payment; returns its amount."""
-    amount = contracts.payment_amount[c]
-    steps.purchase_payment(lanes, n, amount, contracts.payment_in_bb[c], terms.death_benefit_code)
+def _purchase_payment(policy, lanes, n, terms):
+    """Phase 9: credit the contract's scheduled purchase payment; returns its amount."""
+    amount = policy.payment_amount
+    steps.purchase_payment(lanes, n, amount, policy.payment_in_bb, terms.death_benefit_code)
     return amount
 
 
 @jit
-def run_segment(c, seg, lanes, n, s0, stack, segs, contracts, terms, market, q_lives, trace):
+def run_segment(c, policy, seg, lanes, n, s0, stack, segs, terms, market, q_lives, trace):
     """Project one segment (start ``seg``, lanes loaded) over ``n`` lanes from scenario
     ``s0`` to its Rider Maturity Date, pushing new segments on ``segs``/``stack``: the
     time loop, calling each phase of a step in the order of events."""
     m = terms.steps_per_year
-    sim = (terms.simulated, terms.seed, contracts.contract_id[c])
-    pay_step = contracts.payment_step[c]
+    sim = (terms.simulated, terms.seed, policy.contract_id)
+    pay_step = policy.payment_step
     trading = (terms.trade_rate > 0.0 or terms.trade_rate_above > 0.0) and not seg.trade_used
     trace_on = seg.main and trace.shape[0] > 0
     book_flows = lanes.flows.shape[1] > 0
@@ -359,11 +361,11 @@ def run_segment(c, seg, lanes, n, s0, stack, segs, contracts, terms, market, q_l
     for t in range(seg.start, seg.maturity):
         # projection year of the step for the cash flows; -1 = book none
         flow_year = t // m if book_flows else -1
-        steps.begin_step(lanes, n, t)
+        steps.begin_step(lanes, n, t, trace_on)
         if not (seg.skip_first and t == seg.start):  # a continuation starts after phase 7
             clock = (t, cy, next_anniversary, renewal, flow_year)
             renewal = _events_in_step(
-                c, seg, lanes, n, s0, clock, stack, segs, contracts, terms, market, q_lives
+                c, policy, seg, lanes, n, s0, clock, stack, segs, terms, market, q_lives
             )
         anniversary_now = t + 1 == next_anniversary
         # phase 9 before phase 8 when a payment made on the anniversary is in its Benefit
@@ -371,15 +373,13 @@ def run_segment(c, seg, lanes, n, s0, stack, segs, contracts, terms, market, q_l
         pay_first = payment_before_anniversary(
             terms.payment_before_anniversary, t + 1 == pay_step, anniversary_now
         )
-        payment = _purchase_payment(c, lanes, n, contracts, terms) if pay_first else 0.0
+        payment = _purchase_payment(policy, lanes, n, terms) if pay_first else 0.0
         trade_now = False
         if anniversary_now:
             next_anniversary += m
-            cy, trade_now = _anniversary(
-                c, seg, lanes, n, s0, t, cy, flow_year, contracts, terms, market
-            )
+            cy, trade_now = _anniversary(policy, seg, lanes, n, s0, t, cy, flow_year, terms, market)
         if t + 1 == pay_step and not pay_first:  # phase 9
-            payment = _purchase_payment(c, lanes, n, contracts, terms)
+            payment = _purchase_payment(policy, lanes, n, terms)
         if trade_now and trading and 0 <= seg.window <= t + 1:  # phase 10
             top = len(segs)
             save_lanes(lanes, stack[top], n)
@@ -389,6 +389,23 @@ def run_segment(c, seg, lanes, n, s0, stack, segs, contracts, terms, market, q_l
             steps.year_end(lanes, n, flow_year)
         if trace_on:
             steps.record_trace(lanes, n, trace, c, s0, t, payment)
+
+
+@jit
+def policy_of(contracts, c):
+    """The :class:`~sim.engine.records.Policy` scalars of contract ``c``."""
+    return Policy(
+        contracts.contract_id[c],
+        contracts.allocation[c],
+        contracts.spousal_charge[c],
+        contracts.payment_step[c],
+        contracts.payment_amount[c],
+        contracts.payment_in_bb[c],
+        contracts.spouse_age[c],
+        contracts.fixed_period_steps[c],
+        contracts.owner_natural[c],
+        contracts.continuation_eligible[c],
+    )
 
 
 @jit
@@ -508,6 +525,7 @@ def project_block(contracts, terms, market, q_lives, out, trace, flows_out, tile
     n_flow_years = -(-horizon // terms.steps_per_year) if flows_out.shape[0] > 0 else 0
     ring = int(terms.delay_steps.max()) + terms.continuation_grid
     for c in prange(n_c):
+        policy = policy_of(contracts, c)
         tile, depth = _tile_and_depth(contracts, c, terms, n_s, full_depth, tile_size)
         lanes = allocate_lanes(
             tile, terms.delay_steps.shape[0], ring, terms.steps_per_year, n_flow_years
@@ -521,7 +539,7 @@ def project_block(contracts, terms, market, q_lives, out, trace, flows_out, tile
                 seg = segs.pop()
                 load_segment(lanes, stack[len(segs)], n, terms.dt)
                 run_segment(
-                    c, seg, lanes, n, s0, stack, segs, contracts, terms, market, q_lives, trace
+                    c, policy, seg, lanes, n, s0, stack, segs, terms, market, q_lives, trace
                 )
             out[:, c, s0 : s0 + n] = lanes.acc[:, :n]
             if flows_out.shape[0] > 0:

@@ -18,6 +18,8 @@ from .records import N_CARRIED, Carried
 
 __all__ = [
     "Lanes",
+    "Value",
+    "N_VALUES",
     "allocate_lanes",
     "N_MEASURES",
     "MEASURES",
@@ -101,44 +103,60 @@ TRACE_FIELDS = (
 )
 
 
-class Lanes(NamedTuple):
-    """One segment's state over ``n`` lanes (every array's last axis)."""
+class Value(IntEnum):
+    """Rows of ``Lanes.values``: the segment's state and the step's scratch values, each
+    over the lanes of the tile."""
 
-    variable: np.ndarray  # (n,) variable sub-accounts but Money Market
-    money_market: np.ndarray  # (n,)
-    fixed: np.ndarray  # (n,) Standard Fixed Account
-    benefit_base: np.ndarray  # (n,)
-    death_benefit_base: np.ndarray  # (n,)
-    premiums: np.ndarray  # (n,) purchase payments to date
-    first_left: np.ndarray  # (n,) payments to date not yet withdrawn (withdrawal charges)
-    second_left: np.ndarray  # (n,) scheduled payment not yet withdrawn
-    withdrawn: np.ndarray  # (n,) withdrawn since the last anniversary
-    fixed_rate: np.ndarray  # (n,) annual effective rate of the fixed account
-    fixed_growth: np.ndarray  # (n,) its growth over one step
-    cv: np.ndarray  # (n,) Contract Value after the step's charges (scratch)
+    VARIABLE = 0  # variable sub-accounts but Money Market
+    MONEY_MARKET = 1
+    FIXED = 2  # Standard Fixed Account
+    BENEFIT_BASE = 3
+    DEATH_BENEFIT_BASE = 4
+    PREMIUMS = 5  # purchase payments to date
+    FIRST_LEFT = 6  # payments to date not yet withdrawn (withdrawal charges)
+    SECOND_LEFT = 7  # scheduled payment not yet withdrawn
+    WITHDRAWN = 8  # withdrawn since the last anniversary
+    FIXED_RATE = 9  # annual effective rate of the fixed account
+    FIXED_GROWTH = 10  # its growth over one step
+    CV = 11  # Contract Value after the step's charges (scratch)
+    PENDING = 12  # weight of claims filed, not yet settled
+    PENDING_OWNER = 13  # of PENDING: claims filed on an owner's death
+    FILED_OWNER = 14  # of ``filed[TERMINATE]``: filed on an owner's death
+    POOL_BEFORE = 15  # pool weight before the step's deaths (scratch)
+    CV_START = 16  # trace values of the step, from here to TRUE_UP
+    GROWTH = 17
+    CHARGES = 18
+    MAINTENANCE_FEE = 19
+    RIDER_FEE = 20
+    WITHDRAWAL = 21
+    TRUE_UP = 22
+    Q_LAPSE = 23  # step probability of a surrender (scratch)
+    LAPSES = 24  # weight surrendering in the step (scratch)
+    CANCELS = 25  # cancelling the rider
+    ANNUITIZATIONS = 26  # annuitizing
+    WAIVED = 27  # surrendering within a continued contract's free year
+
+
+N_VALUES = len(Value)
+V = Value
+
+
+class Lanes(NamedTuple):
+    """One segment's state over ``n`` lanes (every array's last axis).
+
+    The one-lane-per-row values are rows of one array (``values[Value.X]``) rather than
+    28 arrays: numba counts references to every array of a record each time it passes
+    the record to a function, and the engine passes ``Lanes`` to a dozen functions a step.
+    """
+
+    values: np.ndarray  # (N_VALUES, n) by :class:`Value`
     weight: np.ndarray  # (5, n) in force by class 2*spouse+annuitant alive, then the pool
-    pending: np.ndarray  # (n,) weight of claims filed, not yet settled
     filed: np.ndarray  # (3, n) claims filed this step by ClaimKind
     claims: np.ndarray  # (3, n_delays, ring, n) claims waiting, by settlement slot
-    pending_owner: np.ndarray  # (n,) of ``pending``: claims filed on an owner's death
-    filed_owner: np.ndarray  # (n,) of ``filed[TERMINATE]``: filed on an owner's death
     owner_claims: np.ndarray  # (n_delays, ring, n) of ``claims[TERMINATE]``: owner deaths
     continued_recently: np.ndarray  # (steps_per_year + 1, n) pool weight still in its free year
-    pool_before: np.ndarray  # (n,) pool weight before the step's deaths (scratch)
     acc: np.ndarray  # (N_MEASURES, n) present values
-    cv_start: np.ndarray  # (n,) trace values of the step
-    growth: np.ndarray
-    charges: np.ndarray
-    maintenance_fee: np.ndarray
-    rider_fee: np.ndarray
-    withdrawal: np.ndarray
-    true_up: np.ndarray
     trade_now: np.ndarray  # (n,) bool: a trade-in may be decided at this anniversary
-    q_lapse: np.ndarray  # (n,) step probability of a surrender (scratch)
-    lapses: np.ndarray  # (n,) weight surrendering in the step (scratch)
-    cancels: np.ndarray  # (n,) cancelling the rider
-    annuitizations: np.ndarray  # (n,) annuitizing
-    waived: np.ndarray  # (n,) surrendering within a continued contract's free year
     flows: np.ndarray  # (FLOW_ROWS, n_years, n) cash flows by projection year
 
 
@@ -146,41 +164,14 @@ class Lanes(NamedTuple):
 def allocate_lanes(n, n_delays, ring, steps_per_year, n_years):
     """Empty lane state for a tile of ``n`` lanes."""
     return Lanes(
-        np.zeros(n),
-        np.zeros(n),
-        np.zeros(n),
-        np.zeros(n),
-        np.zeros(n),
-        np.zeros(n),
-        np.zeros(n),
-        np.zeros(n),
-        np.zeros(n),
-        np.zeros(n),
-        np.zeros(n),
-        np.zeros(n),
+        np.zeros((N_VALUES, n)),
         np.zeros((5, n)),
-        np.zeros(n),
         np.zeros((3, n)),
         np.zeros((3, n_delays, ring, n)),
-        np.zeros(n),
-        np.zeros(n),
         np.zeros((n_delays, ring, n)),
         np.zeros((steps_per_year + 1, n)),
-        np.zeros(n),
         np.zeros((N_MEASURES, n)),
-        np.zeros(n),
-        np.zeros(n),
-        np.zeros(n),
-        np.zeros(n),
-        np.zeros(n),
-        np.zeros(n),
-        np.zeros(n),
         np.zeros(n, dtype=np.bool_),
-        np.zeros(n),
-        np.zeros(n),
-        np.zeros(n),
-        np.zeros(n),
-        np.zeros(n),
         np.zeros((FLOW_ROWS, n_years, n)),
     )
 
@@ -189,24 +180,25 @@ def allocate_lanes(n, n_delays, ring, steps_per_year, n_years):
 def load_segment(lanes, saved, n, dt):
     """Set the lanes to a segment's starting values ``saved`` (N_CARRIED, >= n) and clear
     its claims; returns the total starting weight."""
-    lanes.variable[:n] = saved[Carried.VARIABLE, :n]
-    lanes.money_market[:n] = saved[Carried.MONEY_MARKET, :n]
-    lanes.fixed[:n] = saved[Carried.FIXED, :n]
-    lanes.benefit_base[:n] = saved[Carried.BENEFIT_BASE, :n]
-    lanes.death_benefit_base[:n] = saved[Carried.DEATH_BENEFIT_BASE, :n]
-    lanes.premiums[:n] = saved[Carried.PREMIUMS, :n]
-    lanes.first_left[:n] = saved[Carried.FIRST_PAYMENT_LEFT, :n]
-    lanes.second_left[:n] = saved[Carried.SECOND_PAYMENT_LEFT, :n]
-    lanes.withdrawn[:n] = saved[Carried.WITHDRAWN_THIS_YEAR, :n]
-    lanes.fixed_rate[:n] = saved[Carried.FIXED_RATE, :n]
+    values = lanes.values
+    values[V.VARIABLE, :n] = saved[Carried.VARIABLE, :n]
+    values[V.MONEY_MARKET, :n] = saved[Carried.MONEY_MARKET, :n]
+    values[V.FIXED, :n] = saved[Carried.FIXED, :n]
+    values[V.BENEFIT_BASE, :n] = saved[Carried.BENEFIT_BASE, :n]
+    values[V.DEATH_BENEFIT_BASE, :n] = saved[Carried.DEATH_BENEFIT_BASE, :n]
+    values[V.PREMIUMS, :n] = saved[Carried.PREMIUMS, :n]
+    values[V.FIRST_LEFT, :n] = saved[Carried.FIRST_PAYMENT_LEFT, :n]
+    values[V.SECOND_LEFT, :n] = saved[Carried.SECOND_PAYMENT_LEFT, :n]
+    values[V.WITHDRAWN, :n] = saved[Carried.WITHDRAWN_THIS_YEAR, :n]
+    values[V.FIXED_RATE, :n] = saved[Carried.FIXED_RATE, :n]
     lanes.weight[:, :n] = saved[Carried.WEIGHT_0 : Carried.WEIGHT_POOL + 1, :n]
-    lanes.pending[:] = 0.0
+    values[V.PENDING, :] = 0.0
     lanes.claims[:] = 0.0
-    lanes.pending_owner[:] = 0.0
+    values[V.PENDING_OWNER, :] = 0.0
     lanes.owner_claims[:] = 0.0
     lanes.continued_recently[:] = 0.0
-    rate = lanes.fixed_rate
-    growth = lanes.fixed_growth
+    rate = values[V.FIXED_RATE]
+    growth = values[V.FIXED_GROWTH]
     for i in range(n):
         growth[i] = (1.0 + rate[i]) ** dt
     return lanes.weight[:, :n].sum()
@@ -216,16 +208,17 @@ def load_segment(lanes, saved, n, dt):
 def save_lanes(lanes, saved, n):
     """Copy the lanes' carried values into a stack slot ``saved`` (N_CARRIED, >= n); the
     caller sets the weights (and any value that differs)."""
-    saved[Carried.VARIABLE, :n] = lanes.variable[:n]
-    saved[Carried.MONEY_MARKET, :n] = lanes.money_market[:n]
-    saved[Carried.FIXED, :n] = lanes.fixed[:n]
-    saved[Carried.BENEFIT_BASE, :n] = lanes.benefit_base[:n]
-    saved[Carried.DEATH_BENEFIT_BASE, :n] = lanes.death_benefit_base[:n]
-    saved[Carried.PREMIUMS, :n] = lanes.premiums[:n]
-    saved[Carried.FIRST_PAYMENT_LEFT, :n] = lanes.first_left[:n]
-    saved[Carried.SECOND_PAYMENT_LEFT, :n] = lanes.second_left[:n]
-    saved[Carried.WITHDRAWN_THIS_YEAR, :n] = lanes.withdrawn[:n]
-    saved[Carried.FIXED_RATE, :n] = lanes.fixed_rate[:n]
+    values = lanes.values
+    saved[Carried.VARIABLE, :n] = values[V.VARIABLE, :n]
+    saved[Carried.MONEY_MARKET, :n] = values[V.MONEY_MARKET, :n]
+    saved[Carried.FIXED, :n] = values[V.FIXED, :n]
+    saved[Carried.BENEFIT_BASE, :n] = values[V.BENEFIT_BASE, :n]
+    saved[Carried.DEATH_BENEFIT_BASE, :n] = values[V.DEATH_BENEFIT_BASE, :n]
+    saved[Carried.PREMIUMS, :n] = values[V.PREMIUMS, :n]
+    saved[Carried.FIRST_PAYMENT_LEFT, :n] = values[V.FIRST_LEFT, :n]
+    saved[Carried.SECOND_PAYMENT_LEFT, :n] = values[V.SECOND_LEFT, :n]
+    saved[Carried.WITHDRAWN_THIS_YEAR, :n] = values[V.WITHDRAWN, :n]
+    saved[Carried.FIXED_RATE, :n] = values[V.FIXED_RATE, :n]
     saved[Carried.WEIGHT_0 : Carried.WEIGHT_POOL + 1, :n] = 0.0
 
 

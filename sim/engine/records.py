@@ -14,6 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 __all__ = [
+    "Policy",
     "Terms",
     "ContractRecords",
     "MarketPaths",
@@ -165,6 +166,24 @@ class ContractRecords(NamedTuple):
     fixed_renewal_step: np.ndarray  # int64
     fixed_period_steps: np.ndarray  # int64
     spousal_protection: np.ndarray  # bool
+
+
+class Policy(NamedTuple):
+    """The scalars of one contract that the time loop reads on every step, taken from
+    :class:`ContractRecords` once per contract (:func:`sim.engine.kernels.policy_of`):
+    passing the records themselves to the step's functions would make numba count
+    references to each of their arrays on every call."""
+
+    contract_id: int
+    allocation: int  # row of the portfolio growth
+    spousal_charge: float
+    payment_step: int  # 0 = none
+    payment_amount: float
+    payment_in_bb: bool
+    spouse_age: float  # 0 = no spouse
+    fixed_period_steps: int
+    owner_natural: bool
+    continuation_eligible: bool
 
 
 class MarketPaths(NamedTuple):

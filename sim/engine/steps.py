@@ -7,15 +7,23 @@ and :mod:`sim.assumptions.behaviour`; what depends only on the contract and the 
 is decided by the caller once per step and passed in as scalars.
 
 Conventions: ``n`` lanes; ``disc`` (n_scen,) is the discount factor row of the step end and
-``s0`` the tile's first scenario, so lane ``i`` is scenario ``s0 + i``; ``rec`` is the
-contract id, for the counter-based draws of simulated mode.
+``s0`` the tile's first scenario, so lane ``i`` is scenario ``s0 + i``; ``sim`` =
+(simulated, seed, contract id), for the counter-based draws of simulated mode.
+
+Two habits keep a step function's fixed cost (what it costs a call, whatever the lanes)
+small: it binds the arrays it uses at its top, never inside a branch, and it has one
+return at its end. numba otherwise counts references to every array of the ``Lanes`` and
+``Terms`` records it holds on each call: measured at 0.3-0.5 us a call, against 10-100 ns.
+Lane loops are written without branches where the rule allows, so that LLVM vectorises
+them; cash flows by year are booked in a loop of their own, run only when they are wanted
+(their runtime row index keeps a loop from vectorising).
 """
 
 from __future__ import annotations
 
 from .._numba import jit
 from .draws import DRAWS_PER_STEP, event_weight, uniform_hash
-from .lanes import INFORCE_ROW, N_FLOWS, Flow, Measure
+from .lanes import INFORCE_ROW, N_FLOWS, Flow, Measure, Value
 from .records import Carried, ClaimKind, Draw
 from .rules import (
     SERIES_LIMIT,
@@ -40,36 +48,38 @@ from .rules import (
 
 M = Measure
 F = Flow
+V = Value
 #: Row of the discounted twin of a flow in ``Lanes.flows``.
 PV = N_FLOWS
 
 
 @jit
-def begin_step(lanes, n, t):
-    """Start a step: record the CV at its start, clear the step's trace values, and close
-    the free-withdrawal year of continuations made a year and a step ago."""
-    var, mm, fix = lanes.variable, lanes.money_market, lanes.fixed
-    cv_start, cv = lanes.cv_start, lanes.cv
-    growth, charges, maint = lanes.growth, lanes.charges, lanes.maintenance_fee
-    rider_fee, withdrawal, true_ups = lanes.rider_fee, lanes.withdrawal, lanes.true_up
-    for i in range(n):
-        cv_start[i] = var[i] + mm[i] + fix[i]
-        cv[i] = cv_start[i]
-        growth[i] = 0.0
-        charges[i] = 0.0
-        maint[i] = 0.0
-        rider_fee[i] = 0.0
-        withdrawal[i] = 0.0
-        true_ups[i] = 0.0
+def begin_step(lanes, n, t, trace_on):
+    """Start a step: close the free-withdrawal year of continuations made a year and a step
+    ago; with a trace, record the CV at the step's start and clear the step's trace values
+    (the mechanisms that set them run only on some steps)."""
+    values = lanes.values
     recent = lanes.continued_recently
     recent[t % recent.shape[0], :n] = 0.0
+    var, mm, fix = values[V.VARIABLE], values[V.MONEY_MARKET], values[V.FIXED]
+    cv_start = values[V.CV_START]
+    maint, rider_fee = values[V.MAINTENANCE_FEE], values[V.RIDER_FEE]
+    withdrawal, true_ups = values[V.WITHDRAWAL], values[V.TRUE_UP]
+    if trace_on:
+        for i in range(n):
+            cv_start[i] = var[i] + mm[i] + fix[i]
+            maint[i] = 0.0
+            rider_fee[i] = 0.0
+            withdrawal[i] = 0.0
+            true_ups[i] = 0.0
 
 
 @jit
 def renew_fixed_account(lanes, n, short_rate, spread, minimum, dt):
     """A fixed-account guarantee period ends: the new rate is the short rate less the
     spread, never below the minimum [000]. ``short_rate`` (n_scen,) row from ``s0``."""
-    rate, growth = lanes.fixed_rate, lanes.fixed_growth
+    values = lanes.values
+    rate, growth = values[V.FIXED_RATE], values[V.FIXED_GROWTH]
     for i in range(n):
         rate[i] = fixed_renewal_rate(short_rate[i], spread, minimum)
         growth[i] = (1.0 + rate[i]) ** dt
@@ -79,8 +89,14 @@ def renew_fixed_account(lanes, n, short_rate, spread, minimum, dt):
 def grow(lanes, n, portfolio_growth, money_market_growth):
     """Market growth of the variable portfolio, the Money Market bucket and the fixed
     account over the step (rows from ``s0``)."""
-    var, mm, fix, fixed_growth = lanes.variable, lanes.money_market, lanes.fixed, lanes.fixed_growth
-    growth = lanes.growth
+    values = lanes.values
+    var, mm, fix, fixed_growth = (
+        values[V.VARIABLE],
+        values[V.MONEY_MARKET],
+        values[V.FIXED],
+        values[V.FIXED_GROWTH],
+    )
+    growth = values[V.GROWTH]
     for i in range(n):
         g_var = var[i] * portfolio_growth[i]
         g_mm = mm[i] * money_market_growth[i]
@@ -98,9 +114,10 @@ def proportional_charges(lanes, n, me_keep, spousal_keep, spousal_on, disc, year
     contract's charge runs on while a claim is pending; the Spousal Protection rider ends
     on the owner's death [004 IV], so its charge leaves out the claims filed on an owner's
     death (``pending_owner``)."""
-    var, mm, fix, cv = lanes.variable, lanes.money_market, lanes.fixed, lanes.cv
-    charges, weight, pending = lanes.charges, lanes.weight, lanes.pending
-    pending_owner = lanes.pending_owner
+    values = lanes.values
+    var, mm, fix, cv = values[V.VARIABLE], values[V.MONEY_MARKET], values[V.FIXED], values[V.CV]
+    charges, weight, pending = values[V.CHARGES], lanes.weight, values[V.PENDING]
+    pending_owner = values[V.PENDING_OWNER]
     pv_spousal = lanes.acc[M.SPOUSAL]
     flows = lanes.flows
     for i in range(n):
@@ -133,17 +150,18 @@ def deaths_expected(lanes, n, q_owner, q_spouse, q_annuitant, q_pool, terms, seg
     with every event a share of the weight, written without branches so the lane loop
     vectorises. Classes: 0 owner only, 1 owner + annuitant, 2 owner + spouse, 3 all three;
     the pool (4) holds contracts continued by the spouse."""
+    values = lanes.values
     owner_natural, spouse_may_continue, coannuitant_continues = seg_flags
     elect = terms.elect_continuation if spouse_may_continue else 0.0
     keep_on = terms.annuitant_death_continue if owner_natural else 0.0
     to_owner = 1.0 if coannuitant_continues else 0.0
     weight, pending, filed, pool_before = (
         lanes.weight,
-        lanes.pending,
+        values[V.PENDING],
         lanes.filed,
-        lanes.pool_before,
+        values[V.POOL_BEFORE],
     )
-    pending_owner, filed_owner = lanes.pending_owner, lanes.filed_owner
+    pending_owner, filed_owner = values[V.PENDING_OWNER], values[V.FILED_OWNER]
     for i in range(n):
         pool = weight[4, i]
         pool_before[i] = pool
@@ -186,17 +204,18 @@ def deaths_simulated(
     ``sim`` = (simulated, seed, contract_id); ``seg_flags`` = (owner_natural, may continue
     for the spouse (eligible, not yet continued), spousal protection in force and not yet
     continued) [002 (c), (d); 004 II]."""
+    values = lanes.values
     simulated, seed, cid = sim
     owner_natural, spouse_may_continue, coannuitant_continues = seg_flags
     elect = terms.elect_continuation
     keep_on_share = terms.annuitant_death_continue
     weight, pending, filed, pool_before = (
         lanes.weight,
-        lanes.pending,
+        values[V.PENDING],
         lanes.filed,
-        lanes.pool_before,
+        values[V.POOL_BEFORE],
     )
-    pending_owner, filed_owner = lanes.pending_owner, lanes.filed_owner
+    pending_owner, filed_owner = values[V.PENDING_OWNER], values[V.FILED_OWNER]
     for i in range(n):
         s = s0 + i
         term = 0.0
@@ -268,7 +287,8 @@ def deaths_simulated(
 @jit
 def pool_deaths_done(lanes, n):
     """After the deaths: the pool's free-withdrawal year shrinks with the pool."""
-    _scale_recent(lanes, n, lanes.pool_before)
+    values = lanes.values
+    _scale_recent(lanes, n, values[V.POOL_BEFORE])
 
 
 @jit
@@ -295,16 +315,19 @@ def settlement_step(t, delay, grid, maturity):
 
 
 @jit
-def file_claims(lanes, n, t, maturity, sim, s0, terms):
+def file_claims(lanes, n, t, maturity, sim, s0, terms, kinds):
     """Put the step's claims (``lanes.filed``) in the settlement slots of the claim delay
-    distribution: spread over it with expected decrements, one delay drawn when simulated."""
+    distribution: spread over it with expected decrements, one delay drawn when simulated.
+    ``kinds``: the first ``kinds`` claim kinds may hold claims (1 when no continuation can
+    be filed in the segment: the others are zero)."""
+    values = lanes.values
     simulated, seed, cid = sim
     delay_steps, delay_prob = terms.delay_steps, terms.delay_prob
     filed, claims = lanes.filed, lanes.claims
-    filed_owner, owner_claims = lanes.filed_owner, lanes.owner_claims
+    filed_owner, owner_claims = values[V.FILED_OWNER], lanes.owner_claims
     ring = claims.shape[2]
     n_k = delay_steps.shape[0]
-    for kind in range(3):
+    for kind in range(kinds):
         grid = 1 if kind == ClaimKind.TERMINATE else terms.continuation_grid
         if simulated:
             for i in range(n):
@@ -338,58 +361,64 @@ def file_claims(lanes, n, t, maturity, sim, s0, terms):
 
 @jit
 def lapse_probabilities(lanes, n, exits, terms, ab_factor):
-    """Step probability of a full surrender of each lane (``lanes.q_lapse``): the base
+    """Step probability of a full surrender of each lane (``values[V.Q_LAPSE]``): the base
     rate, or with the dynamic lapse the base rate times the multiplier on the lane's
     moneyness AB / CV (SPEC section 7). When the dynamic rate stays within
     ``SERIES_LIMIT``, the step probability is the series, and the loop has no branch and
     no library call, so it vectorises."""
-    q_lapse = lanes.q_lapse
-    if not exits.dynamic:
-        q_lapse[:n] = exits.q_lapse
-        return
-    cvs, bbs = lanes.cv, lanes.benefit_base
+    values = lanes.values
+    q_lapse = values[V.Q_LAPSE]
+    cvs, bbs = values[V.CV], values[V.BENEFIT_BASE]
     base, dt = exits.lapse_base, terms.dt
-    if base * terms.dynamic_cap <= SERIES_LIMIT and dt <= SERIES_MAX_DT:
+    # the multiplier's parameters as scalars: an inlined rule that took ``terms`` (a record
+    # holding arrays) would count references to them on every lane
+    dynamic = (terms.dynamic_floor, terms.dynamic_cap, terms.dynamic_slope, terms.dynamic_shift)
+    if not exits.dynamic:
         for i in range(n):
-            annual = _dynamic_lapse_rate(base, ab_factor, bbs[i], cvs[i], terms)
+            q_lapse[i] = exits.q_lapse
+    elif base * terms.dynamic_cap <= SERIES_LIMIT and dt <= SERIES_MAX_DT:
+        for i in range(n):
+            annual = _dynamic_lapse_rate(base, ab_factor, bbs[i], cvs[i], dynamic)
             q_lapse[i] = step_probability_series(annual, dt)
     else:
         for i in range(n):
-            annual = _dynamic_lapse_rate(base, ab_factor, bbs[i], cvs[i], terms)
+            annual = _dynamic_lapse_rate(base, ab_factor, bbs[i], cvs[i], dynamic)
             q_lapse[i] = step_probability(annual, dt)
 
 
 @jit(inline=True)
-def _dynamic_lapse_rate(base, ab_factor, benefit_base, cv, terms):
+def _dynamic_lapse_rate(base, ab_factor, benefit_base, cv, dynamic):
     """The annual surrender rate of a lane: the base rate times the dynamic multiplier of
-    its moneyness AB / CV."""
+    its moneyness AB / CV; ``dynamic`` = (floor, cap, slope, shift)."""
+    floor, cap, slope, shift = dynamic
     itm = ab_factor * benefit_base / cv if cv > 0.0 else 1e300
-    return base * dynamic_lapse_factor(
-        itm, terms.dynamic_floor, terms.dynamic_cap, terms.dynamic_slope, terms.dynamic_shift
-    )
+    return base * dynamic_lapse_factor(itm, floor, cap, slope, shift)
 
 
 @jit
 def exits_expected(lanes, n, exits, terms, ab_factor, pool_possible):
     """Surrenders, then rider cancellations, then annuitizations with expected decrements:
     each a share of the weight that the one before left; the shares by kind go to
-    ``lanes.lapses``, ``cancels``, ``annuitizations`` (and ``waived``: surrenders within a
+    ``values[V.LAPSES]``, ``cancels``, ``annuitizations`` (and ``waived``: surrenders within a
     continued contract's free-withdrawal year). The same rule as :func:`exits_simulated`,
     written without branches so the lane loop vectorises."""
+    values = lanes.values
+    threshold = terms.cancel_threshold
     q_ann, q_ann_pool = exits.q_annuitize, exits.q_annuitize_pool
+    q_lapses, waived = values[V.Q_LAPSE], values[V.WAIVED]
+    weight, cvs, bbs = lanes.weight, values[V.CV], values[V.BENEFIT_BASE]
+    lapses, cancels, annuitizations = values[V.LAPSES], values[V.CANCELS], values[V.ANNUITIZATIONS]
     lapse_probabilities(lanes, n, exits, terms, ab_factor)
-    q_lapses = lanes.q_lapse
     if pool_possible:
         _pool_exits(lanes, n, exits, terms, ab_factor)
     else:
-        lanes.waived[:n] = 0.0
-    weight, cvs, bbs = lanes.weight, lanes.cv, lanes.benefit_base
-    lapses, cancels, annuitizations = lanes.lapses, lanes.cancels, lanes.annuitizations
+        for i in range(n):
+            waived[i] = 0.0
     for i in range(n):
         cv = cvs[i]
         bb = bbs[i]
         q_lapse = q_lapses[i]
-        q_cancel = _cancel_probability(exits, terms, bb, cv)
+        q_cancel = _cancel_probability(exits, threshold, bb, cv)
         live = weight[0, i] + weight[1, i] + weight[2, i] + weight[3, i]
         pool = weight[4, i]
         stay = (1.0 - q_lapse) * (1.0 - q_cancel)
@@ -409,20 +438,22 @@ def _pool_exits(lanes, n, exits, terms, ab_factor):
     """The pool's part of the expected exits: surrenders within the free year of a
     continuation are waived their charge, and the recently-continued weights shrink with
     the pool (by the pool's share staying)."""
+    values = lanes.values
+    threshold = terms.cancel_threshold
     recent, weight, cvs, bbs, waived, q_lapses = (
         lanes.continued_recently,
         lanes.weight,
-        lanes.cv,
-        lanes.benefit_base,
-        lanes.waived,
-        lanes.q_lapse,
+        values[V.CV],
+        values[V.BENEFIT_BASE],
+        values[V.WAIVED],
+        values[V.Q_LAPSE],
     )
     for i in range(n):
         waived[i] = 0.0
         if weight[4, i] <= 0.0:
             continue
         q_lapse = q_lapses[i]
-        q_cancel = _cancel_probability(exits, terms, bbs[i], cvs[i])
+        q_cancel = _cancel_probability(exits, threshold, bbs[i], cvs[i])
         in_window = 0.0
         for k in range(recent.shape[0]):
             in_window += recent[k, i]
@@ -433,27 +464,30 @@ def _pool_exits(lanes, n, exits, terms, ab_factor):
 
 
 @jit(inline=True)
-def _cancel_probability(exits, terms, benefit_base, cv):
-    """Step probability of a rider cancellation of a lane (by its CV / BB ratio)."""
+def _cancel_probability(exits, threshold, benefit_base, cv):
+    """Step probability of a rider cancellation of a lane (by its CV / BB ratio against
+    ``threshold``)."""
     if not exits.cancel_on:
         return 0.0
     ratio = cv / benefit_base if benefit_base > 0.0 else 1e300
-    return exits.q_cancel_above if ratio >= terms.cancel_threshold else exits.q_cancel_below
+    return exits.q_cancel_above if ratio >= threshold else exits.q_cancel_below
 
 
 @jit
 def exits_simulated(lanes, n, exits, terms, ab_factor, sim, t, s0):
     """Surrenders, then rider cancellations, then annuitizations with simulated decrements:
     a counter-based draw for each, class by class; results as :func:`exits_expected`."""
+    values = lanes.values
+    threshold = terms.cancel_threshold
     simulated, seed, cid = sim
     lapse_probabilities(lanes, n, exits, terms, ab_factor)
-    weight, recent, q_lapses = lanes.weight, lanes.continued_recently, lanes.q_lapse
-    cvs, bbs = lanes.cv, lanes.benefit_base
+    weight, recent, q_lapses = lanes.weight, lanes.continued_recently, values[V.Q_LAPSE]
+    cvs, bbs = values[V.CV], values[V.BENEFIT_BASE]
     lapses_out, cancels_out, annuitizations_out, waived_out = (
-        lanes.lapses,
-        lanes.cancels,
-        lanes.annuitizations,
-        lanes.waived,
+        values[V.LAPSES],
+        values[V.CANCELS],
+        values[V.ANNUITIZATIONS],
+        values[V.WAIVED],
     )
     n_recent = recent.shape[0]
     for i in range(n):
@@ -468,7 +502,7 @@ def exits_simulated(lanes, n, exits, terms, ab_factor, sim, t, s0):
         cv = cvs[i]
         bb = bbs[i]
         q_lapse = q_lapses[i]
-        q_cancel = _cancel_probability(exits, terms, bb, cv)
+        q_cancel = _cancel_probability(exits, threshold, bb, cv)
         lapses = 0.0
         cancels = 0.0
         annuitizations = 0.0
@@ -503,130 +537,211 @@ def exits_simulated(lanes, n, exits, terms, ab_factor, sim, t, s0):
         waived_out[i] = waived
 
 
+@jit(inline=True)
+def _surrender_lane(
+    cv,
+    benefit_base,
+    fixed,
+    premiums,
+    withdrawn,
+    first_left,
+    second_left,
+    lapses,
+    cancels,
+    annuitizations,
+    waived,
+    lag_discount,
+    rates,
+):
+    """What one lane's exits pay (:func:`surrender_payments`); ``rates`` = (fee rate,
+    termination fee on surrender, on cancellation, on annuitization (1.0 or 0.0), free
+    share, charges apply, rate of the first payment, of the scheduled payment, surrender
+    lag, fixed interest after, fee on the CV).
+
+    Returns (termination fee paid, its weight, fee basis, weight charged, charge each,
+    Settlement Values paid, their value at the step end after the lag)."""
+    fee_rate, tf_surrender, tf_cancel, tf_annuitization, free_share = rates[:5]
+    charges_apply, first_rate, second_rate, lag, fixed_interest_after, fee_on_cv = rates[5:]
+    base = rider_fee_basis(fee_on_cv, cv, benefit_base)
+    fee_weight = lapses * tf_surrender + cancels * tf_cancel + annuitizations * tf_annuitization
+    fee_each = termination_rider_fee(fee_rate, base, cv)
+    # what a surrendering contract holds after its termination Rider Fee
+    net = cv - fee_each * tf_surrender
+    fix = fixed * (net / cv) if cv > 0.0 else 0.0
+    free = free_withdrawal_amount(free_share, premiums, withdrawn)
+    charge = 0.0
+    charged = 0.0
+    if net > free and charges_apply:
+        charged = lapses - waived
+        charge, _, _ = layered_withdrawal_charge(
+            net - free, first_left, first_rate, second_left, second_rate
+        )
+    var_factor, fix_factor = settlement_factors(lag_discount, lag, fixed_interest_after)
+    fix_part = fix * (1.0 - charge / net) if net > 0.0 else 0.0
+    paid_charged = ((net - charge) - fix_part) * var_factor + fix_part * fix_factor
+    paid_free = (net - fix) * var_factor + fix * fix_factor
+    paid = charged * (net - charge) + (lapses - charged) * net
+    paid_lagged = charged * paid_charged + (lapses - charged) * paid_free
+    return fee_weight * fee_each, fee_weight, base, charged, charge, paid, paid_lagged
+
+
 @jit
 def surrender_payments(lanes, n, exits, terms, fee_rate, disc, lag_discount, year):
-    """What the step's exits (``lanes.lapses``, ``cancels``, ``annuitizations``) pay: the
+    """What the step's exits (``values[V.LAPSES]``, ``cancels``, ``annuitizations``) pay: the
     termination Rider Fee, the withdrawal charge on surrenders, and the Settlement Value
     paid after the surrender lag [000, 003 III-IV]. On a surrender the termination Rider
     Fee is deducted from the Contract Value (pro rata, fixed account included) on the
     termination date [003 III], so the Settlement Value paid is that of the CV after it:
     the CV less the fee, less the withdrawal charge on what exceeds the free amount.
-    ``lag_discount`` (n_scen,) row: exp(-r surrender lag)."""
-    fee_on_cv = terms.fee_on_contract_value
-    tf_surrender = 1.0 if terms.termination_fee_on_surrender else 0.0
-    tf_cancel = 1.0 if terms.termination_fee_on_cancellation else 0.0
-    tf_annuitization = 1.0 if terms.termination_fee_on_annuitization else 0.0
-    free_share = terms.free_withdrawal
-    charges_apply = exits.charges_apply
-    first_rate, second_rate = exits.first_charge_rate, exits.second_charge_rate
-    surrender_lag = terms.surrender_lag
-    cvs, bbs, fix_values = lanes.cv, lanes.benefit_base, lanes.fixed
-    premiums, withdrawn = lanes.premiums, lanes.withdrawn
-    first_left, second_left = lanes.first_left, lanes.second_left
-    lapses_in, cancels_in, annuitizations_in, waived_in = (
-        lanes.lapses,
-        lanes.cancels,
-        lanes.annuitizations,
-        lanes.waived,
+    ``lag_discount`` (n_scen,) row: exp(-r surrender lag).
+
+    A lane's arithmetic is :func:`_surrender_lane`. The present values are added in one
+    lane loop that LLVM vectorises; the cash flows of projection year ``year`` (none when
+    -1) in a second loop, which does not vectorise (runtime row indices)."""
+    values = lanes.values
+    rates = (
+        fee_rate,
+        1.0 if terms.termination_fee_on_surrender else 0.0,
+        1.0 if terms.termination_fee_on_cancellation else 0.0,
+        1.0 if terms.termination_fee_on_annuitization else 0.0,
+        terms.free_withdrawal,
+        exits.charges_apply,
+        exits.first_charge_rate,
+        exits.second_charge_rate,
+        terms.surrender_lag,
+        terms.fixed_interest_after,
+        terms.fee_on_contract_value,
+    )
+    cvs, bbs, fix_values = values[V.CV], values[V.BENEFIT_BASE], values[V.FIXED]
+    premiums, withdrawn = values[V.PREMIUMS], values[V.WITHDRAWN]
+    first_left, second_left = values[V.FIRST_LEFT], values[V.SECOND_LEFT]
+    lapses, cancels, annuitizations, waived = (
+        values[V.LAPSES],
+        values[V.CANCELS],
+        values[V.ANNUITIZATIONS],
+        values[V.WAIVED],
     )
     pv_fees, pv_fee_base = lanes.acc[M.FEES], lanes.acc[M.FEE_BASE]
     pv_charges, pv_surrenders = lanes.acc[M.WITHDRAWAL_CHARGES], lanes.acc[M.SURRENDERS]
-    flows = lanes.flows
     for i in range(n):
-        cv = cvs[i]
-        lapses = lapses_in[i]
-        base = rider_fee_basis(fee_on_cv, cv, bbs[i])
-        fee_weight = (
-            lapses * tf_surrender
-            + cancels_in[i] * tf_cancel
-            + annuitizations_in[i] * tf_annuitization
+        fee, fee_weight, base, charged, charge, _, paid_lagged = _surrender_lane(
+            cvs[i],
+            bbs[i],
+            fix_values[i],
+            premiums[i],
+            withdrawn[i],
+            first_left[i],
+            second_left[i],
+            lapses[i],
+            cancels[i],
+            annuitizations[i],
+            waived[i],
+            lag_discount[i],
+            rates,
         )
-        fee_each = termination_rider_fee(fee_rate, base, cv)
-        fee = fee_weight * fee_each
         pv_fees[i] += disc[i] * fee
         pv_fee_base[i] += fee_weight * disc[i] * base
-        if year >= 0:
+        pv_charges[i] += charged * disc[i] * charge
+        pv_surrenders[i] += disc[i] * paid_lagged
+    flows = lanes.flows  # bound outside the branch: see the module docstring
+    if year >= 0:  # the cash flows of the projection year
+        for i in range(n):
+            fee, _, _, charged, charge, paid, paid_lagged = _surrender_lane(
+                cvs[i],
+                bbs[i],
+                fix_values[i],
+                premiums[i],
+                withdrawn[i],
+                first_left[i],
+                second_left[i],
+                lapses[i],
+                cancels[i],
+                annuitizations[i],
+                waived[i],
+                lag_discount[i],
+                rates,
+            )
             flows[F.RIDER_FEE, year, i] += fee
             flows[PV + F.RIDER_FEE, year, i] += disc[i] * fee
-        # what a surrendering contract holds after its termination Rider Fee
-        net = cv - fee_each * tf_surrender
-        fix = fix_values[i] * (net / cv) if cv > 0.0 else 0.0
-        free = free_withdrawal_amount(free_share, premiums[i], withdrawn[i])
-        charge = 0.0
-        charged = 0.0
-        if net > free and charges_apply:
-            charged = lapses - waived_in[i]
-            charge, _, _ = layered_withdrawal_charge(
-                net - free, first_left[i], first_rate, second_left[i], second_rate
-            )
-        pv_charges[i] += charged * disc[i] * charge
-        if year >= 0:
             flows[F.WITHDRAWAL_CHARGES, year, i] += charged * charge
             flows[PV + F.WITHDRAWAL_CHARGES, year, i] += charged * disc[i] * charge
-        var_factor, fix_factor = settlement_factors(
-            lag_discount[i], surrender_lag, terms.fixed_interest_after
-        )
-        fix_part = fix * (1.0 - charge / net) if net > 0.0 else 0.0
-        paid_charged = ((net - charge) - fix_part) * var_factor + fix_part * fix_factor
-        paid_free = (net - fix) * var_factor + fix * fix_factor
-        paid_pv = disc[i] * (charged * paid_charged + (lapses - charged) * paid_free)
-        pv_surrenders[i] += paid_pv
-        if year >= 0:
-            flows[F.SURRENDER_PAYMENTS, year, i] += (
-                charged * (net - charge) + (lapses - charged) * net
-            )
-            flows[PV + F.SURRENDER_PAYMENTS, year, i] += paid_pv
+            flows[F.SURRENDER_PAYMENTS, year, i] += paid
+            flows[PV + F.SURRENDER_PAYMENTS, year, i] += disc[i] * paid_lagged
+
+
+@jit(inline=True)
+def _termination_claim(amount, cv, benefit_base, death_benefit_base, within, paid_discount, rates):
+    """What one lane's claim ``amount`` that ends the contract pays
+    (:func:`settle_terminations`); ``rates`` = (death benefit code, fee rate, termination
+    fee on death (1.0 or 0.0), fee on the CV). Returns (death proceeds paid, their excess
+    over the CV, termination Rider Fee, its weighted basis), all times ``amount``; the
+    excess's value at the step end is ``paid_discount`` times it."""
+    db_code, fee_rate, fee_on_death, fee_on_cv = rates
+    proceeds = claim_proceeds(cv, death_benefit_base, within, db_code)  # >= cv
+    base = rider_fee_basis(fee_on_cv, cv, benefit_base)
+    fee_weight = fee_on_death * amount
+    return (
+        amount * proceeds,
+        amount * (proceeds - cv),
+        fee_weight * termination_rider_fee(fee_rate, base, cv),
+        fee_weight * base,
+    )
 
 
 @jit
 def settle_terminations(lanes, n, slot, terms, fee_rate, disc, lag_discount, year):
     """Claims arriving now that end the contract: death proceeds paid after the
     death-proceeds lag (the excess over the CV is the death benefit cost), and the
-    termination Rider Fee when death is one of its events [002 (c); 003 III]."""
+    termination Rider Fee when death is one of its events [002 (c); 003 III].
+
+    A lane's arithmetic is :func:`_termination_claim`; a lane with no claim adds zeros, so
+    the lane loop has no branch and vectorises. The cash flows of projection year ``year``
+    (none when -1) are booked first, in their own loop."""
+    values = lanes.values
     within = terms.delay_within
-    db_code = terms.death_benefit_code
-    fee_on_cv = terms.fee_on_contract_value
-    fee_on_death = terms.termination_fee_on_death
-    claims, flows = lanes.claims, lanes.flows
-    cvs, bbs, dbbs, pending, acc = (
-        lanes.cv,
-        lanes.benefit_base,
-        lanes.death_benefit_base,
-        lanes.pending,
-        lanes.acc,
+    rates = (
+        terms.death_benefit_code,
+        fee_rate,
+        1.0 if terms.termination_fee_on_death else 0.0,
+        terms.fee_on_contract_value,
     )
-    pending_owner = lanes.pending_owner
+    cvs, bbs, dbbs = values[V.CV], values[V.BENEFIT_BASE], values[V.DEATH_BENEFIT_BASE]
+    pending, pending_owner = values[V.PENDING], values[V.PENDING_OWNER]
+    pv_db_excess, pv_fees, pv_fee_base = (
+        lanes.acc[M.DB_EXCESS],
+        lanes.acc[M.FEES],
+        lanes.acc[M.FEE_BASE],
+    )
+    flows = lanes.flows
     for k in range(within.shape[0]):
-        row = claims[ClaimKind.TERMINATE, k, slot]
+        row = lanes.claims[ClaimKind.TERMINATE, k, slot]
         owner_row = lanes.owner_claims[k, slot]
+        within_k = within[k]
+        if year >= 0:
+            for i in range(n):
+                paid_discount = disc[i] * lag_discount[i]
+                proceeds, excess, fee, _ = _termination_claim(
+                    row[i], cvs[i], bbs[i], dbbs[i], within_k, paid_discount, rates
+                )
+                flows[F.DEATH_PROCEEDS, year, i] += proceeds
+                flows[PV + F.DEATH_PROCEEDS, year, i] += paid_discount * proceeds
+                flows[F.DB_EXCESS, year, i] += excess
+                flows[PV + F.DB_EXCESS, year, i] += paid_discount * excess
+                flows[F.RIDER_FEE, year, i] += fee
+                flows[PV + F.RIDER_FEE, year, i] += disc[i] * fee
         for i in range(n):
             amount = row[i]
-            if amount <= 0.0:
-                continue
-            row[i] = 0.0
+            paid_discount = disc[i] * lag_discount[i]
+            _, excess, fee, fee_base = _termination_claim(
+                amount, cvs[i], bbs[i], dbbs[i], within_k, paid_discount, rates
+            )
+            pv_db_excess[i] += paid_discount * excess
+            pv_fees[i] += disc[i] * fee
+            pv_fee_base[i] += disc[i] * fee_base
             pending[i] = max(pending[i] - amount, 0.0)
             pending_owner[i] = max(pending_owner[i] - owner_row[i], 0.0)
+            row[i] = 0.0
             owner_row[i] = 0.0
-            cv = cvs[i]
-            proceeds = claim_proceeds(cv, dbbs[i], within[k], db_code)
-            paid_discount = disc[i] * lag_discount[i]
-            if year >= 0:
-                flows[F.DEATH_PROCEEDS, year, i] += amount * proceeds
-                flows[PV + F.DEATH_PROCEEDS, year, i] += amount * paid_discount * proceeds
-            if proceeds > cv:
-                excess_pv = amount * paid_discount * (proceeds - cv)
-                acc[M.DB_EXCESS, i] += excess_pv
-                if year >= 0:
-                    flows[F.DB_EXCESS, year, i] += amount * (proceeds - cv)
-                    flows[PV + F.DB_EXCESS, year, i] += excess_pv
-            if fee_on_death:
-                base = rider_fee_basis(fee_on_cv, cv, bbs[i])
-                fee = amount * termination_rider_fee(fee_rate, base, cv)
-                acc[M.FEES, i] += disc[i] * fee
-                acc[M.FEE_BASE, i] += amount * disc[i] * base
-                if year >= 0:
-                    flows[F.RIDER_FEE, year, i] += fee
-                    flows[PV + F.RIDER_FEE, year, i] += disc[i] * fee
 
 
 @jit
@@ -647,6 +762,7 @@ def settle_continuations(
     the new owner cancels the rider [002 (c) 1.c; 003 VI.1]. Continued weight with no
     step-up joins the segment's pool when ``to_pool``; the rest is written to the stack slot
     ``saved`` (N_CARRIED, n) as a new segment's start. Returns that segment's weight."""
+    values = lanes.values
     simulated, seed, cid = sim
     within_window = terms.delay_within[k]
     db_code = terms.death_benefit_code
@@ -655,12 +771,12 @@ def settle_continuations(
     x_cancel = terms.cancel_on_continuation
     flows = lanes.flows
     row = lanes.claims[kind, k, slot]
-    var, mm, fix = lanes.variable, lanes.money_market, lanes.fixed
+    var, mm, fix = values[V.VARIABLE], values[V.MONEY_MARKET], values[V.FIXED]
     cvs, bbs, dbbs, pending, acc = (
-        lanes.cv,
-        lanes.benefit_base,
-        lanes.death_benefit_base,
-        lanes.pending,
+        values[V.CV],
+        values[V.BENEFIT_BASE],
+        values[V.DEATH_BENEFIT_BASE],
+        values[V.PENDING],
         lanes.acc,
     )
     weight, recent = lanes.weight, lanes.continued_recently
@@ -676,7 +792,7 @@ def settle_continuations(
         row[i] = 0.0
         pending[i] = max(pending[i] - amount, 0.0)
         if kind == ClaimKind.CONTINUE_FOR_SPOUSE:  # filed on the owner's death
-            lanes.pending_owner[i] = max(lanes.pending_owner[i] - amount, 0.0)
+            values[V.PENDING_OWNER, i] = max(values[V.PENDING_OWNER, i] - amount, 0.0)
         cv = cvs[i]
         proceeds = claim_proceeds(cv, dbbs[i], within_window, db_code)
         cancel_now = event_weight(
@@ -716,12 +832,18 @@ def settle_continuations(
 def anniversary_charges(lanes, n, terms, fee_rate, disc, year):
     """On a contract anniversary, for the contracts in force and the claims pending: the
     contract maintenance fee, then the Rider Fee on the Benefit Base [000; 003 III]."""
+    values = lanes.values
     maintenance_fee = terms.maintenance_fee
     fee_on_cv = terms.fee_on_contract_value
     shortfall_from_fixed = terms.fee_shortfall_from_fixed
-    var, mm, fix, bbs = lanes.variable, lanes.money_market, lanes.fixed, lanes.benefit_base
-    weight, pending, acc, flows = lanes.weight, lanes.pending, lanes.acc, lanes.flows
-    maint_taken, fee_taken = lanes.maintenance_fee, lanes.rider_fee
+    var, mm, fix, bbs = (
+        values[V.VARIABLE],
+        values[V.MONEY_MARKET],
+        values[V.FIXED],
+        values[V.BENEFIT_BASE],
+    )
+    weight, pending, acc, flows = lanes.weight, values[V.PENDING], lanes.acc, lanes.flows
+    maint_taken, fee_taken = values[V.MAINTENANCE_FEE], values[V.RIDER_FEE]
     for i in range(n):
         cv = var[i] + mm[i] + fix[i]
         maint = maintenance_fee_taken(maintenance_fee, cv)
@@ -760,21 +882,22 @@ def maturity(lanes, n, ab_factor, terms, disc, year):
     with the death proceeds of the trued-up contract: the death benefit's excess over that
     CV is paid out (a claim that ends the contract) or credited to the continued contract
     (a continuation's step-up, Option D), a death benefit cost either way."""
+    values = lanes.values
     within = terms.delay_within
     db_code = terms.death_benefit_code
     var, mm, fix, bbs, dbbs = (
-        lanes.variable,
-        lanes.money_market,
-        lanes.fixed,
-        lanes.benefit_base,
-        lanes.death_benefit_base,
+        values[V.VARIABLE],
+        values[V.MONEY_MARKET],
+        values[V.FIXED],
+        values[V.BENEFIT_BASE],
+        values[V.DEATH_BENEFIT_BASE],
     )
     weight, pending, acc, claims, true_ups = (
         lanes.weight,
-        lanes.pending,
+        values[V.PENDING],
         lanes.acc,
         lanes.claims,
-        lanes.true_up,
+        values[V.TRUE_UP],
     )
     ring = claims.shape[2]
     flows = lanes.flows
@@ -814,6 +937,7 @@ def anniversary_withdrawal(lanes, n, terms, charge_rates, sim, t, s0, disc, lag_
     reduction of the Benefit Base and of the death benefit base [000; 003 III].
     ``charge_rates`` = (charges apply, rate of the first payment, of the scheduled payment)
     in the new contract year; ``lag_discount``: exp(-r withdrawal lag) row."""
+    values = lanes.values
     charges_apply, first_rate, second_rate = charge_rates
     simulated, seed, cid = sim
     db_code = terms.death_benefit_code
@@ -821,15 +945,19 @@ def anniversary_withdrawal(lanes, n, terms, charge_rates, sim, t, s0, disc, lag_
     utilisation = terms.withdrawal_utilisation
     free_share = terms.free_withdrawal
     var, mm, fix, bbs, dbbs = (
-        lanes.variable,
-        lanes.money_market,
-        lanes.fixed,
-        lanes.benefit_base,
-        lanes.death_benefit_base,
+        values[V.VARIABLE],
+        values[V.MONEY_MARKET],
+        values[V.FIXED],
+        values[V.BENEFIT_BASE],
+        values[V.DEATH_BENEFIT_BASE],
     )
     weight, acc, recent, flows = lanes.weight, lanes.acc, lanes.continued_recently, lanes.flows
-    premiums, withdrawn, withdrawals = lanes.premiums, lanes.withdrawn, lanes.withdrawal
-    first_left, second_left, trade_now = lanes.first_left, lanes.second_left, lanes.trade_now
+    premiums, withdrawn, withdrawals = values[V.PREMIUMS], values[V.WITHDRAWN], values[V.WITHDRAWAL]
+    first_left, second_left, trade_now = (
+        values[V.FIRST_LEFT],
+        values[V.SECOND_LEFT],
+        lanes.trade_now,
+    )
     for i in range(n):
         cv = var[i] + mm[i] + fix[i]
         w_live = weight[0, i] + weight[1, i] + weight[2, i] + weight[3, i] + weight[4, i]
@@ -902,8 +1030,9 @@ def year_end(lanes, n, year):
 def purchase_payment(lanes, n, amount, into_benefit_base, db_code):
     """A scheduled purchase payment, credited to the variable sub-accounts; it enters the
     Benefit Base up to the first anniversary after the Rider Date [000; 003 III]."""
-    var, prem, second_left = lanes.variable, lanes.premiums, lanes.second_left
-    bbs, dbbs = lanes.benefit_base, lanes.death_benefit_base
+    values = lanes.values
+    var, prem, second_left = values[V.VARIABLE], values[V.PREMIUMS], values[V.SECOND_LEFT]
+    bbs, dbbs = values[V.BENEFIT_BASE], values[V.DEATH_BENEFIT_BASE]
     for i in range(n):
         var[i] += amount
         prem[i] += amount
@@ -919,13 +1048,19 @@ def trade_in(lanes, n, terms, sim, t, s0, saved):
     """Trade-in to a New Rider on an anniversary from the 10th rider anniversary [003 V]:
     the traded weight leaves the segment and is written to the stack slot ``saved`` as a
     new segment whose Benefit Base is the CV. Returns its weight."""
+    values = lanes.values
     simulated, seed, cid = sim
     threshold, rate_below, rate_above = (
         terms.trade_threshold,
         terms.trade_rate,
         terms.trade_rate_above,
     )
-    var, mm, fix, bbs = lanes.variable, lanes.money_market, lanes.fixed, lanes.benefit_base
+    var, mm, fix, bbs = (
+        values[V.VARIABLE],
+        values[V.MONEY_MARKET],
+        values[V.FIXED],
+        values[V.BENEFIT_BASE],
+    )
     weight, recent, trade_now = lanes.weight, lanes.continued_recently, lanes.trade_now
     n_recent = recent.shape[0]
     total = 0.0
@@ -954,21 +1089,22 @@ def trade_in(lanes, n, terms, sim, t, s0, saved):
 @jit
 def record_trace(lanes, n, trace, c, s0, t, payment):
     """The main segment's state at the step end, per lane (``trace[c, s0 + i, t, :]``)."""
-    var, mm, fix, weight = lanes.variable, lanes.money_market, lanes.fixed, lanes.weight
+    values = lanes.values
+    var, mm, fix, weight = values[V.VARIABLE], values[V.MONEY_MARKET], values[V.FIXED], lanes.weight
     for i in range(n):
         row = trace[c, s0 + i, t]
         row[0] = weight[0, i] + weight[1, i] + weight[2, i] + weight[3, i]
         row[1] = var[i]
         row[2] = mm[i]
         row[3] = fix[i]
-        row[4] = lanes.benefit_base[i]
-        row[5] = lanes.death_benefit_base[i]
-        row[6] = lanes.cv_start[i]
-        row[7] = lanes.growth[i]
-        row[8] = lanes.charges[i]
-        row[9] = lanes.maintenance_fee[i]
-        row[10] = lanes.rider_fee[i]
-        row[11] = lanes.withdrawal[i]
+        row[4] = values[V.BENEFIT_BASE, i]
+        row[5] = values[V.DEATH_BENEFIT_BASE, i]
+        row[6] = values[V.CV_START, i]
+        row[7] = values[V.GROWTH, i]
+        row[8] = values[V.CHARGES, i]
+        row[9] = values[V.MAINTENANCE_FEE, i]
+        row[10] = values[V.RIDER_FEE, i]
+        row[11] = values[V.WITHDRAWAL, i]
         row[12] = payment
-        row[13] = lanes.true_up[i]
+        row[13] = values[V.TRUE_UP, i]
         row[14] = var[i] + mm[i] + fix[i]
