@@ -224,3 +224,24 @@ def test_bad_options_are_refused_in_one_line(args, named, tmp_path, monkeypatch)
     (line,) = result.stderr.splitlines()
     assert line.startswith("error: ") and named in line
     assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_the_tile_cost_script_splits_the_time_into_a_fixed_and_a_per_lane_cost(capsys):
+    # benchmarks/tile_cost.py (not installed) on a tiny block: it runs through the public
+    # pieces it imports, prints a row per tile size and the fit; no speed is asserted
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "tile_cost.py"
+    spec = importlib.util.spec_from_file_location("tile_cost", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    args = ["--contracts", "2", "--scenarios", "16", "--tiles", "8,16", "--repeats", "1"]
+    assert module.main([*args, "--years", "7"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n| 8 |") == 1 and out.count("\n| 16 |") == 1
+    assert "fit: fixed" in out
+    for bad_args in (["--tiles", "0"], ["--years", "3"]):
+        with pytest.raises(SystemExit) as bad:
+            module.main(bad_args)
+        assert bad.value.code == EXIT_BAD_INPUT
