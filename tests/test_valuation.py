@@ -52,6 +52,29 @@ def test_at_the_breakeven_fee_pv_fees_equal_pv_claims_on_the_same_scenarios(pric
     assert lo.scenario_totals[1].mean() < lo.scenario_totals[0].mean()
 
 
+def test_the_breakeven_search_from_the_base_run_finds_the_same_root_in_fewer_passes():
+    # price() hands its base run (a pass at the contracts' own fee) to the search: with
+    # every contract on one rate it is the search's first evaluation. The root must be the
+    # one the search from a zero fee finds (to 1e-6 in the fee, issue 7), in fewer passes.
+    config = make_config({"run.scenarios": 200})
+    inforce = random_inforce(config, n=8, seed=5, lives=False).assign(rider_fee_rate=0.012)
+    model, _, _ = model_for(config, inforce)
+    assert model.uniform_fee_rate() == pytest.approx(0.012)
+    base = run_block(model, contract_stats=False)
+    fee_zero, se_zero, passes_zero = breakeven_fee(model)
+    fee_known, se_known, passes_known = breakeven_fee(model, known=base)
+    assert 0.0 < fee_zero < 0.25
+    assert abs(fee_known - fee_zero) < 1e-6
+    assert passes_known < passes_zero
+    assert se_known == pytest.approx(se_zero, rel=0.1)  # delta method, other evaluations
+    # contracts on different rates: the base run is no evaluation of the search
+    mixed = inforce.assign(rider_fee_rate=np.linspace(0.008, 0.016, len(inforce)))
+    mixed_model, _, _ = model_for(config, mixed)
+    assert mixed_model.uniform_fee_rate() is None
+    mixed_base = run_block(mixed_model, contract_stats=False)
+    assert breakeven_fee(mixed_model, known=mixed_base) == breakeven_fee(mixed_model)
+
+
 def test_breakeven_fee_standard_error_matches_its_spread_over_independent_seeds():
     """The delta-method SE must describe the spread of break-even fees across seeds."""
     fees, ses = [], []

@@ -341,6 +341,20 @@ class Model:
             terms = terms._replace(trade_fee_rate=float(fee_rate))
         return replace(self, contracts=self.contracts.with_fee_rate(fee_rate), terms=terms)
 
+    def uniform_fee_rate(self) -> float | None:
+        """The Rider Fee Percentage when the model is already :meth:`with_fee_rate` of it
+        (every contract on one rate, and a trade-in's New Rider on it too if the break-even
+        search would move it); else None. A block pass of this model is then the break-even
+        search's evaluation at that rate."""
+        rates = self.contracts.fee_rate
+        if len(rates) == 0 or not np.all(rates == rates[0]):
+            return None
+        rate = float(rates[0])
+        searched = self.assumptions.death_behaviour.trade_in.fee_in_breakeven == "searched"
+        if searched and self.terms.trade_fee_rate != rate:
+            return None
+        return rate
+
     def death_step_rates(
         self, contracts: ContractArrays, lives: tuple[int, ...] = (0, 1, 2)
     ) -> np.ndarray:
