@@ -26,6 +26,7 @@ __all__ = [
     "available_memory_bytes",
     "check_inputs",
     "memory_need",
+    "chunk_bytes",
     "mortality_coverage_problems",
 ]
 
@@ -151,9 +152,10 @@ def memory_need(config: Config, n_contracts: int, n_steps: int, n_allocations: i
     The scenarios (index growth, shocks, money market, short rate, discount factors: about
     ``2 n_indices + 4`` arrays of shape (n_scen, n_steps + 1)), the allocations' and funds'
     growth (``n_allocations + n_funds`` such arrays), the per-scenario totals, one chunk's
-    path buffer and the per-contract arrays. ``n_scen`` is ``run.max_scenarios`` when a
-    standard error target may add scenarios. An estimate of the dominant terms, not an
-    exact count; None for ``market.model = "file"`` (the file's size bounds it).
+    buffers (:func:`chunk_bytes`) and the per-contract arrays. ``n_scen`` is
+    ``run.max_scenarios`` when a standard error target may add scenarios. An estimate of
+    the dominant terms, not an exact count; None for ``market.model = "file"`` (the file's
+    size bounds it).
     """
     run, market = config.run, config.market
     if market.model == "file":
@@ -164,10 +166,25 @@ def memory_need(config: Config, n_contracts: int, n_steps: int, n_allocations: i
     totals_bytes = _F8 * _MEASURES_BOUND * n_scen * 3
     n_years = max(1, math.ceil(n_steps / run.steps_per_year))
     contract_bytes = _F8 * n_contracts * (4 * _MEASURES_BOUND + 3 * n_years + 64)
-    return int(scenario_bytes + totals_bytes + contract_bytes + _CHUNK_BYTES)
+    chunk = chunk_bytes(run.chunk_size, n_contracts, n_scen, n_steps)
+    return int(scenario_bytes + totals_bytes + contract_bytes + chunk)
 
 
-def _memory_problems(config: Config, need: int | None) -> list[str]:
+def chunk_bytes(chunk_size: int, n_contracts: int, n_scen: int, n_steps: int) -> int:
+    """Bytes of one chunk's buffers: the per-path values (measures x scenarios a contract)
+    and the per-step death rates (three lives x steps a contract). ``chunk_size`` 0 sizes
+    the chunk automatically to :data:`_CHUNK_BYTES` (as ``sim.engine.driver`` does); a
+    ``run.chunk_size`` the user sets is taken as it is (at most the block)."""
+    per_contract = _F8 * (_MEASURES_BOUND * max(n_scen, 1) + 3 * max(n_steps, 0))
+    if chunk_size <= 0:
+        return min(_CHUNK_BYTES, per_contract * max(n_contracts, 1))
+    return per_contract * min(chunk_size, max(n_contracts, 1))
+
+
+def _memory_problems(
+    config: Config, need: int | None, chunk_of: tuple[int, int, int] = (0, 0, 0)
+) -> list[str]:
+    """The memory error, if any; ``chunk_of`` = (contracts, scenarios, steps) of the run."""
     if need is None:
         return []
     limit_gb = config.run.max_memory_gb
@@ -183,8 +200,17 @@ def _memory_problems(config: Config, need: int | None) -> list[str]:
         )
     if need <= limit:
         return []
-    n_scen = config.run.max_scenarios if config.run.targeted else config.run.scenarios
-    key = "run.max_scenarios" if config.run.targeted else "run.scenarios"
+    run = config.run
+    n_scen = run.max_scenarios if run.targeted else run.scenarios
+    auto_chunk_need = need - chunk_bytes(run.chunk_size, *chunk_of) + chunk_bytes(0, *chunk_of)
+    if run.chunk_size > 0 and auto_chunk_need <= limit:
+        # the chunk the user set is what does not fit: sized automatically, the run would
+        return [
+            f"run.chunk_size: {run.chunk_size:,} contracts a chunk with {n_scen:,} scenarios "
+            f"need about {need / 2**30:,.1f} GiB of memory; {where}: use a smaller chunk "
+            "(0 sizes it automatically)"
+        ]
+    key = "run.max_scenarios" if run.targeted else "run.scenarios"
     return [
         f"{key}: {n_scen:,} scenarios need about {need / 2**30:,.1f} GiB of memory; "
         f"{where}: use fewer scenarios or a smaller block"
@@ -262,7 +288,8 @@ def check_inputs(config: Config, inforce: pd.DataFrame | None = None) -> Checked
     if clean is not None:
         n_steps = int(_block_months(config, clean).max()) * config.run.steps_per_year // 12
         need = memory_need(config, len(clean), n_steps, clean["allocation"].nunique())
-        problems += _memory_problems(config, need)
+        n_scen = config.run.max_scenarios if config.run.targeted else config.run.scenarios
+        problems += _memory_problems(config, need, (len(clean), n_scen, n_steps))
     if problems:
         raise ConfigError(problems)
     return CheckedInputs(clean, n_steps, need)

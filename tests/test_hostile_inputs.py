@@ -246,6 +246,24 @@ def test_a_run_that_needs_more_memory_than_allowed_is_refused_before_allocating(
     assert "run.max_memory_gb = 1" in line
 
 
+def test_a_chunk_size_that_needs_more_memory_than_allowed_is_refused_naming_the_chunk(
+    example_copy, tmp_path
+):
+    # 200 contracts x 100,000 scenarios: about 2.6 GiB with the chunk sized automatically
+    # (64 MiB), but a chunk of all 200 contracts holds 200 x 100,000 paths of every measure
+    # (about 2.4 GiB more): within 4 GiB only with the automatic chunk
+    args = ["--set", "run.scenarios=100000", "--set", "run.max_memory_gb=4"]
+    (line,) = refused_by_price_and_validate(
+        example_copy, tmp_path, *args, "--set", "run.chunk_size=200"
+    )
+    assert line.startswith(
+        f"error: {example_copy}: run.chunk_size: 200 contracts a chunk with 100,000 scenarios "
+        "need about "
+    )
+    assert "use a smaller chunk (0 sizes it automatically)" in line
+    assert run("validate", example_copy, *args).exit_code == 0
+
+
 def test_a_run_within_the_memory_limit_validates_and_reports_its_need(example_copy):
     result = run("validate", example_copy, "--set", "run.max_memory_gb=1")
     assert result.exit_code == 0, result.stderr
