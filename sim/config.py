@@ -47,8 +47,9 @@ class RunConfig(_Section):
     steps_per_year: int = Field(12, ge=1, le=365)
     decrements: Literal["expected", "simulated"] = "expected"
     antithetic: bool = False
-    # Randomised quasi-Monte Carlo: qmc_scrambles independent Owen-scrambled Sobol
-    # sequences with a Brownian bridge; standard errors from the scramble means.
+    # Randomised quasi-Monte Carlo: qmc_scrambles independently scrambled Sobol sequences
+    # (scipy: linear matrix scramble + digital shift) with a Brownian bridge; standard
+    # errors from the scramble means.
     qmc: bool = False
     qmc_scrambles: int = Field(16, ge=2, le=1024)
     # Control variate: the textbook GMAB (Black-Scholes puts) on the same paths
