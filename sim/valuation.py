@@ -165,7 +165,7 @@ def breakeven_fee(
     every contract is on one fee rate (:meth:`Model.uniform_fee_rate`) it is the search's
     evaluation at that rate, and the secant starts from it and its first-order guess
     instead of from 0: one block pass fewer, and the starting pair is nearer the root
-    (``price`` on the example: 3 block passes in all instead of 5). The zero fee is then
+    (``price`` on the example: 4 block passes in all instead of 5). The zero fee is then
     evaluated only if the search needs it (no claims at the known rate, or the fallback).
 
     Returns
