@@ -139,6 +139,33 @@ class Value(IntEnum):
 
 N_VALUES = len(Value)
 V = Value
+#: The first rows of ``Lanes.values`` are the carried values of a segment's start, in the
+#: order of ``records.Carried`` (checked below), so a segment is loaded and saved by one
+#: slice copy.
+N_CARRIED_VALUES = int(Carried.WEIGHT_0)
+assert [Value(k).name for k in range(N_CARRIED_VALUES)] == [
+    "VARIABLE",
+    "MONEY_MARKET",
+    "FIXED",
+    "BENEFIT_BASE",
+    "DEATH_BENEFIT_BASE",
+    "PREMIUMS",
+    "FIRST_LEFT",
+    "SECOND_LEFT",
+    "WITHDRAWN",
+    "FIXED_RATE",
+] and [Carried(k).name for k in range(N_CARRIED_VALUES)] == [
+    "VARIABLE",
+    "MONEY_MARKET",
+    "FIXED",
+    "BENEFIT_BASE",
+    "DEATH_BENEFIT_BASE",
+    "PREMIUMS",
+    "FIRST_PAYMENT_LEFT",
+    "SECOND_PAYMENT_LEFT",
+    "WITHDRAWN_THIS_YEAR",
+    "FIXED_RATE",
+]
 
 
 class Lanes(NamedTuple):
@@ -181,16 +208,7 @@ def load_segment(lanes, saved, n, dt):
     """Set the lanes to a segment's starting values ``saved`` (N_CARRIED, >= n) and clear
     its claims; returns the total starting weight."""
     values = lanes.values
-    values[V.VARIABLE, :n] = saved[Carried.VARIABLE, :n]
-    values[V.MONEY_MARKET, :n] = saved[Carried.MONEY_MARKET, :n]
-    values[V.FIXED, :n] = saved[Carried.FIXED, :n]
-    values[V.BENEFIT_BASE, :n] = saved[Carried.BENEFIT_BASE, :n]
-    values[V.DEATH_BENEFIT_BASE, :n] = saved[Carried.DEATH_BENEFIT_BASE, :n]
-    values[V.PREMIUMS, :n] = saved[Carried.PREMIUMS, :n]
-    values[V.FIRST_LEFT, :n] = saved[Carried.FIRST_PAYMENT_LEFT, :n]
-    values[V.SECOND_LEFT, :n] = saved[Carried.SECOND_PAYMENT_LEFT, :n]
-    values[V.WITHDRAWN, :n] = saved[Carried.WITHDRAWN_THIS_YEAR, :n]
-    values[V.FIXED_RATE, :n] = saved[Carried.FIXED_RATE, :n]
+    values[:N_CARRIED_VALUES, :n] = saved[:N_CARRIED_VALUES, :n]
     lanes.weight[:, :n] = saved[Carried.WEIGHT_0 : Carried.WEIGHT_POOL + 1, :n]
     values[V.PENDING, :] = 0.0
     lanes.claims[:] = 0.0
@@ -208,17 +226,7 @@ def load_segment(lanes, saved, n, dt):
 def save_lanes(lanes, saved, n):
     """Copy the lanes' carried values into a stack slot ``saved`` (N_CARRIED, >= n); the
     caller sets the weights (and any value that differs)."""
-    values = lanes.values
-    saved[Carried.VARIABLE, :n] = values[V.VARIABLE, :n]
-    saved[Carried.MONEY_MARKET, :n] = values[V.MONEY_MARKET, :n]
-    saved[Carried.FIXED, :n] = values[V.FIXED, :n]
-    saved[Carried.BENEFIT_BASE, :n] = values[V.BENEFIT_BASE, :n]
-    saved[Carried.DEATH_BENEFIT_BASE, :n] = values[V.DEATH_BENEFIT_BASE, :n]
-    saved[Carried.PREMIUMS, :n] = values[V.PREMIUMS, :n]
-    saved[Carried.FIRST_PAYMENT_LEFT, :n] = values[V.FIRST_LEFT, :n]
-    saved[Carried.SECOND_PAYMENT_LEFT, :n] = values[V.SECOND_LEFT, :n]
-    saved[Carried.WITHDRAWN_THIS_YEAR, :n] = values[V.WITHDRAWN, :n]
-    saved[Carried.FIXED_RATE, :n] = values[V.FIXED_RATE, :n]
+    saved[:N_CARRIED_VALUES, :n] = lanes.values[:N_CARRIED_VALUES, :n]
     saved[Carried.WEIGHT_0 : Carried.WEIGHT_POOL + 1, :n] = 0.0
 
 
